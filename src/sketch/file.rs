@@ -1,0 +1,392 @@
+//! Opening a sketch from an image file: limits, decoding and normalisation to a clean square
+//! page of black lines on white paper.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use image::{DynamicImage, GrayImage, ImageError, ImageFormat, ImageReader, Limits};
+
+use crate::imaging::fit_square_white;
+
+/// Side of the square page a loaded sketch is normalised to.
+pub const BACKGROUND_SIZE: u32 = 512;
+/// Largest sketch file read, in bytes.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest decoded width or height, in pixels.
+pub const MAX_DIMENSION: u32 = 8192;
+
+/// A page whose mean gray is below this is taken as light lines on a dark page and inverted.
+const DARK_PAGE_MEAN: f64 = 110.0;
+/// Percentile taken as the ink value for the contrast stretch.
+const INK_PERCENTILE: f64 = 0.01;
+/// Percentile taken as the paper value for the contrast stretch.
+const PAPER_PERCENTILE: f64 = 0.90;
+/// Below this ink-to-paper spread the page is flat, and stretching would only amplify noise.
+const MIN_STRETCH_SPREAD: u8 = 8;
+
+/// Why a sketch file could not be opened. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SketchFileError {
+    #[error("cannot read sketch file {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("sketch file {} is empty", path.display())]
+    Empty { path: PathBuf },
+    #[error("sketch file {} is too large: {size} bytes, the limit is {limit} bytes", path.display())]
+    FileTooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    #[error(
+        "sketch file {} is not an image in a supported format (PNG, JPEG, BMP, GIF, WebP, TIFF, PNM)",
+        path.display()
+    )]
+    UnknownFormat { path: PathBuf },
+    #[error(
+        "sketch file {} is {width} x {height} pixels, the limit is {limit} x {limit}",
+        path.display()
+    )]
+    DimensionsTooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        limit: u32,
+    },
+    #[error("cannot decode sketch file {} as {format:?}", path.display())]
+    Decode {
+        path: PathBuf,
+        format: ImageFormat,
+        #[source]
+        source: ImageError,
+    },
+}
+
+impl SketchFileError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Read { path, .. }
+            | Self::Empty { path }
+            | Self::FileTooLarge { path, .. }
+            | Self::UnknownFormat { path }
+            | Self::DimensionsTooLarge { path, .. }
+            | Self::Decode { path, .. } => path,
+        }
+    }
+}
+
+/// Reads an image file and normalises it with [`normalize_sketch`] to a
+/// [`BACKGROUND_SIZE`] square page. The format is recognised from the content, not the name.
+pub fn load_sketch_file(path: &Path) -> Result<GrayImage, SketchFileError> {
+    let read_error = |source| SketchFileError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    // Check the size before reading so a huge file is refused without loading it.
+    let size = std::fs::metadata(path).map_err(read_error)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(SketchFileError::FileTooLarge {
+            path: path.to_owned(),
+            size,
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    if bytes.is_empty() {
+        return Err(SketchFileError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    let format = image::guess_format(&bytes).map_err(|_| SketchFileError::UnknownFormat {
+        path: path.to_owned(),
+    })?;
+    let decode_error = |source| SketchFileError::Decode {
+        path: path.to_owned(),
+        format,
+        source,
+    };
+
+    // Read the header first, so an oversized image is reported with its dimensions.
+    let (width, height) = ImageReader::with_format(Cursor::new(&bytes), format)
+        .into_dimensions()
+        .map_err(decode_error)?;
+    if width > MAX_DIMENSION || height > MAX_DIMENSION {
+        return Err(SketchFileError::DimensionsTooLarge {
+            path: path.to_owned(),
+            width,
+            height,
+            limit: MAX_DIMENSION,
+        });
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(&bytes), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    reader.limits(limits);
+    let image = reader.decode().map_err(decode_error)?;
+    Ok(normalize_sketch(image))
+}
+
+/// Turns any image into a clean sketch page: gray, dark lines on light paper, contrast
+/// stretched so light pencil becomes ink, centred on a white square of [`BACKGROUND_SIZE`].
+///
+/// Steps: transparency is composited over white paper; gray is `image`'s luma (Rec. 709
+/// weights); a page with mean below 110 is inverted; then values are stretched so the 1st
+/// percentile (nearest rank) maps to 0 and the 90th to 255, unless they differ by less than 8;
+/// last the page is fitted with [`fit_square_white`].
+pub fn normalize_sketch(image: DynamicImage) -> GrayImage {
+    let mut gray = flatten_onto_white(image);
+    if gray.width() == 0 || gray.height() == 0 {
+        return fit_square_white(&gray, BACKGROUND_SIZE);
+    }
+    let histogram = histogram(&gray);
+    let pixel_count = u64::from(gray.width()) * u64::from(gray.height());
+    let sum: u64 = histogram
+        .iter()
+        .enumerate()
+        .map(|(value, count)| value as u64 * count)
+        .sum();
+    if (sum as f64 / pixel_count as f64) < DARK_PAGE_MEAN {
+        image::imageops::invert(&mut gray);
+        // Inverting mirrors the histogram; recomputing would give the same result.
+        let mut mirrored = histogram;
+        mirrored.reverse();
+        stretch_contrast(&mut gray, &mirrored, pixel_count);
+    } else {
+        stretch_contrast(&mut gray, &histogram, pixel_count);
+    }
+    fit_square_white(&gray, BACKGROUND_SIZE)
+}
+
+fn flatten_onto_white(image: DynamicImage) -> GrayImage {
+    if !image.color().has_alpha() {
+        return image.into_luma8();
+    }
+    let gray_alpha = image.into_luma_alpha8();
+    let (width, height) = gray_alpha.dimensions();
+    let flattened = gray_alpha
+        .pixels()
+        .map(|pixel| {
+            let [luma, alpha] = pixel.0.map(u32::from);
+            // Rounded `luma * a + 255 * (1 - a)` with `a = alpha / 255`.
+            ((luma * alpha + 255 * (255 - alpha) + 127) / 255) as u8
+        })
+        .collect();
+    GrayImage::from_raw(width, height, flattened).expect("one gray byte per pixel")
+}
+
+fn histogram(gray: &GrayImage) -> [u64; 256] {
+    let mut counts = [0u64; 256];
+    for &value in gray.as_raw() {
+        counts[usize::from(value)] += 1;
+    }
+    counts
+}
+
+/// Nearest-rank percentile: the smallest value with at least `ceil(p * n)` pixels (at least
+/// one) at or below it.
+fn percentile(histogram: &[u64; 256], pixel_count: u64, p: f64) -> u8 {
+    let rank = ((p * pixel_count as f64).ceil() as u64).max(1);
+    let mut seen = 0;
+    for (value, &count) in histogram.iter().enumerate() {
+        seen += count;
+        if seen >= rank {
+            return value as u8;
+        }
+    }
+    u8::MAX
+}
+
+fn stretch_contrast(gray: &mut GrayImage, histogram: &[u64; 256], pixel_count: u64) {
+    let ink = percentile(histogram, pixel_count, INK_PERCENTILE);
+    let paper = percentile(histogram, pixel_count, PAPER_PERCENTILE);
+    if paper.saturating_sub(ink) < MIN_STRETCH_SPREAD {
+        return;
+    }
+    let (ink, spread) = (u32::from(ink), u32::from(paper) - u32::from(ink));
+    let lookup: [u8; 256] = std::array::from_fn(|value| {
+        let above_ink = (value as u32).clamp(ink, ink + spread) - ink;
+        ((above_ink * 255 + spread / 2) / spread) as u8
+    });
+    for value in gray.iter_mut() {
+        *value = lookup[usize::from(*value)];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Luma;
+    use std::io::Write;
+
+    fn save(dir: &tempfile::TempDir, name: &str, image: &GrayImage) -> PathBuf {
+        let path = dir.path().join(name);
+        image.save(&path).unwrap();
+        path
+    }
+
+    fn write_bytes(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(bytes)
+            .unwrap();
+        path
+    }
+
+    /// A page of `paper` with a vertical band of `ink`, 16 px wide, in the middle.
+    fn page_with_band(width: u32, height: u32, paper: u8, ink: u8) -> GrayImage {
+        GrayImage::from_fn(width, height, |x, _| {
+            let middle = width / 2;
+            Luma([if (middle - 8..middle + 8).contains(&x) {
+                ink
+            } else {
+                paper
+            }])
+        })
+    }
+
+    #[test]
+    fn dark_page_is_inverted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = save(&dir, "chalk.png", &page_with_band(128, 128, 0, 255));
+        let page = load_sketch_file(&path).unwrap();
+        assert_eq!(page.dimensions(), (BACKGROUND_SIZE, BACKGROUND_SIZE));
+        assert_eq!(
+            page.get_pixel(20, 256)[0],
+            255,
+            "black page becomes white paper"
+        );
+        assert_eq!(page.get_pixel(256, 256)[0], 0, "chalk line becomes ink");
+    }
+
+    #[test]
+    fn light_pencil_is_stretched_to_ink() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = save(&dir, "pencil.png", &page_with_band(128, 128, 240, 200));
+        let page = load_sketch_file(&path).unwrap();
+        assert_eq!(page.get_pixel(20, 256)[0], 255, "paper");
+        assert_eq!(page.get_pixel(256, 256)[0], 0, "pencil");
+    }
+
+    #[test]
+    fn flat_page_is_left_as_is() {
+        let page = normalize_sketch(DynamicImage::ImageLuma8(page_with_band(64, 64, 200, 196)));
+        assert_eq!(page.get_pixel(20, 256)[0], 200);
+        assert_eq!(page.get_pixel(256, 256)[0], 196);
+    }
+
+    #[test]
+    fn non_square_page_is_padded_with_white() {
+        let dir = tempfile::tempdir().unwrap();
+        // 256 x 128: fills the middle half of the square, white bands above and below.
+        let path = save(&dir, "wide.png", &page_with_band(256, 128, 230, 20));
+        let page = load_sketch_file(&path).unwrap();
+        assert_eq!(page.dimensions(), (BACKGROUND_SIZE, BACKGROUND_SIZE));
+        for y in [0, 100, 411, 511] {
+            assert_eq!(page.get_pixel(256, y)[0], 255, "padding at row {y}");
+        }
+        assert_eq!(page.get_pixel(256, 256)[0], 0, "the line is centred");
+        assert_eq!(page.get_pixel(100, 256)[0], 255, "paper beside the line");
+    }
+
+    #[test]
+    fn transparency_becomes_paper() {
+        // Transparent black pixels (a common PNG default) must not read as ink.
+        let mut rgba = image::RgbaImage::new(64, 64);
+        for y in 0..64 {
+            for x in 28..36 {
+                rgba.put_pixel(x, y, image::Rgba([0, 0, 0, 255]));
+            }
+        }
+        let page = normalize_sketch(DynamicImage::ImageRgba8(rgba));
+        assert_eq!(page.get_pixel(20, 256)[0], 255);
+        assert_eq!(page.get_pixel(256, 256)[0], 0);
+    }
+
+    #[test]
+    fn empty_file_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_bytes(&dir, "empty.png", b"");
+        let error = load_sketch_file(&path).unwrap_err();
+        assert!(matches!(error, SketchFileError::Empty { .. }), "{error:?}");
+        assert!(error.to_string().contains("empty.png"), "{error}");
+    }
+
+    #[test]
+    fn truncated_png_is_a_decode_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut encoded = Vec::new();
+        let noise = GrayImage::from_fn(64, 64, |x, y| Luma([(x * 31 + y * 17) as u8]));
+        noise
+            .write_to(&mut Cursor::new(&mut encoded), ImageFormat::Png)
+            .unwrap();
+        let path = write_bytes(&dir, "cut.png", &encoded[..encoded.len() / 2]);
+        let error = load_sketch_file(&path).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                SketchFileError::Decode {
+                    format: ImageFormat::Png,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("cut.png"), "{error}");
+    }
+
+    #[test]
+    fn text_named_png_is_not_an_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_bytes(&dir, "notes.png", b"this is not a picture\n");
+        let error = load_sketch_file(&path).unwrap_err();
+        assert!(
+            matches!(error, SketchFileError::UnknownFormat { .. }),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("notes.png"), "{error}");
+    }
+
+    #[test]
+    fn oversized_dimensions_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = save(&dir, "banner.png", &GrayImage::new(MAX_DIMENSION + 1, 1));
+        let error = load_sketch_file(&path).unwrap_err();
+        assert!(
+            matches!(error, SketchFileError::DimensionsTooLarge { width, height: 1, .. } if width == MAX_DIMENSION + 1),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("banner.png"), "{error}");
+    }
+
+    #[test]
+    fn oversized_file_is_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.png");
+        // Sparse: takes no disk space.
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(MAX_FILE_BYTES + 1)
+            .unwrap();
+        let error = load_sketch_file(&path).unwrap_err();
+        assert!(
+            matches!(error, SketchFileError::FileTooLarge { .. }),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("huge.png"), "{error}");
+    }
+
+    #[test]
+    fn missing_file_is_a_read_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing.png");
+        let error = load_sketch_file(&path).unwrap_err();
+        assert!(matches!(error, SketchFileError::Read { .. }), "{error:?}");
+        assert_eq!(error.path(), path);
+    }
+}
