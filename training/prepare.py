@@ -1,0 +1,155 @@
+"""Build a dataset of square face crops at the training resolution.
+
+    python -m training.prepare --synthetic 24000 --out training/data/synthetic
+    python -m training.prepare --photos ~/portraits --out training/data/photos
+
+Writes {train,val,test}.npy (uint8 [N, S, S, 3], RGB) and report.json (what was kept, what was
+dropped and why), so training never decodes an image file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from training.faces import DcganFaces, crop_face, detect_faces, upsample
+
+SPLIT_FRACTIONS = {"val": 0.04, "test": 0.04}
+MIN_MEAN_LUMA = 35.0  # darker than this is an unlit, unusable face
+MIN_LUMA_STD = 18.0  # flatter than this has no features to sketch
+MAX_PHOTO_PIXELS = 50_000_000
+
+
+def quality_problem(rgb: np.ndarray) -> str | None:
+    """Why a face crop is unusable, or None when it is fine."""
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if gray.mean() < MIN_MEAN_LUMA:
+        return "too dark"
+    if gray.std() < MIN_LUMA_STD:
+        return "too flat"
+    if not detect_faces(rgb):
+        return "no face detected"
+    return None
+
+
+def synthetic_faces(count: int, size: int, seed: int, batch: int = 256) -> tuple[np.ndarray, Counter]:
+    source = DcganFaces(seed)
+    kept: list[np.ndarray] = []
+    reasons: Counter = Counter()
+    max_samples = count * 4
+    with tqdm(total=count, desc="synthetic faces", unit="face") as bar:
+        while len(kept) < count and reasons.total() < max_samples:
+            for face in source.sample(batch):
+                reasons["sampled"] += 1
+                face = upsample(face, size)
+                problem = quality_problem(face)
+                if problem:
+                    reasons[problem] += 1
+                    continue
+                kept.append(face)
+                bar.update(1)
+                if len(kept) == count:
+                    break
+    if len(kept) < count:
+        print(f"warning: kept only {len(kept)} of the {count} faces asked for", file=sys.stderr)
+    return np.stack(kept), reasons
+
+
+def read_photo(path: Path) -> np.ndarray | None:
+    data = np.fromfile(path, dtype=np.uint8)
+    if data.size == 0:
+        return None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None or image.shape[0] * image.shape[1] > MAX_PHOTO_PIXELS:
+        return None
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def photo_faces(folder: Path, size: int) -> tuple[np.ndarray, Counter]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    kept: list[np.ndarray] = []
+    reasons: Counter = Counter()
+    for path in tqdm(files, desc="photos", unit="file"):
+        reasons["files"] += 1
+        photo = read_photo(path)
+        if photo is None:
+            reasons["unreadable or not an image"] += 1
+            continue
+        boxes = detect_faces(photo, min_size_frac=0.05)
+        if not boxes:
+            reasons["no face detected"] += 1
+            continue
+        face = crop_face(photo, boxes[0], size)
+        gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
+        if gray.mean() < MIN_MEAN_LUMA:
+            reasons["too dark"] += 1
+            continue
+        if gray.std() < MIN_LUMA_STD:
+            reasons["too flat"] += 1
+            continue
+        kept.append(face)
+    empty = np.zeros((0, size, size, 3), np.uint8)
+    return (np.stack(kept) if kept else empty), reasons
+
+
+def split(faces: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(len(faces))
+    n = len(faces)
+    n_val = max(1, int(n * SPLIT_FRACTIONS["val"])) if n >= 3 else 0
+    n_test = max(1, int(n * SPLIT_FRACTIONS["test"])) if n >= 3 else 0
+    return {
+        "test": faces[order[:n_test]],
+        "val": faces[order[n_test : n_test + n_val]],
+        "train": faces[order[n_test + n_val :]],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--synthetic", type=int, metavar="N", help="sample N kept faces from the DCGAN")
+    source.add_argument("--photos", type=Path, metavar="DIR", help="crop the largest face of every photo in DIR")
+    parser.add_argument("--out", type=Path, required=True, help="dataset folder to write")
+    parser.add_argument("--size", type=int, default=128, help="square crop size in pixels (default 128)")
+    parser.add_argument("--seed", type=int, default=1234)
+    args = parser.parse_args(argv)
+
+    if args.photos is not None:
+        if not args.photos.is_dir():
+            parser.error(f"--photos {args.photos}: not a folder")
+        faces, reasons = photo_faces(args.photos, args.size)
+        source_name = f"photos from {args.photos}"
+    else:
+        faces, reasons = synthetic_faces(args.synthetic, args.size, args.seed)
+        source_name = "gan-face-generate 1.1.1 DCGAN (DigiFace-1M, non-commercial research terms)"
+
+    if len(faces) == 0:
+        print(f"error: no usable faces found ({dict(reasons)})", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    splits = split(faces, args.seed)
+    for name, array in splits.items():
+        np.save(args.out / f"{name}.npy", array)
+    report = {
+        "source": source_name,
+        "size": args.size,
+        "seed": args.seed,
+        "kept": int(len(faces)),
+        "counts": dict(reasons),
+        "splits": {name: int(len(array)) for name, array in splits.items()},
+    }
+    (args.out / "report.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""Train the pix2pix generator on faces and their sketches.
+
+    python -m training.train --data=training/data/synthetic --out=training/runs/default --time_budget_min=60
+    python -m training.train --preset=baseline --out=training/runs/baseline --time_budget_min=60
+    torchrun --nproc_per_node=4 -m training.train --data=... --out=...      # several GPUs (DDP)
+
+Any Config field can be overridden as --name=value. Training resumes from OUT/ckpt.pt when it
+exists. Loss: GAN + 100 x L1; Adam 2e-4, betas (0.5, 0.999); the learning rate decays linearly to
+zero over the second half of the run (by steps or by the time budget, whichever ends first).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from tqdm import tqdm
+
+from training import sketches
+from training.networks import (DiscriminatorConfig, GeneratorConfig, build_discriminator,
+                               build_generator, init_weights)
+
+
+@dataclass
+class Config:
+    data: str = "training/data/synthetic"
+    out: str = "training/runs/default"
+    resolution: int = 128
+    ngf: int = 32
+    ndf: int = 32
+    norm: str = "instance"
+    precision: str = "bf16"  # "bf16" autocast or "fp32"
+    batch_size: int = 8
+    lr: float = 2e-4
+    beta1: float = 0.5
+    lambda_l1: float = 100.0
+    max_steps: int = 0  # 0: no step limit
+    time_budget_min: float = 0.0  # 0: no time limit; counts across resumes
+    decay_start: float = 0.5  # fraction of the run after which the learning rate decays linearly
+    styles: str = "canny2017,xdog,hand"
+    sample_every: int = 500
+    checkpoint_every_min: float = 5.0
+    log_every: int = 50
+    threads: int = 0  # torch intra-op threads on the CPU; 0: torch's default
+    seed: int = 0
+    preset: str = "default"
+
+
+PRESETS = {
+    "default": {},
+    # The reference pix2pix recipe: U-Net ngf 64, BatchNorm, PatchGAN ndf 64, fp32.
+    "baseline": {"ngf": 64, "ndf": 64, "norm": "batch", "precision": "fp32", "out": "training/runs/baseline"},
+}
+
+
+def parse_config(argv: list[str]) -> Config:
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    overrides: dict[str, str] = {}
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            print(__doc__)
+            print("options (defaults):", json.dumps(asdict(Config()), indent=2))
+            sys.exit(0)
+        key, sep, value = arg.removeprefix("--").partition("=")
+        if not arg.startswith("--") or not sep or key not in fields:
+            sys.exit(f"error: unknown argument {arg!r}; expected --name=value with name one of: {', '.join(fields)}")
+        overrides[key] = value
+    preset = overrides.get("preset", "default")
+    if preset not in PRESETS:
+        sys.exit(f"error: unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    values = {**PRESETS[preset], **overrides}
+    config = Config()
+    for key, value in values.items():
+        kind = type(getattr(config, key))
+        setattr(config, key, kind(value) if not isinstance(value, kind) else value)
+    return config
+
+
+def load_split(data: Path, split: str) -> np.ndarray:
+    path = data / f"{split}.npy"
+    if not path.exists():
+        sys.exit(f"error: no dataset at {path}. Make one first, e.g.\n"
+                 f"  python -m training.prepare --synthetic 24000 --out {data}\n"
+                 f"  python -m training.prepare --photos DIR --out {data}")
+    return np.load(path, mmap_mode="r")
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 [N, H, W] or [N, H, W, C] -> float [N, C, H, W] in [-1, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(images)).float() / 127.5 - 1
+    return t.unsqueeze(1) if t.dim() == 3 else t.permute(0, 3, 1, 2)
+
+
+def make_batch(faces: np.ndarray, styles: list[str], rng: np.random.Generator, flip: bool = True,
+               fixed_styles: list[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sketch [N,1,H,W], face [N,3,H,W]) with a random sketch style per sample."""
+    out_faces, out_sketches = [], []
+    for i, face in enumerate(faces):
+        face = np.asarray(face)
+        if flip and rng.random() < 0.5:
+            face = face[:, ::-1]
+        face = np.ascontiguousarray(face)
+        style = fixed_styles[i] if fixed_styles else str(rng.choice(styles))
+        out_sketches.append(sketches.make_sketch(face, style, rng))
+        out_faces.append(face)
+    return to_tensor(np.stack(out_sketches)), to_tensor(np.stack(out_faces))
+
+
+def to_uint8(t: torch.Tensor) -> np.ndarray:
+    """[N, C, H, W] in [-1, 1] -> uint8 [N, H, W, 3]."""
+    t = ((t.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+    if t.shape[1] == 1:
+        t = t.repeat(1, 3, 1, 1)
+    return t.permute(0, 2, 3, 1).numpy()
+
+
+def save_grid(path: Path, sketch: torch.Tensor, fake: torch.Tensor, real: torch.Tensor) -> None:
+    """One row per sample: sketch | generated | real."""
+    rows = [np.concatenate(trio, 1) for trio in zip(to_uint8(sketch), to_uint8(fake), to_uint8(real))]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
+
+
+def learning_rate_scale(progress: float, decay_start: float) -> float:
+    if progress <= decay_start:
+        return 1.0
+    return max(0.0, (1.0 - progress) / (1.0 - decay_start))
+
+
+def git_commit() -> str:
+    try:
+        import subprocess
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except Exception:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_config(sys.argv[1:] if argv is None else argv)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank = dist.get_rank() if distributed else 0
+    world = dist.get_world_size() if distributed else 1
+    if torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+        if config.threads > 0:
+            torch.set_num_threads(config.threads)
+    is_main = rank == 0
+
+    data = Path(config.data)
+    train_faces = load_split(data, "train")
+    val_faces = load_split(data, "val")
+    if train_faces.shape[1] != config.resolution:
+        sys.exit(f"error: dataset {data} is {train_faces.shape[1]} px but resolution is {config.resolution}; "
+                 f"run prepare with --size {config.resolution}")
+    styles = [s for s in config.styles.split(",") if s]
+    unknown = set(styles) - set(sketches.STYLES)
+    if unknown:
+        sys.exit(f"error: unknown sketch styles {sorted(unknown)}; expected some of {sketches.STYLES}")
+
+    torch.manual_seed(config.seed + rank)
+    generator_args = asdict(GeneratorConfig(resolution=config.resolution, ngf=config.ngf, norm=config.norm))
+    discriminator_args = asdict(DiscriminatorConfig(ndf=config.ndf, norm=config.norm))
+    G = build_generator(generator_args).to(device)
+    D = build_discriminator(discriminator_args).to(device)
+    init_weights(G)
+    init_weights(D)
+    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+
+    out = Path(config.out)
+    checkpoint_path = out / "ckpt.pt"
+    step, elapsed_before = 0, 0.0
+    rng = np.random.default_rng(config.seed + 1000 * rank)
+    if checkpoint_path.exists():
+        ckpt = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        G.load_state_dict(ckpt["generator"])
+        D.load_state_dict(ckpt["discriminator"])
+        opt_g.load_state_dict(ckpt["opt_g"])
+        opt_d.load_state_dict(ckpt["opt_d"])
+        step, elapsed_before = ckpt["step"], ckpt["elapsed_s"]
+        rng = np.random.default_rng([config.seed + 1000 * rank, step])
+        if is_main:
+            print(f"resumed from {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained)")
+    if distributed:
+        G = nn.parallel.DistributedDataParallel(G, device_ids=[device.index] if device.type == "cuda" else None)
+        D = nn.parallel.DistributedDataParallel(D, device_ids=[device.index] if device.type == "cuda" else None)
+    bare_g = G.module if distributed else G
+    bare_d = D.module if distributed else D
+
+    def save_checkpoint(elapsed: float) -> None:
+        if not is_main:
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = checkpoint_path.with_suffix(".tmp")
+        torch.save({
+            "generator_args": generator_args, "discriminator_args": discriminator_args,
+            "config": asdict(config), "step": step, "elapsed_s": elapsed, "commit": git_commit(),
+            "generator": bare_g.state_dict(), "discriminator": bare_d.state_dict(),
+            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+        }, tmp)
+        tmp.replace(checkpoint_path)  # never leave a half-written checkpoint
+
+    # Fixed validation samples, one row per style, for the sample grids.
+    sample_faces = val_faces[: 2 * len(styles)]
+    sample_styles = [styles[i % len(styles)] for i in range(len(sample_faces))]
+    sample_sketch, sample_real = make_batch(sample_faces, styles, np.random.default_rng(7), flip=False,
+                                            fixed_styles=sample_styles)
+
+    bce = nn.BCEWithLogitsLoss()
+    l1 = nn.L1Loss()
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
+    log_path = out / "log.jsonl"
+    out.mkdir(parents=True, exist_ok=True)
+    if is_main:
+        (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
+
+    start = time.time()
+    last_checkpoint = start
+    order = rng.permutation(len(train_faces))
+    cursor = 0
+    budget_s = config.time_budget_min * 60
+    window_start, window_images = time.time(), 0
+    bar = tqdm(initial=step, total=config.max_steps or None, desc=config.preset, unit="step", disable=not is_main)
+    G.train()
+    D.train()
+    while True:
+        elapsed = elapsed_before + time.time() - start
+        progress = max(step / config.max_steps if config.max_steps else 0.0,
+                       elapsed / budget_s if budget_s else 0.0)
+        if progress >= 1.0:
+            break
+        scale = learning_rate_scale(progress, config.decay_start)
+        for opt in (opt_g, opt_d):
+            for group in opt.param_groups:
+                group["lr"] = config.lr * scale
+
+        if cursor + config.batch_size > len(order):
+            order, cursor = rng.permutation(len(train_faces)), 0
+        idx = np.sort(order[cursor : cursor + config.batch_size])
+        cursor += config.batch_size
+        sketch, real = make_batch(train_faces[idx], styles, rng)
+        sketch, real = sketch.to(device), real.to(device)
+
+        with autocast:
+            fake = G(sketch)
+        # Discriminator: real pairs -> 1, generated pairs -> 0.
+        with autocast:
+            pred_real = D(torch.cat([sketch, real], 1)).float()
+            pred_fake = D(torch.cat([sketch, fake.detach()], 1)).float()
+        loss_d = 0.5 * (bce(pred_real, torch.ones_like(pred_real)) + bce(pred_fake, torch.zeros_like(pred_fake)))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        # Generator: fool the discriminator and stay close to the real face.
+        with autocast:
+            pred = D(torch.cat([sketch, fake], 1)).float()
+        loss_gan = bce(pred, torch.ones_like(pred))
+        loss_l1 = l1(fake.float(), real)
+        loss_g = loss_gan + config.lambda_l1 * loss_l1
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+
+        step += 1
+        window_images += config.batch_size * world
+        bar.update(1)
+        if is_main and step % config.log_every == 0:
+            rate = window_images / (time.time() - window_start)
+            window_start, window_images = time.time(), 0
+            record = {"step": step, "elapsed_s": round(elapsed, 1), "lr": config.lr * scale,
+                      "loss_d": loss_d.item(), "loss_gan": loss_gan.item(), "loss_l1": loss_l1.item(),
+                      "images_per_s": round(rate, 2)}
+            bar.set_postfix(l1=f"{record['loss_l1']:.3f}", d=f"{record['loss_d']:.3f}", ips=f"{rate:.1f}")
+            with log_path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+        if is_main and step % config.sample_every == 0:
+            G.eval()
+            with torch.no_grad(), autocast:
+                sample_fake = bare_g(sample_sketch.to(device))
+            G.train()
+            save_grid(out / "samples" / f"step_{step:07d}.png", sample_sketch, sample_fake, sample_real)
+        if time.time() - last_checkpoint > config.checkpoint_every_min * 60:
+            save_checkpoint(elapsed_before + time.time() - start)
+            last_checkpoint = time.time()
+
+    bar.close()
+    save_checkpoint(elapsed_before + time.time() - start)
+    if is_main:
+        print(f"done: {step} steps, {(elapsed_before + time.time() - start) / 60:.1f} min; checkpoint {checkpoint_path}")
+    if distributed:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
