@@ -1,3 +1,4 @@
 pub fn placeholder() {}
 pub mod imaging;
 pub mod sketch;
+pub mod engine;

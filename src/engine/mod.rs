@@ -1,0 +1,106 @@
+//! The engine room: finding ONNX Runtime, loading a model and checking its contract, choosing the
+//! execution provider (CUDA, then CPU), and turning a sketch into a face.
+//!
+//! Uses `ort`, `ndarray` and `image`; never any UI. The flow follows `ort`'s own examples: load
+//! once, check at load time, then preprocess -> run -> postprocess, with the pre- and
+//! post-processing as pure functions.
+
+mod contract;
+mod error;
+mod process;
+mod runtime;
+mod session;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+pub use contract::{
+    CONTRACT_KEY, CONTRACT_VERSION, INPUT_NAME, OUTPUT_NAME, RESOLUTION_KEY, TensorSpec,
+    check_contract,
+};
+pub use error::EngineError;
+pub use process::{postprocess, preprocess, preprocess_into, upscale};
+pub use runtime::{RUNTIME_FILE, default_model_path, init_runtime, runtime_candidates};
+pub use session::Engine;
+
+/// Which execution provider the user asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Device {
+    /// CUDA when it works, otherwise the CPU.
+    #[default]
+    Auto,
+    /// The CPU only.
+    Cpu,
+    /// CUDA, or an error.
+    Cuda,
+}
+
+impl Device {
+    /// Every device, in the order shown to users.
+    pub const ALL: [Device; 3] = [Device::Auto, Device::Cpu, Device::Cuda];
+
+    /// The lower-case name used on the command line and in settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::Auto => "auto",
+            Device::Cpu => "cpu",
+            Device::Cuda => "cuda",
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Device {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Device::ALL
+            .into_iter()
+            .find(|device| device.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown device `{s}` (expected auto, cpu or cuda)"))
+    }
+}
+
+/// The execution provider that actually runs the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Provider {
+    Cuda,
+    Cpu,
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Provider::Cuda => "CUDA",
+            Provider::Cpu => "CPU",
+        })
+    }
+}
+
+/// How to load a model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineOptions {
+    pub device: Device,
+    /// Threads inside one operator; 0 means `min(4, cores)`.
+    pub intra_threads: usize,
+}
+
+/// What a loaded model is: where it came from, its square resolution and all its metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelInfo {
+    pub path: PathBuf,
+    /// Side of the square input and output images (H == W).
+    pub resolution: u32,
+    /// Every custom metadata entry of the ONNX file (`sketch2face.*` and any other).
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+//! [`Engine`]: one checked model in one ONNX Runtime session on the chosen execution provider.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use image::{GrayImage, RgbImage};
+use ndarray::{Array4, Ix4};
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
+use ort::value::TensorRef;
+
+use super::contract::{TensorSpec, check_contract};
+use super::runtime::runtime;
+use super::{
+    Device, EngineError, EngineOptions, INPUT_NAME, ModelInfo, OUTPUT_NAME, Provider, postprocess,
+    preprocess_into,
+};
+
+/// Most intra-op threads used when the options leave the count to the engine.
+const DEFAULT_MAX_THREADS: usize = 4;
+
+/// A loaded model that turns sketches into faces. `generate` needs `&mut self`: one thread owns it.
+pub struct Engine {
+    session: Session,
+    info: ModelInfo,
+    provider: Provider,
+    /// Why `Device::Auto` ended on the CPU, when it tried CUDA and failed.
+    cuda_error: Option<String>,
+    /// The model input, reused between calls.
+    input: Array4<f32>,
+}
+
+impl Engine {
+    /// Loads the model at `path` on the device in `opts` and checks the contract.
+    ///
+    /// `Device::Auto` tries CUDA (registered with `error_on_failure`) and on any error builds a
+    /// CPU-only session instead; `Device::Cuda` fails with [`EngineError::CudaUnavailable`].
+    pub fn load(path: &Path, opts: &EngineOptions) -> Result<Engine, EngineError> {
+        if !path.is_file() {
+            return Err(EngineError::ModelNotFound {
+                path: path.to_owned(),
+            });
+        }
+        let runtime = runtime()?;
+        let threads = match opts.intra_threads {
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(DEFAULT_MAX_THREADS),
+            n => n,
+        };
+        let session_error = |source| EngineError::Session {
+            path: path.to_owned(),
+            source,
+        };
+        let cpu_session = || build_session(&runtime.environment, path, threads, false).map_err(session_error);
+
+        let (session, provider, cuda_error) = match opts.device {
+            Device::Cpu => (cpu_session()?, Provider::Cpu, None),
+            Device::Cuda | Device::Auto => {
+                let cuda = preload_cuda_libraries(&runtime.path)
+                    .and_then(|()| build_session(&runtime.environment, path, threads, true));
+                match cuda {
+                    Ok(session) => (session, Provider::Cuda, None),
+                    Err(cuda_error) => {
+                        // A model the CPU cannot load either is broken: report that, not CUDA.
+                        let session = cpu_session()?;
+                        if opts.device == Device::Cuda {
+                            return Err(EngineError::CudaUnavailable {
+                                path: path.to_owned(),
+                                source: cuda_error,
+                            });
+                        }
+                        (session, Provider::Cpu, Some(cuda_error.to_string()))
+                    }
+                }
+            }
+        };
+
+        let metadata = read_metadata(&session).map_err(session_error)?;
+        let inputs: Vec<TensorSpec> = session.inputs().iter().map(TensorSpec::from_outlet).collect();
+        let outputs: Vec<TensorSpec> = session.outputs().iter().map(TensorSpec::from_outlet).collect();
+        let resolution = check_contract(path, &inputs, &outputs, &metadata)?;
+        let side = resolution as usize;
+        Ok(Engine {
+            session,
+            info: ModelInfo {
+                path: path.to_owned(),
+                resolution,
+                metadata,
+            },
+            provider,
+            cuda_error,
+            input: Array4::zeros((1, 1, side, side)),
+        })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The execution provider that runs the model.
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    /// Side of the model's square input and output.
+    pub fn resolution(&self) -> u32 {
+        self.info.resolution
+    }
+
+    /// When `Device::Auto` tried CUDA and fell back to the CPU: why CUDA failed.
+    pub fn cuda_error(&self) -> Option<&str> {
+        self.cuda_error.as_deref()
+    }
+
+    /// A grayscale sketch of any size to a face at the model's resolution.
+    pub fn generate(&mut self, sketch: &GrayImage) -> Result<RgbImage, EngineError> {
+        preprocess_into(sketch, &mut self.input);
+        let path = &self.info.path;
+        let run_error = |source| EngineError::Run {
+            path: path.clone(),
+            source,
+        };
+        let tensor = TensorRef::from_array_view(&self.input).map_err(run_error)?;
+        let outputs = self
+            .session
+            .run(ort::inputs![INPUT_NAME => tensor])
+            .map_err(run_error)?;
+        let face = outputs
+            .get(OUTPUT_NAME)
+            .ok_or_else(|| run_error(ort::Error::new(format!("no output named `{OUTPUT_NAME}`"))))?
+            .try_extract_array::<f32>()
+            .map_err(run_error)?;
+        let found = format!("{:?}", face.shape());
+        let face = face
+            .into_dimensionality::<Ix4>()
+            .map_err(|_| EngineError::OutputShape {
+                tensor: OUTPUT_NAME,
+                expected: "[1, 3, H, W]".to_owned(),
+                found,
+            })?;
+        postprocess(face)
+    }
+}
+
+fn build_session(environment: &Environment, path: &Path, threads: usize, cuda: bool) -> Result<Session, ort::Error> {
+    let mut builder = Session::builder(environment)?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .and_then(|b| b.with_intra_threads(threads))
+        .and_then(|b| b.with_inter_threads(1))
+        .and_then(|b| b.with_intra_op_spinning(false))
+        .and_then(|b| b.with_inter_op_spinning(false))
+        .map_err(builder_error)?;
+    if cuda {
+        builder = builder
+            .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
+            .map_err(builder_error)?;
+    }
+    builder.commit_from_file(path)
+}
+
+fn builder_error(error: ort::Error<SessionBuilder>) -> ort::Error {
+    ort::Error::new_with_code(error.code(), error.message())
+}
+
+fn read_metadata(session: &Session) -> Result<BTreeMap<String, String>, ort::Error> {
+    let metadata = session.metadata()?;
+    let mut entries = BTreeMap::new();
+    for key in metadata.custom_keys()? {
+        if let Some(value) = metadata.custom(&key) {
+            entries.insert(key, value);
+        }
+    }
+    Ok(entries)
+}
+
+/// When the runtime folder holds the CUDA and cuDNN libraries (`make runtime-gpu` puts them
+/// there), load them first so the CUDA provider finds them without `LD_LIBRARY_PATH`.
+/// Without them in that folder nothing is done and the system's libraries are used.
+fn preload_cuda_libraries(runtime_path: &Path) -> Result<(), ort::Error> {
+    static PRELOADED: OnceLock<Result<(), String>> = OnceLock::new();
+    let dir: PathBuf = runtime_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let result = PRELOADED.get_or_init(|| {
+        if !dir.join("libcudart.so.13").is_file() {
+            return Ok(());
+        }
+        let names = ["libnvJitLink.so.13"]
+            .iter()
+            .chain(ort::ep::cuda::CUDA_DYLIBS)
+            .chain(ort::ep::cuda::CUDNN_DYLIBS);
+        for name in names {
+            let lib = dir.join(name);
+            if lib.is_file() {
+                ort::util::preload_dylib(&lib).map_err(|e| format!("cannot load {}: {e}", lib.display()))?;
+            }
+        }
+        Ok(())
+    });
+    result.clone().map_err(ort::Error::new)
+}
