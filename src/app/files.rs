@@ -1,0 +1,239 @@
+//! File dialogs, sketch loading and saving, all off the UI thread.
+//!
+//! Each job runs on its own short-lived thread and sends one [`FileEvent`] back over a channel,
+//! then asks egui to repaint; the app picks the event up in its next frame.
+
+use std::io::Write as _;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use eframe::egui;
+use image::{GrayImage, RgbImage};
+
+use crate::engine;
+use crate::sketch::{self, Drawing};
+
+/// A saved sketch is rasterized at this size.
+pub const SKETCH_SAVE_SIZE: u32 = 512;
+/// JPEG quality for saved faces.
+pub const JPEG_QUALITY: u8 = 92;
+
+const IMAGE_EXTENSIONS: [&str; 10] = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff", "pgm", "ppm"];
+
+/// Which dialog was closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Open,
+    SaveFace,
+    SaveSketch,
+}
+
+/// The result of a background job.
+#[derive(Debug)]
+pub enum FileEvent {
+    /// A dialog closed; `None` when cancelled.
+    Picked { purpose: Purpose, path: Option<PathBuf> },
+    /// A sketch file was read and normalised.
+    Loaded { path: PathBuf, result: Result<GrayImage, String> },
+    /// A face or sketch was written (`path` is where it went, extension included).
+    Saved { what: &'static str, path: PathBuf, result: Result<(), String> },
+    /// The job panicked; the app reports it and carries on.
+    Crashed { what: &'static str, error: String },
+}
+
+/// The channel the jobs answer on, and what is still running.
+pub struct Files {
+    tx: Sender<FileEvent>,
+    rx: Receiver<FileEvent>,
+    in_flight: usize,
+    dialog_open: bool,
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        Self { tx, rx, in_flight: 0, dialog_open: false }
+    }
+}
+
+impl Files {
+    /// Jobs (dialogs, loads, saves) that have not answered yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    pub fn try_recv(&mut self) -> Option<FileEvent> {
+        let event = self.rx.try_recv().ok()?;
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if matches!(event, FileEvent::Picked { .. }) {
+            self.dialog_open = false;
+        }
+        Some(event)
+    }
+
+    fn spawn(&mut self, ctx: &egui::Context, what: &'static str, job: impl FnOnce() -> FileEvent + Send + 'static) {
+        self.in_flight += 1;
+        let tx = self.tx.clone();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new().name(format!("sketch2face-{what}")).spawn(move || {
+            let event = catch_unwind(AssertUnwindSafe(job)).unwrap_or_else(|panic| FileEvent::Crashed {
+                what,
+                error: panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_owned()),
+            });
+            let _ = tx.send(event);
+            ctx.request_repaint();
+        });
+        if let Err(e) = spawned {
+            // Still counted in `in_flight`: this event stands in for the job's answer.
+            let _ = self.tx.send(FileEvent::Crashed { what, error: format!("could not start a thread: {e}") });
+        }
+    }
+
+    /// Show a dialog on a background thread. Returns false if one is already open.
+    pub fn dialog(&mut self, ctx: &egui::Context, purpose: Purpose, folder: Option<PathBuf>) -> bool {
+        if self.dialog_open {
+            return false;
+        }
+        self.dialog_open = true;
+        self.spawn(ctx, "dialog", move || {
+            let mut dialog = rfd::FileDialog::new();
+            if let Some(folder) = folder.filter(|f| f.is_dir()) {
+                dialog = dialog.set_directory(folder);
+            }
+            let path = match purpose {
+                Purpose::Open => dialog
+                    .set_title("Open a sketch")
+                    .add_filter("Images", &IMAGE_EXTENSIONS)
+                    .pick_file(),
+                Purpose::SaveFace => dialog
+                    .set_title("Save the face")
+                    .set_file_name("face.png")
+                    .add_filter("PNG", &["png"])
+                    .add_filter("JPEG", &["jpg", "jpeg"])
+                    .save_file(),
+                Purpose::SaveSketch => dialog
+                    .set_title("Save the sketch")
+                    .set_file_name("sketch.png")
+                    .add_filter("PNG", &["png"])
+                    .save_file(),
+            };
+            FileEvent::Picked { purpose, path }
+        });
+        true
+    }
+
+    /// Read and normalise a sketch file.
+    pub fn load(&mut self, ctx: &egui::Context, path: PathBuf) {
+        self.spawn(ctx, "load", move || {
+            let result = sketch::load_sketch_file(&path).map_err(|e| error_chain(&e));
+            FileEvent::Loaded { path, result }
+        });
+    }
+
+    /// Write the face, upscaled to `size` (0 = as is).
+    pub fn save_face(&mut self, ctx: &egui::Context, face: RgbImage, size: u32, path: PathBuf) {
+        self.spawn(ctx, "save-face", move || {
+            let path = with_image_extension(&path, &["png", "jpg", "jpeg"]);
+            let result = save_face(&face, size, &path);
+            FileEvent::Saved { what: "face", path, result }
+        });
+    }
+
+    /// Rasterize the drawing at [`SKETCH_SAVE_SIZE`] and write it as PNG.
+    pub fn save_sketch(&mut self, ctx: &egui::Context, drawing: Arc<Drawing>, path: PathBuf) {
+        self.spawn(ctx, "save-sketch", move || {
+            let path = with_image_extension(&path, &["png"]);
+            let result = sketch::rasterize(&drawing, SKETCH_SAVE_SIZE)
+                .save_with_format(&path, image::ImageFormat::Png)
+                .map_err(|e| error_chain(&e));
+            FileEvent::Saved { what: "sketch", path, result }
+        });
+    }
+}
+
+/// Keep the path if it ends in one of `allowed`, otherwise add `.png`.
+pub fn with_image_extension(path: &Path, allowed: &[&str]) -> PathBuf {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext {
+        Some(ext) if allowed.contains(&ext.as_str()) => path.to_path_buf(),
+        _ => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".png");
+            PathBuf::from(name)
+        }
+    }
+}
+
+/// Write a face as PNG, or JPEG when the path ends in `.jpg`/`.jpeg`, upscaled to `size`
+/// (0 or the face's own size = unchanged).
+pub fn save_face(face: &RgbImage, size: u32, path: &Path) -> Result<(), String> {
+    let face = if size == 0 || size == face.width() { face.clone() } else { engine::upscale(face, size) };
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    if matches!(ext.as_deref(), Some("jpg" | "jpeg")) {
+        let file = std::fs::File::create(path).map_err(|e| error_chain(&e))?;
+        let mut out = std::io::BufWriter::new(file);
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
+            .encode_image(&face)
+            .map_err(|e| error_chain(&e))?;
+        out.flush().map_err(|e| error_chain(&e))
+    } else {
+        face.save_with_format(path, image::ImageFormat::Png).map_err(|e| error_chain(&e))
+    }
+}
+
+/// `error: cause: cause`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_are_kept_or_png_is_added() {
+        let allowed = ["png", "jpg", "jpeg"];
+        assert_eq!(with_image_extension(Path::new("/a/face.JPG"), &allowed), Path::new("/a/face.JPG"));
+        assert_eq!(with_image_extension(Path::new("/a/face"), &allowed), Path::new("/a/face.png"));
+        assert_eq!(with_image_extension(Path::new("/a/face.bmp"), &allowed), Path::new("/a/face.bmp.png"));
+    }
+
+    #[test]
+    fn faces_are_saved_as_png_and_jpeg_at_the_asked_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let face = RgbImage::from_pixel(16, 16, image::Rgb([200, 100, 50]));
+        let png = dir.path().join("f.png");
+        save_face(&face, 0, &png).unwrap();
+        assert_eq!(image::open(&png).unwrap().width(), 16);
+        let jpg = dir.path().join("f.jpeg");
+        save_face(&face, 32, &jpg).unwrap();
+        assert_eq!(image::ImageFormat::from_path(&jpg).unwrap(), image::ImageFormat::Jpeg);
+        assert_eq!(image::open(&jpg).unwrap().width(), 32);
+    }
+
+    #[test]
+    fn saving_into_a_file_as_if_it_were_a_folder_fails_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("not-a-folder");
+        std::fs::write(&blocker, b"x").unwrap();
+        let face = RgbImage::new(4, 4);
+        let error = save_face(&face, 0, &blocker.join("face.png")).unwrap_err();
+        assert!(!error.is_empty());
+    }
+}

@@ -1,0 +1,51 @@
+//! The desktop app: draw on the left, the face appears on the right while you draw.
+//!
+//! - [`state`]: the app struct, the frame and how state changes;
+//! - [`canvas`]: pointer input, strokes, the canvas texture and the guide;
+//! - [`commands`]: what the user can ask for, and the keyboard shortcuts;
+//! - [`files`]: dialogs, loading and saving on background threads;
+//! - [`settings`]: what is remembered between runs.
+
+pub mod canvas;
+pub mod commands;
+pub mod files;
+pub mod settings;
+pub mod state;
+
+use std::path::PathBuf;
+
+use eframe::egui;
+
+pub use commands::{Command, SHORTCUTS};
+pub use settings::Settings;
+pub use state::{AppOptions, Layout, Message, ModelStatus, SketchApp};
+
+/// Name of the window and of the folder eframe keeps the settings in.
+pub const APP_NAME: &str = "sketch2face";
+
+/// Open the window (wgpu renderer) and run until it is closed.
+pub fn run(initial_file: Option<PathBuf>) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("sketch2face")
+            .with_app_id(APP_NAME)
+            .with_inner_size([1120.0, 640.0])
+            .with_min_inner_size([560.0, 360.0])
+            .with_drag_and_drop(true),
+        renderer: eframe::Renderer::Wgpu,
+        persist_window: true,
+        ..Default::default()
+    };
+    eframe::run_native(
+        APP_NAME,
+        options,
+        Box::new(move |cc| {
+            let settings = cc
+                .storage
+                .and_then(|storage| eframe::get_value::<Settings>(storage, eframe::APP_KEY))
+                .unwrap_or_default();
+            Ok(Box::new(SketchApp::new(AppOptions { initial_file, settings, ..AppOptions::default() })))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+}

@@ -1,0 +1,111 @@
+//! What the app remembers between runs (eframe persistence, stored under [`eframe::APP_KEY`]).
+//! The window's size and position are persisted by eframe itself (`NativeOptions::persist_window`).
+
+use std::path::PathBuf;
+
+use crate::sketch::Tool;
+
+/// Brush widths as a fraction of the canvas side at pressure 0.5 (the `Stroke::width` unit).
+pub const SIZE_MIN: f32 = 0.002;
+pub const SIZE_MAX: f32 = 0.12;
+/// The training sketches use widths 0.006..0.016; the default brush sits in that range.
+pub const BRUSH_DEFAULT: f32 = 0.010;
+pub const ERASER_DEFAULT: f32 = 0.040;
+/// One press of `[` or `]` scales the size by this factor.
+pub const SIZE_STEP: f32 = 1.25;
+/// Face export sizes offered in the toolbar; 0 means the model's own resolution.
+pub const FACE_SAVE_SIZES: [u32; 3] = [0, 512, 1024];
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub tool: Tool,
+    pub brush_size: f32,
+    pub eraser_size: f32,
+    /// Folder of the last opened or saved file.
+    pub last_folder: Option<PathBuf>,
+    /// The guide drawn faintly under the canvas.
+    pub guide: bool,
+    /// Side of a saved face in pixels; 0 = the model's resolution.
+    pub face_save_size: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            tool: Tool::Brush,
+            brush_size: BRUSH_DEFAULT,
+            eraser_size: ERASER_DEFAULT,
+            last_folder: None,
+            guide: false,
+            face_save_size: 512,
+        }
+    }
+}
+
+impl Settings {
+    /// The size of the current tool.
+    pub fn size(&self) -> f32 {
+        match self.tool {
+            Tool::Brush => self.brush_size,
+            Tool::Eraser => self.eraser_size,
+        }
+    }
+
+    pub fn set_size(&mut self, size: f32) {
+        let size = size.clamp(SIZE_MIN, SIZE_MAX);
+        match self.tool {
+            Tool::Brush => self.brush_size = size,
+            Tool::Eraser => self.eraser_size = size,
+        }
+    }
+
+    /// Repair values from an old or hand-edited settings file.
+    pub fn sanitized(mut self) -> Self {
+        let fix = |v: f32, default: f32| if v.is_finite() { v.clamp(SIZE_MIN, SIZE_MAX) } else { default };
+        self.brush_size = fix(self.brush_size, BRUSH_DEFAULT);
+        self.eraser_size = fix(self.eraser_size, ERASER_DEFAULT);
+        if !FACE_SAVE_SIZES.contains(&self.face_save_size) {
+            self.face_save_size = 512;
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_through_json() {
+        let settings = Settings {
+            tool: Tool::Eraser,
+            brush_size: 0.02,
+            last_folder: Some(PathBuf::from("/tmp")),
+            guide: true,
+            ..Settings::default()
+        };
+        let json = serde_json::to_string(&settings).unwrap();
+        assert_eq!(serde_json::from_str::<Settings>(&json).unwrap(), settings);
+    }
+
+    #[test]
+    fn missing_fields_take_defaults_and_bad_values_are_repaired() {
+        let s: Settings = serde_json::from_str(r#"{"brush_size": 99.0, "face_save_size": 7}"#).unwrap();
+        let s = s.sanitized();
+        assert_eq!(s.brush_size, SIZE_MAX);
+        assert_eq!(s.face_save_size, 512);
+        assert_eq!(s.tool, Tool::Brush);
+    }
+
+    #[test]
+    fn size_is_per_tool_and_clamped() {
+        let mut s = Settings::default();
+        s.set_size(1.0);
+        assert_eq!(s.brush_size, SIZE_MAX);
+        s.tool = Tool::Eraser;
+        assert_eq!(s.size(), ERASER_DEFAULT);
+        s.set_size(0.0);
+        assert_eq!(s.eraser_size, SIZE_MIN);
+    }
+}
