@@ -1,0 +1,100 @@
+"""Training: a few steps on a tiny set lower the L1 loss; checkpoints resume; no dataset -> a
+message that says what to run first."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from training import train
+from training.networks import build_discriminator, build_generator, init_weights
+
+TINY = ["--resolution=64", "--ngf=8", "--ndf=8", "--batch_size=4", "--threads=2", "--log_every=5",
+        "--sample_every=20", "--styles=hand,xdog", "--lr=1e-3"]
+
+
+def fixed_batch(faces: np.ndarray):
+    """The same sketches of the first 8 faces in every call (no flips)."""
+    styles = ["hand", "xdog"] * 4
+    return train.make_batch(faces[:8], styles, np.random.default_rng(99), flip=False, fixed_styles=styles)
+
+
+def l1(G: torch.nn.Module, sketch: torch.Tensor, real: torch.Tensor) -> float:
+    G.eval()
+    with torch.no_grad():
+        return float((G(sketch) - real).abs().mean())
+
+
+def initial_generator(ckpt: dict) -> torch.nn.Module:
+    """The generator as train.main initialises it (same seed, same order of random draws)."""
+    torch.manual_seed(ckpt["config"]["seed"])
+    G = build_generator(ckpt["generator_args"])
+    D = build_discriminator(ckpt["discriminator_args"])
+    init_weights(G)
+    init_weights(D)
+    return G
+
+
+def test_a_few_steps_lower_the_l1_loss_and_resume(tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train.main([f"--data={tiny_dataset}", f"--out={out}", "--max_steps=40", *TINY]) == 0
+    ckpt = torch.load(out / "ckpt.pt", map_location="cpu", weights_only=False)
+    assert ckpt["step"] == 40
+    for key in ("generator_args", "discriminator_args", "config", "generator", "discriminator", "opt_g", "opt_d"):
+        assert key in ckpt, f"checkpoint lacks {key}"
+
+    faces = np.load(tiny_dataset / "train.npy")
+    sketch, real = fixed_batch(faces)
+    trained = build_generator(ckpt["generator_args"])
+    trained.load_state_dict(ckpt["generator"])
+    before, after = l1(initial_generator(ckpt), sketch, real), l1(trained, sketch, real)
+    print(f"L1 {before:.3f} -> {after:.3f}")
+    assert after < 0.8 * before, f"L1 on the training faces: {before:.3f} before, {after:.3f} after 40 steps"
+
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == list(range(5, 41, 5))
+    assert all(np.isfinite(r["loss_l1"]) and np.isfinite(r["loss_d"]) for r in log)
+    assert (out / "samples" / "step_0000040.png").exists()
+
+    # Resume: the same run continues from its checkpoint up to the new step limit.
+    capsys.readouterr()
+    assert train.main([f"--data={tiny_dataset}", f"--out={out}", "--max_steps=43", *TINY]) == 0
+    assert "resumed" in capsys.readouterr().out
+    assert torch.load(out / "ckpt.pt", map_location="cpu", weights_only=False)["step"] == 43
+
+
+def test_baseline_preset_trains(tiny_dataset, tmp_path):
+    out = tmp_path / "baseline"
+    args = [f"--data={tiny_dataset}", f"--out={out}", "--preset=baseline", "--max_steps=2", *TINY]
+    assert train.main(args) == 0
+    ckpt = torch.load(out / "ckpt.pt", map_location="cpu", weights_only=False)
+    assert ckpt["generator_args"]["norm"] == "batch" and ckpt["config"]["precision"] == "fp32"
+    assert ckpt["generator_args"]["ngf"] == 8, "explicit options beat the preset"
+
+
+def test_without_a_dataset_says_what_to_run(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main([f"--data={tmp_path / 'missing'}", f"--out={tmp_path / 'run'}", "--max_steps=1"])
+    message = str(exit_info.value.code)
+    assert "training.prepare" in message and "missing" in message
+
+
+def test_unknown_option_is_an_error():
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_config(["--learning_rate=1"])
+    assert "unknown argument" in str(exit_info.value.code)
+
+
+def test_wrong_resolution_is_an_error(tiny_dataset, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main([f"--data={tiny_dataset}", f"--out={tmp_path / 'run'}", "--resolution=128", "--max_steps=1"])
+    assert "--size 128" in str(exit_info.value.code)
+
+
+def test_learning_rate_decays_linearly_in_the_second_half():
+    assert train.learning_rate_scale(0.25, 0.5) == 1.0
+    assert train.learning_rate_scale(0.75, 0.5) == pytest.approx(0.5)
+    assert train.learning_rate_scale(1.0, 0.5) == 0.0
