@@ -243,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = elapsed_before + time.time() - start
         progress = max(step / config.max_steps if config.max_steps else 0.0,
                        elapsed / budget_s if budget_s else 0.0)
+        if distributed:  # clocks differ per rank: agree on one progress, or a rank that stops
+            shared = torch.tensor([progress], device=device)  # early leaves the others hanging
+            dist.all_reduce(shared, op=dist.ReduceOp.MAX)  # in their next gradient all-reduce
+            progress = shared.item()
         if progress >= 1.0:
             break
         scale = learning_rate_scale(progress, config.decay_start)
