@@ -51,7 +51,6 @@ def test_a_few_steps_lower_the_l1_loss_and_resume(tiny_dataset, tmp_path, capsys
     trained = build_generator(ckpt["generator_args"])
     trained.load_state_dict(ckpt["generator"])
     before, after = l1(initial_generator(ckpt), sketch, real), l1(trained, sketch, real)
-    print(f"L1 {before:.3f} -> {after:.3f}")
     assert after < 0.8 * before, f"L1 on the training faces: {before:.3f} before, {after:.3f} after 40 steps"
 
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
