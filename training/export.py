@@ -26,8 +26,14 @@ from training.train import to_tensor, to_uint8
 
 CONTRACT_VERSION = "1"
 PARITY_TOLERANCE = 1e-4
-DATA_LICENSE = ("Synthetic faces sampled from the DCGAN in the PyPI package gan-face-generate 1.1.1 (package: MIT), "
+SYNTHETIC_DATA_LICENSE = ("Synthetic faces sampled from the DCGAN in the PyPI package gan-face-generate 1.1.1 (package: MIT), "
                 "which was trained on DigiFace-1M; DigiFace-1M's terms allow non-commercial research use only.")
+
+
+def data_license(report: dict) -> str:
+    if report.get("source", "").startswith("gan-face-generate"):
+        return SYNTHETIC_DATA_LICENSE
+    return f"Trained on {report.get('source', 'an unrecorded dataset')}: the terms of those photos apply."
 
 
 def load_generator(checkpoint: Path) -> tuple[torch.nn.Module, dict]:
@@ -66,11 +72,11 @@ def run_onnx(path: Path, sketch: np.ndarray) -> np.ndarray:
     return session.run(["face"], {"sketch": sketch.astype(np.float32)})[0]
 
 
-def golden_sketch(data: Path | None, resolution: int) -> np.ndarray:
-    """A hand-style sketch of the first test face (or of the astronaut crop when no dataset)."""
-    faces = np.load(data / "test.npy", mmap_mode="r") if data and (data / "test.npy").exists() else None
-    if faces is None:
-        raise SystemExit("error: --data must hold test.npy to make the golden pair")
+def golden_sketch(data: Path) -> np.ndarray:
+    """A hand-style sketch of the first test face."""
+    if not (data / "test.npy").exists():
+        raise SystemExit(f"error: {data} holds no test.npy; pass --data with the dataset the model was trained on")
+    faces = np.load(data / "test.npy", mmap_mode="r")
     return sketches.hand(np.ascontiguousarray(faces[0]), np.random.default_rng(2024))
 
 
@@ -101,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         "sketch2face.generator": json.dumps(ckpt["generator_args"]),
         "sketch2face.data": json.dumps({"source": report.get("source", str(data)),
                                         "kept": report.get("kept"), "splits": report.get("splits")}),
-        "sketch2face.license": DATA_LICENSE,
+        "sketch2face.license": data_license(report),
         "sketch2face.metrics": json.dumps(metrics),
         "sketch2face.training": json.dumps({"steps": ckpt["step"], "minutes": round(ckpt["elapsed_s"] / 60, 1),
                                             "batch_size": config["batch_size"], "precision": config["precision"]}),
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Parity: the same inputs through PyTorch and onnxruntime, batch of 2 to exercise the dynamic axis.
     rng = np.random.default_rng(0)
-    sketch = golden_sketch(data, resolution)
+    sketch = golden_sketch(data)
     inputs = torch.cat([to_tensor(sketch[None]), torch.from_numpy(rng.uniform(-1, 1, (1, 1, resolution, resolution))).float()])
     with torch.no_grad():
         expected = net(inputs).numpy()
