@@ -4,3 +4,4 @@ pub mod sketch;
 pub mod engine;
 pub mod worker;
 pub mod app;
+pub mod cli;

@@ -1,1 +1,45 @@
-fn main() {}
+//! `sketch2face`: parses the command line and starts the desktop app or a headless command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sketch2face::cli::{self, GenerateArgs, InfoArgs};
+
+/// Draw a face, watch a photo-like face appear beside it, live.
+///
+/// Without a command, opens the desktop app (with SKETCH loaded when given).
+#[derive(Parser, Debug)]
+#[command(version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// A sketch image to open in the app
+    #[arg(value_name = "SKETCH")]
+    file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Turn sketch images into faces: writes DIR/<sketch name>.png for each
+    Generate(GenerateArgs),
+    /// Show a model's contract, resolution and metadata, and where it runs
+    Info(InfoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::Generate(args)) => cli::generate(args),
+        Some(Command::Info(args)) => cli::info(args),
+        None => sketch2face::app::run(cli.file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

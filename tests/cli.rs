@@ -1,0 +1,269 @@
+//! The real `sketch2face` binary with the real ONNX Runtime (`make runtime`) and the shipped model
+//! `models/sketch2face.onnx`.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use image::{ColorType, RgbImage};
+
+fn project(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn shipped_model() -> PathBuf {
+    let model = project("models/sketch2face.onnx");
+    assert!(model.is_file(), "the shipped model {} is missing", model.display());
+    model
+}
+
+fn example_sketches() -> Vec<PathBuf> {
+    let mut sketches: Vec<PathBuf> = std::fs::read_dir(project("assets/sketches"))
+        .expect("assets/sketches")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "png"))
+        .collect();
+    sketches.sort();
+    assert!(sketches.len() >= 3, "need the example sketches in assets/sketches");
+    sketches
+}
+
+fn sketch2face() -> Command {
+    assert_cmd::cargo::cargo_bin_cmd!("sketch2face")
+}
+
+/// `generate` on the CPU with the shipped model into `out`.
+fn generate(sketches: &[PathBuf], out: &Path, extra: &[&str]) -> Output {
+    sketch2face()
+        .arg("generate")
+        .args(sketches)
+        .arg("--out")
+        .arg(out)
+        .arg("--model")
+        .arg(shipped_model())
+        .args(["--device", "cpu"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_no_panic(output: &Output) {
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert_ne!(output.status.code(), Some(101), "panic exit code: {stderr}");
+}
+
+fn open_rgb(path: &Path) -> RgbImage {
+    let image = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(image.color(), ColorType::Rgb8, "{} is RGB", path.display());
+    image.into_rgb8()
+}
+
+fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let total: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    total as f64 / a.as_raw().len() as f64
+}
+
+#[test]
+fn generate_writes_an_rgb_face_per_sketch_at_the_model_resolution() {
+    let out = tempfile::tempdir().unwrap();
+    let sketches = example_sketches();
+    let output = generate(&sketches, out.path(), &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    for sketch in &sketches {
+        let stem = sketch.file_stem().unwrap().to_str().unwrap();
+        let face = open_rgb(&out.path().join(format!("{stem}.png")));
+        assert_eq!(face.dimensions(), (128, 128));
+        let line = stdout
+            .lines()
+            .find(|line| line.contains(stem))
+            .unwrap_or_else(|| panic!("no line for {stem} in {stdout}"));
+        assert!(line.ends_with(" ms)"), "time in ms: {line}");
+    }
+}
+
+#[test]
+fn generate_upscales_to_the_asked_size() {
+    let out = tempfile::tempdir().unwrap();
+    let sketch = &example_sketches()[0];
+    let output = generate(std::slice::from_ref(sketch), out.path(), &["--size", "300"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stem = sketch.file_stem().unwrap().to_str().unwrap();
+    let face = open_rgb(&out.path().join(format!("{stem}.png")));
+    assert_eq!(face.dimensions(), (300, 300));
+}
+
+#[test]
+fn different_sketches_give_different_faces() {
+    let out = tempfile::tempdir().unwrap();
+    let sketches = example_sketches();
+    let output = generate(&sketches, out.path(), &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let faces: Vec<RgbImage> = sketches
+        .iter()
+        .map(|s| open_rgb(&out.path().join(s.file_name().unwrap())))
+        .collect();
+    for i in 0..faces.len() {
+        for j in i + 1..faces.len() {
+            let diff = mean_abs_diff(&faces[i], &faces[j]);
+            assert!(diff > 1.0, "faces {i} and {j} differ by only {diff:.2} per channel");
+        }
+    }
+    // And a face is not just the sketch in colour: it has colour.
+    let colourful = faces[0].pixels().filter(|p| p[0].abs_diff(p[2]) > 8).count();
+    assert!(colourful > 128 * 128 / 10, "only {colourful} coloured pixels");
+}
+
+#[test]
+fn bad_sketches_are_named_and_the_good_ones_still_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = example_sketches()[0].clone();
+    let empty = dir.path().join("empty.png");
+    std::fs::write(&empty, b"").unwrap();
+    let truncated = dir.path().join("truncated.png");
+    std::fs::write(&truncated, &std::fs::read(&good).unwrap()[..200]).unwrap();
+    let text_file = dir.path().join("notes.png");
+    std::fs::write(&text_file, "this is a shopping list, not a picture\n").unwrap();
+    let missing = dir.path().join("missing.png");
+    let out = dir.path().join("faces");
+
+    let inputs = [empty.clone(), truncated.clone(), good.clone(), text_file.clone(), missing.clone()];
+    let output = generate(&inputs, &out, &[]);
+    assert_no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    for bad in [&empty, &truncated, &text_file, &missing] {
+        let name = bad.display().to_string();
+        let lines = stderr.lines().filter(|line| line.starts_with("error: ") && line.contains(&name));
+        assert!(lines.count() >= 2, "{name} named on its own line and in the summary: {stderr}");
+    }
+    assert!(stderr.contains("4 of 5 sketches failed"), "{stderr}");
+    assert!(stderr.contains("is empty"), "{stderr}");
+    assert!(stderr.contains("not an image"), "{stderr}");
+    let good_face = out.join(good.file_name().unwrap());
+    assert_eq!(open_rgb(&good_face).dimensions(), (128, 128), "the good sketch still gets its face");
+    assert!(!out.join("empty.png").exists() && !out.join("notes.png").exists());
+}
+
+#[test]
+fn two_sketches_with_the_same_name_do_not_overwrite_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = example_sketches()[0].clone();
+    let copy = dir.path().join(good.file_name().unwrap());
+    std::fs::copy(&good, &copy).unwrap();
+    let output = generate(&[good, copy.clone()], &dir.path().join("faces"), &[]);
+    assert_no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("would overwrite"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn a_missing_model_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("nowhere.onnx");
+    let output = sketch2face()
+        .arg("generate")
+        .arg(&example_sketches()[0])
+        .arg("--out")
+        .arg(dir.path())
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert_no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains(&format!("model file {} not found", model.display())), "{stderr}");
+}
+
+#[test]
+fn a_model_with_the_wrong_contract_is_refused() {
+    let model = project("tests/data/contract/contract_2.onnx");
+    let dir = tempfile::tempdir().unwrap();
+    for command in [&["info"][..], &["generate", "--out", dir.path().to_str().unwrap()]] {
+        let mut cmd = sketch2face();
+        cmd.args(command).arg("--model").arg(&model);
+        if command[0] == "generate" {
+            cmd.arg(&example_sketches()[0]);
+        }
+        let output = cmd.output().unwrap();
+        assert_no_panic(&output);
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("contract_2.onnx"), "{stderr}");
+        assert!(stderr.contains("`sketch2face.contract`: expected \"1\", found \"2\""), "{stderr}");
+    }
+    let model = project("tests/data/contract/two_channel_output.onnx");
+    let output = sketch2face().arg("info").arg("--model").arg(&model).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("found f32 [N, 2, 16, 16]"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn a_missing_runtime_says_how_to_get_it() {
+    let output = sketch2face()
+        .args(["info", "--device", "cpu"])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    assert_no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("/nonexistent/libonnxruntime.so") && stderr.contains("run `make runtime`"), "{stderr}");
+}
+
+#[test]
+fn info_prints_the_contract_metadata_and_provider() {
+    let output = sketch2face()
+        .arg("info")
+        .arg("--model")
+        .arg(shipped_model())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("contract:   1 (input `sketch` f32 [N, 1, 128, 128]"), "{stdout}");
+    assert!(stdout.contains("resolution: 128 x 128"), "{stdout}");
+    assert!(stdout.contains("sketch2face.contract: 1"), "{stdout}");
+    assert!(stdout.contains("sketch2face.license:"), "{stdout}");
+    let provider = stdout.lines().find(|l| l.starts_with("provider:")).expect("provider line");
+    assert!(provider.starts_with("provider:   CPU") || provider.starts_with("provider:   CUDA"), "{provider}");
+}
+
+#[test]
+fn cuda_is_either_used_or_refused_clearly() {
+    let output = sketch2face()
+        .args(["info", "--device", "cuda", "--model"])
+        .arg(shipped_model())
+        .output()
+        .unwrap();
+    assert_no_panic(&output);
+    if output.status.success() {
+        assert!(text(&output.stdout).contains("provider:   CUDA"));
+    } else {
+        assert_eq!(output.status.code(), Some(1));
+        assert!(text(&output.stderr).contains("CUDA cannot be used"), "{}", text(&output.stderr));
+    }
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    for args in [&["generate", "--out", "x"][..], &["generate", "a.png"], &["info", "--device", "gpu"], &["frobnicate", "x"]] {
+        let output = sketch2face().args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output.stderr));
+    }
+    let help = sketch2face().args(["generate", "--help"]).output().unwrap();
+    assert!(help.status.success());
+    assert!(text(&help.stdout).contains("--device <DEVICE>"));
+}
