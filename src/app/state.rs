@@ -294,10 +294,10 @@ impl SketchApp {
         ui.horizontal(|ui| {
             let brush = Command::SelectTool(Tool::Brush);
             let eraser = Command::SelectTool(Tool::Eraser);
-            if ui.selectable_label(self.settings.tool == Tool::Brush, "✏ Brush").on_hover_text(tip("Brush", &brush)).clicked() {
+            if ui.selectable_label(self.settings.tool == Tool::Brush, "Brush").on_hover_text(tip("Brush", &brush)).clicked() {
                 self.commands.push(brush);
             }
-            if ui.selectable_label(self.settings.tool == Tool::Eraser, "⌫ Eraser").on_hover_text(tip("Eraser", &eraser)).clicked() {
+            if ui.selectable_label(self.settings.tool == Tool::Eraser, "Eraser").on_hover_text(tip("Eraser", &eraser)).clicked() {
                 self.commands.push(eraser);
             }
             let mut size = self.settings.size();
@@ -315,22 +315,22 @@ impl SketchApp {
                 self.settings.set_size(size);
             }
             ui.separator();
-            let undo = ui.add_enabled(self.history.can_undo(), egui::Button::new("⟲ Undo"));
+            let undo = ui.add_enabled(self.history.can_undo(), egui::Button::new("Undo"));
             if undo.on_hover_text(tip("Undo", &Command::Undo)).on_disabled_hover_text(tip("Undo", &Command::Undo)).clicked() {
                 self.commands.push(Command::Undo);
             }
-            let redo = ui.add_enabled(self.history.can_redo(), egui::Button::new("⟳ Redo"));
+            let redo = ui.add_enabled(self.history.can_redo(), egui::Button::new("Redo"));
             if redo.on_hover_text(tip("Redo", &Command::Redo)).on_disabled_hover_text(tip("Redo", &Command::Redo)).clicked() {
                 self.commands.push(Command::Redo);
             }
-            if ui.button("🗑 Clear").on_hover_text(tip("Clear (can be undone)", &Command::Clear)).clicked() {
+            if ui.button("Clear").on_hover_text(tip("Clear (can be undone)", &Command::Clear)).clicked() {
                 self.commands.push(Command::Clear);
             }
             ui.separator();
-            if ui.button("📂 Open…").on_hover_text(tip("Open a sketch image", &Command::Open)).clicked() {
+            if ui.button("Open…").on_hover_text(tip("Open a sketch image", &Command::Open)).clicked() {
                 self.commands.push(Command::Open);
             }
-            let save_face = ui.add_enabled(self.face.is_some(), egui::Button::new("💾 Save face…"));
+            let save_face = ui.add_enabled(self.face.is_some(), egui::Button::new("Save face…"));
             if save_face
                 .on_hover_text(tip("Save the face as PNG or JPEG", &Command::SaveFace))
                 .on_disabled_hover_text("No face yet: draw something first")
@@ -354,7 +354,7 @@ impl SketchApp {
                 })
                 .response
                 .on_hover_text("Size of a saved face (larger sizes are upscaled)");
-            if ui.button("💾 Save sketch…").on_hover_text(tip("Save the sketch as PNG", &Command::SaveSketch)).clicked() {
+            if ui.button("Save sketch…").on_hover_text(tip("Save the sketch as PNG", &Command::SaveSketch)).clicked() {
                 self.commands.push(Command::SaveSketch);
             }
             ui.separator();

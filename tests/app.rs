@@ -1,0 +1,540 @@
+//! Headless tests of the desktop app with `egui_kittest`: the real app, the real worker thread
+//! and the real model (`models/sketch2face.onnx`; set `SKETCH2FACE_TEST_MODEL` to try another).
+//!
+//! Input is injected as egui events (pointer presses and moves, keys, dropped files); state is
+//! checked through `SketchApp`'s accessors. Waiting for the worker is a bounded loop of frames.
+//! Snapshots (tests/snapshots/) need a wgpu adapter: on Debian, `mesa-vulkan-drivers` (lavapipe).
+//! Update them with `UPDATE_SNAPSHOTS=1 cargo test --test app`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, Key, Modifiers, Pos2, Vec2};
+use egui_kittest::Harness;
+use image::GrayImage;
+use sketch2face::app::settings::{BRUSH_DEFAULT, ERASER_DEFAULT, SIZE_STEP};
+use sketch2face::app::{AppOptions, Command, ModelStatus, Settings, SketchApp};
+use sketch2face::engine::{Device, EngineOptions};
+use sketch2face::sketch::{self, Drawing, Point, Stroke, Tool};
+use sketch2face::worker::{FromWorker, Worker};
+
+/// Generous: a debug build on a busy 2-core machine.
+const WAIT: Duration = Duration::from_secs(120);
+const WINDOW: Vec2 = Vec2::new(1000.0, 560.0);
+
+fn project(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn model_path() -> PathBuf {
+    let path = std::env::var_os("SKETCH2FACE_TEST_MODEL")
+        .map_or_else(|| project("models/sketch2face.onnx"), PathBuf::from);
+    assert!(path.is_file(), "the model {} is missing (it comes from training; see models/README.md)", path.display());
+    path
+}
+
+fn engine_options() -> EngineOptions {
+    EngineOptions { device: Device::Cpu, intra_threads: 1 }
+}
+
+fn options() -> AppOptions {
+    AppOptions {
+        model: model_path(),
+        engine: engine_options(),
+        initial_file: None,
+        settings: Settings::default(),
+        guide: Some(project("assets/guide.png")).filter(|p| p.is_file()),
+    }
+}
+
+fn harness(options: AppOptions) -> Harness<'static, SketchApp> {
+    let mut harness = Harness::builder().with_size(WINDOW).build_eframe(|_cc| SketchApp::new(options));
+    harness.run_ok();
+    harness
+}
+
+/// Run frames until `done` holds (the worker and file jobs answer on their own threads).
+fn wait_for(harness: &mut Harness<'_, SketchApp>, what: &str, done: impl Fn(&SketchApp) -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done(harness.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}; messages: {:?}", harness.state().messages());
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    harness.run_ok();
+}
+
+fn wait_for_model(harness: &mut Harness<'_, SketchApp>) {
+    wait_for(harness, "the model", |app| !matches!(app.model_status(), ModelStatus::Loading));
+    if let ModelStatus::Failed(error) = harness.state().model_status() {
+        panic!("the model did not load: {error}");
+    }
+}
+
+/// The newest drawing state has its face on screen.
+fn wait_for_face(harness: &mut Harness<'_, SketchApp>) {
+    wait_for(harness, "the face", |app| {
+        app.has_face_texture() && app.shown_id() == app.submitted_id() && !app.is_busy()
+    });
+}
+
+/// Screen position of a point given in canvas units (0..1).
+fn on_canvas(harness: &Harness<'_, SketchApp>, (x, y): (f32, f32)) -> Pos2 {
+    let canvas = harness.state().layout().canvas;
+    canvas.min + Vec2::new(x, y) * canvas.width()
+}
+
+/// Press, move through `points`, release: one frame per event, like a real mouse.
+fn draw(harness: &mut Harness<'_, SketchApp>, points: &[(f32, f32)]) {
+    let first = on_canvas(harness, points[0]);
+    harness.hover_at(first);
+    harness.drag_at(first);
+    harness.step();
+    for &p in &points[1..] {
+        let pos = on_canvas(harness, p);
+        harness.hover_at(pos);
+        harness.step();
+    }
+    harness.drop_at(on_canvas(harness, points[points.len() - 1]));
+    harness.run_ok();
+}
+
+fn ctrl(harness: &Harness<'_, SketchApp>, key: Key) {
+    harness.key_press_modifiers(Modifiers::COMMAND, key);
+}
+
+fn ctrl_shift(harness: &Harness<'_, SketchApp>, key: Key) {
+    harness.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, key);
+}
+
+const LINE: [(f32, f32); 5] = [(0.2, 0.5), (0.35, 0.48), (0.5, 0.5), (0.65, 0.52), (0.8, 0.5)];
+
+fn last_message(app: &SketchApp) -> (String, bool) {
+    let message = app.messages().last().expect("a message");
+    (message.text.clone(), message.is_error)
+}
+
+/// A sketch file like a user would open: a simple face, drawn on the right half of a wide page.
+fn write_sketch_file(dir: &Path) -> PathBuf {
+    let stroke = |points: Vec<(f32, f32)>| {
+        Arc::new(Stroke {
+            tool: Tool::Brush,
+            width: 0.012,
+            points: points.into_iter().map(|(x, y)| Point::new(x, y, 0.5)).collect(),
+        })
+    };
+    let oval: Vec<(f32, f32)> = (0..=24)
+        .map(|i| {
+            let t = i as f32 / 24.0 * std::f32::consts::TAU;
+            (0.5 + 0.3 * t.cos(), 0.52 + 0.38 * t.sin())
+        })
+        .collect();
+    let drawing = Drawing {
+        strokes: vec![
+            stroke(oval),
+            stroke(vec![(0.36, 0.42), (0.42, 0.4), (0.46, 0.42)]),
+            stroke(vec![(0.54, 0.42), (0.58, 0.4), (0.64, 0.42)]),
+            stroke(vec![(0.5, 0.45), (0.48, 0.58), (0.52, 0.6)]),
+            stroke(vec![(0.42, 0.7), (0.5, 0.73), (0.58, 0.7)]),
+        ],
+        background: None,
+    };
+    let face = sketch::rasterize(&drawing, 300);
+    let mut page = GrayImage::from_pixel(600, 300, image::Luma([255]));
+    image::imageops::overlay(&mut page, &face, 300, 0);
+    let path = dir.join("my sketch.png");
+    page.save(&path).unwrap();
+    path
+}
+
+#[derive(Debug)]
+struct DroppedPath(PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn drawing_a_stroke_stores_it_and_the_face_appears_while_drawing() {
+    let mut harness = harness(options());
+    wait_for_model(&mut harness);
+    assert!(!harness.state().has_face_texture(), "blank paper has no face");
+
+    let first = on_canvas(&harness, LINE[0]);
+    harness.hover_at(first);
+    harness.drag_at(first);
+    harness.step();
+    let mut submitted_while_drawing = vec![harness.state().submitted_id()];
+    for &p in &LINE[1..] {
+        let pos = on_canvas(&harness, p);
+        harness.hover_at(pos);
+        harness.step();
+        submitted_while_drawing.push(harness.state().submitted_id());
+    }
+    assert!(harness.state().current_stroke().is_some(), "the stroke is in progress");
+    assert!(harness.state().drawing().strokes.is_empty(), "not committed before release");
+    // Live: every move sent a new drawing to the worker, before the stroke ended.
+    assert!(submitted_while_drawing.windows(2).all(|w| w[1] > w[0]), "{submitted_while_drawing:?}");
+
+    harness.drop_at(on_canvas(&harness, LINE[4]));
+    harness.run_ok();
+    let app = harness.state();
+    assert!(app.current_stroke().is_none());
+    assert_eq!(app.drawing().strokes.len(), 1);
+    let stroke = &app.drawing().strokes[0];
+    assert_eq!(stroke.tool, Tool::Brush);
+    assert_eq!(stroke.width, BRUSH_DEFAULT);
+    assert_eq!(stroke.points.len(), LINE.len());
+    assert!(stroke.points.iter().all(|p| p.pressure == sketch::PRESSURE_DEFAULT));
+    for (point, (x, y)) in stroke.points.iter().zip(LINE) {
+        assert!((point.x - x).abs() < 0.01 && (point.y - y).abs() < 0.01, "{point:?} vs {x},{y}");
+    }
+    assert!(app.history().can_undo());
+
+    wait_for_face(&mut harness);
+    let app = harness.state();
+    let ModelStatus::Ready { info, .. } = app.model_status() else { unreachable!() };
+    let face = app.face().expect("a face");
+    assert_eq!(face.dimensions(), (info.resolution, info.resolution));
+    assert!(app.last_generation_time().is_some());
+}
+
+#[test]
+fn pen_pressure_comes_from_touch_force() {
+    let mut harness = harness(options());
+    harness.run_ok();
+    let start = on_canvas(&harness, (0.3, 0.3));
+    let touch = |pos, phase, force| egui::Event::Touch {
+        device_id: egui::TouchDeviceId(1),
+        id: egui::TouchId(1),
+        phase,
+        pos,
+        force: Some(force),
+    };
+    harness.event(touch(start, egui::TouchPhase::Start, 0.9));
+    harness.hover_at(start);
+    harness.drag_at(start);
+    harness.step();
+    let end = on_canvas(&harness, (0.6, 0.3));
+    harness.event(touch(end, egui::TouchPhase::Move, 0.9));
+    harness.hover_at(end);
+    harness.step();
+    harness.drop_at(end);
+    harness.run_ok();
+    let strokes = &harness.state().drawing().strokes;
+    assert_eq!(strokes.len(), 1);
+    assert!(strokes[0].points.iter().all(|p| (p.pressure - 0.9).abs() < 1e-6), "{:?}", strokes[0].points);
+}
+
+#[test]
+fn undo_redo_and_clear_by_keyboard() {
+    let mut harness = harness(options());
+    draw(&mut harness, &LINE);
+    draw(&mut harness, &[(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)]);
+    let strokes = |h: &Harness<'_, SketchApp>| h.state().drawing().strokes.len();
+    assert_eq!(strokes(&harness), 2);
+
+    ctrl(&harness, Key::Z);
+    harness.run_ok();
+    assert_eq!(strokes(&harness), 1);
+    ctrl_shift(&harness, Key::Z);
+    harness.run_ok();
+    assert_eq!(strokes(&harness), 2);
+    ctrl(&harness, Key::Z);
+    ctrl(&harness, Key::Y);
+    harness.run_ok();
+    assert_eq!(strokes(&harness), 2);
+
+    ctrl(&harness, Key::N);
+    harness.run_ok();
+    assert_eq!(strokes(&harness), 0, "cleared");
+    assert!(!harness.state().has_face_texture(), "no face for blank paper");
+    ctrl(&harness, Key::Z);
+    harness.run_ok();
+    assert_eq!(strokes(&harness), 2, "clearing is undoable");
+
+    // The toolbar buttons do the same.
+    harness.state_mut().push_command(Command::Undo);
+    harness.run_ok();
+    assert_eq!(strokes(&harness), 1);
+    harness.state_mut().push_command(Command::Redo);
+    harness.run_ok();
+    assert_eq!(strokes(&harness), 2);
+}
+
+#[test]
+fn the_eraser_paints_paper_over_ink() {
+    let mut harness = harness(options());
+    draw(&mut harness, &LINE);
+    // Darkest pixel where the line crosses the middle column.
+    let center = |drawing: &Drawing| {
+        let image = sketch::rasterize(drawing, 128);
+        (58..70).map(|y| image.get_pixel(64, y).0[0]).min().unwrap()
+    };
+    let before = center(harness.state().drawing());
+    assert!(before < 128, "ink under the line: {before} {:?}", harness.state().drawing().strokes);
+
+    harness.key_press(Key::E);
+    harness.run_ok();
+    assert_eq!(harness.state().settings().tool, Tool::Eraser);
+    draw(&mut harness, &[(0.5, 0.3), (0.5, 0.5), (0.5, 0.7)]);
+    let drawing = harness.state().drawing().clone();
+    assert_eq!(drawing.strokes.len(), 2);
+    assert_eq!(drawing.strokes[1].tool, Tool::Eraser);
+    assert_eq!(drawing.strokes[1].width, ERASER_DEFAULT);
+    assert_eq!(center(&drawing), 255, "erased");
+
+    harness.key_press(Key::B);
+    harness.run_ok();
+    assert_eq!(harness.state().settings().tool, Tool::Brush);
+}
+
+#[test]
+fn bracket_keys_change_the_size_of_the_current_tool() {
+    let mut harness = harness(options());
+    harness.key_press(Key::CloseBracket);
+    harness.run_ok();
+    let bigger = BRUSH_DEFAULT * SIZE_STEP;
+    assert!((harness.state().settings().brush_size - bigger).abs() < 1e-6);
+    harness.key_press(Key::OpenBracket);
+    harness.key_press(Key::OpenBracket);
+    harness.run_ok();
+    let smaller = BRUSH_DEFAULT / SIZE_STEP;
+    assert!((harness.state().settings().brush_size - smaller).abs() < 1e-6);
+    assert_eq!(harness.state().settings().eraser_size, ERASER_DEFAULT, "only the brush changed");
+
+    draw(&mut harness, &LINE);
+    assert!((harness.state().drawing().strokes[0].width - smaller).abs() < 1e-6);
+
+    for _ in 0..100 {
+        harness.key_press(Key::CloseBracket);
+    }
+    harness.run_ok();
+    assert_eq!(harness.state().settings().brush_size, sketch2face::app::settings::SIZE_MAX);
+}
+
+#[test]
+fn a_dropped_sketch_file_becomes_the_background_and_gets_a_face() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_sketch_file(dir.path());
+    let mut harness = harness(options());
+    wait_for_model(&mut harness);
+    draw(&mut harness, &LINE);
+
+    harness.input_mut().dropped_files.push(Arc::new(DroppedPath(file.clone())));
+    harness.step();
+    wait_for(&mut harness, "the dropped file", |app| app.drawing().background.is_some());
+    let app = harness.state();
+    let background = app.drawing().background.clone().unwrap();
+    assert_eq!(background.dimensions(), (sketch::BACKGROUND_SIZE, sketch::BACKGROUND_SIZE));
+    assert!(app.drawing().strokes.is_empty(), "the file replaces the drawing");
+    assert_eq!(app.settings().last_folder.as_deref(), Some(dir.path()));
+    assert!(!last_message(app).1);
+    wait_for_face(&mut harness);
+
+    // It can be drawn over, and opening it can be undone (the earlier drawing comes back).
+    draw(&mut harness, &[(0.1, 0.1), (0.2, 0.2)]);
+    assert_eq!(harness.state().drawing().strokes.len(), 1);
+    assert!(harness.state().drawing().background.is_some());
+    ctrl(&harness, Key::Z);
+    ctrl(&harness, Key::Z);
+    harness.run_ok();
+    assert!(harness.state().drawing().background.is_none());
+    assert_eq!(harness.state().drawing().strokes.len(), 1, "the line drawn before opening");
+}
+
+#[test]
+fn the_command_line_file_is_opened_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_sketch_file(dir.path());
+    let mut harness = harness(AppOptions { initial_file: Some(file), ..options() });
+    wait_for(&mut harness, "the file", |app| app.drawing().background.is_some());
+    wait_for_model(&mut harness);
+    wait_for_face(&mut harness);
+}
+
+#[test]
+fn an_unreadable_file_is_a_message_and_the_drawing_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("notes.png");
+    std::fs::write(&bad, b"this is not an image").unwrap();
+    let mut harness = harness(options());
+    draw(&mut harness, &LINE);
+    harness.state_mut().push_command(Command::OpenFile(bad));
+    wait_for(&mut harness, "the load to fail", |app| !app.messages().is_empty() && !app.is_busy());
+    let (text, is_error) = last_message(harness.state());
+    assert!(is_error && text.contains("notes.png"), "{text}");
+    assert_eq!(harness.state().drawing().strokes.len(), 1);
+}
+
+#[test]
+fn a_save_to_an_unwritable_folder_shows_a_message_and_keeps_the_drawing() {
+    let dir = tempfile::tempdir().unwrap();
+    // A path below a regular file cannot be created, even by root.
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"").unwrap();
+    let mut harness = harness(options());
+    wait_for_model(&mut harness);
+    draw(&mut harness, &LINE);
+    wait_for_face(&mut harness);
+
+    harness.state_mut().push_command(Command::SaveFaceTo(blocker.join("face.png")));
+    wait_for(&mut harness, "the failed save", |app| !app.is_busy() && !app.messages().is_empty());
+    let (text, is_error) = last_message(harness.state());
+    assert!(is_error && text.contains("Could not save the face"), "{text}");
+    harness.state_mut().push_command(Command::SaveSketchTo(blocker.join("sketch.png")));
+    wait_for(&mut harness, "the failed save", |app| !app.is_busy() && app.messages().len() == 2);
+    assert!(last_message(harness.state()).1);
+    assert_eq!(harness.state().drawing().strokes.len(), 1, "the drawing is kept");
+    assert!(harness.state().has_face_texture());
+
+    // The app is still usable: a good save works.
+    harness.state_mut().push_command(Command::SaveFaceTo(dir.path().join("face.jpg")));
+    harness.state_mut().push_command(Command::SaveSketchTo(dir.path().join("sketch")));
+    wait_for(&mut harness, "the saves", |app| !app.is_busy() && app.messages().len() == 4);
+    let face = image::open(dir.path().join("face.jpg")).unwrap();
+    assert_eq!(face.width(), 512, "upscaled to the default 512");
+    let sketch_file = image::open(dir.path().join("sketch.png")).unwrap();
+    assert_eq!(sketch_file.width(), 512);
+    assert!(harness.state().messages().iter().rev().take(2).all(|m| !m.is_error));
+    assert_eq!(harness.state().settings().last_folder.as_deref(), Some(dir.path()));
+}
+
+#[test]
+fn a_missing_model_is_a_message_and_drawing_still_works() {
+    let mut harness = harness(AppOptions { model: PathBuf::from("/nonexistent/model.onnx"), ..options() });
+    wait_for(&mut harness, "the load to fail", |app| matches!(app.model_status(), ModelStatus::Failed(_)));
+    let (text, is_error) = last_message(harness.state());
+    assert!(is_error && text.contains("model"), "{text}");
+    draw(&mut harness, &LINE);
+    assert_eq!(harness.state().drawing().strokes.len(), 1);
+    assert!(!harness.state().has_face_texture());
+    assert!(!harness.state().is_busy());
+}
+
+#[test]
+fn the_guide_toggles_only_when_the_image_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let guide = dir.path().join("guide.png");
+    GrayImage::from_pixel(64, 64, image::Luma([180])).save(&guide).unwrap();
+    let mut harness = harness(AppOptions { guide: Some(guide), ..options() });
+    assert!(harness.state().guide_available());
+    harness.state_mut().push_command(Command::ToggleGuide);
+    harness.run_ok();
+    assert!(harness.state().settings().guide);
+
+    let mut harness = harness_without_guide();
+    assert!(!harness.state().guide_available());
+    harness.state_mut().push_command(Command::ToggleGuide);
+    harness.run_ok();
+    assert!(!harness.state().settings().guide);
+}
+
+fn harness_without_guide() -> Harness<'static, SketchApp> {
+    harness(AppOptions { guide: None, ..options() })
+}
+
+#[test]
+fn settings_are_saved_for_the_next_run() {
+    #[derive(Default)]
+    struct Memory(std::collections::HashMap<String, String>);
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+    let mut harness = harness(options());
+    harness.key_press(Key::E);
+    harness.key_press(Key::CloseBracket);
+    harness.run_ok();
+    let mut storage = Memory::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+    let saved: Settings = eframe::get_value(&storage, eframe::APP_KEY).expect("saved settings");
+    assert_eq!(&saved, harness.state().settings());
+    assert_eq!(saved.tool, Tool::Eraser);
+    assert!((saved.eraser_size - ERASER_DEFAULT * SIZE_STEP).abs() < 1e-6);
+}
+
+/// The main screen, blank and with a drawing. The face and the status line (timings, model
+/// metadata) are masked so the snapshots do not change with every retrained model.
+#[test]
+fn snapshots_of_the_main_screen() {
+    let mut harness = harness(AppOptions { guide: None, ..options() });
+    wait_for_model(&mut harness);
+    harness.set_render_cursor(false);
+    harness.remove_cursor();
+    harness.run_ok();
+    let layout = harness.state().layout();
+    harness.mask(layout.status);
+    harness.snapshot("main_blank");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_sketch_file(dir.path());
+    harness.state_mut().push_command(Command::OpenFile(file));
+    wait_for(&mut harness, "the file", |app| app.drawing().background.is_some());
+    draw(&mut harness, &[(0.3, 0.85), (0.5, 0.95), (0.7, 0.85)]);
+    wait_for_face(&mut harness);
+    harness.remove_cursor();
+    harness.run_ok();
+    let layout = harness.state().layout();
+    harness.mask(layout.status);
+    harness.mask(layout.face);
+    harness.snapshot("main_drawn");
+}
+
+#[test]
+fn the_worker_answers_only_the_newest_request_and_shuts_down_on_drop() {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let worker = Worker::spawn(model_path(), engine_options(), move || {
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(WAIT).expect("notified after loading");
+    let resolution = match worker.try_recv() {
+        Some(FromWorker::Ready { info, .. }) => info.resolution,
+        other => panic!("expected Ready, got {other:?}"),
+    };
+    let drawing = Drawing {
+        strokes: vec![Arc::new(Stroke {
+            tool: Tool::Brush,
+            width: 0.01,
+            points: LINE.iter().map(|&(x, y)| Point::new(x, y, 0.5)).collect(),
+        })],
+        background: None,
+    };
+    let sketch = sketch::rasterize(&drawing, resolution);
+    for id in 1..=20 {
+        worker.submit(id, sketch.clone());
+    }
+    let mut ids = Vec::new();
+    while ids.last() != Some(&20) {
+        rx.recv_timeout(WAIT).expect("a reply");
+        while let Some(reply) = worker.try_recv() {
+            match reply {
+                FromWorker::Generated { id, face, .. } => {
+                    assert_eq!(face.dimensions(), (resolution, resolution));
+                    ids.push(id);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    assert!(ids.len() < 20, "stale requests were skipped: {ids:?}");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    let start = Instant::now();
+    drop(worker);
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
