@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -82,6 +82,8 @@ pub struct InfoArgs {
 }
 
 /// Turns every sketch into a face; carries on past a bad file and fails at the end naming each.
+/// Prints one line per face with the time of the model (preprocess, run, postprocess) and the
+/// total (reading, normalising, the model, upscaling and writing).
 pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     let mut engine = args.model.load()?;
     std::fs::create_dir_all(&args.out)
@@ -99,11 +101,12 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     for sketch in &args.sketches {
         let started = Instant::now();
         match generate_one(&mut engine, sketch, args, &written) {
-            Ok(out) => {
+            Ok((out, model_time)) => {
                 println!(
-                    "{} -> {} ({} ms)",
+                    "{} -> {} (model {} ms, total {} ms)",
                     sketch.display(),
                     out.display(),
+                    model_time.as_millis(),
                     started.elapsed().as_millis()
                 );
                 written.insert(out, sketch);
@@ -130,7 +133,7 @@ fn generate_one(
     sketch: &Path,
     args: &GenerateArgs,
     written: &HashMap<PathBuf, &Path>,
-) -> anyhow::Result<PathBuf> {
+) -> anyhow::Result<(PathBuf, Duration)> {
     let stem = sketch
         .file_stem()
         .with_context(|| format!("{} has no file name", sketch.display()))?;
@@ -144,15 +147,17 @@ fn generate_one(
         );
     }
     let gray = load_sketch_file(sketch)?;
+    let started = Instant::now();
     let mut face = engine
         .generate(&gray)
         .with_context(|| format!("cannot generate a face for {}", sketch.display()))?;
+    let model_time = started.elapsed();
     if let Some(size) = args.size {
         face = engine::upscale(&face, size);
     }
     face.save(&out)
         .with_context(|| format!("cannot write {} (the face for {})", out.display(), sketch.display()))?;
-    Ok(out)
+    Ok((out, model_time))
 }
 
 /// Prints the model's contract, resolution and metadata, and the provider that runs it.

@@ -1,0 +1,41 @@
+# sketch2face. Two commands do all the setup on a fresh machine:
+#   make run    fetch ONNX Runtime, build (release) and start the desktop app
+#   make test   fetch ONNX Runtime, create the Python venv, run every Rust and Python test
+# Every step is idempotent: a second run only does what changed.
+
+CARGO  ?= cargo
+PYTHON ?= .venv/bin/python
+# Written after `make venv` succeeded; redone when training/requirements.txt changes.
+VENV_STAMP := .venv/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help runtime runtime-gpu build run test test-rust
+
+help:  ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+runtime:  ## ONNX Runtime 1.31.1 (CPU) from its PyPI wheel -> third_party/onnxruntime/
+	scripts/fetch-onnxruntime.sh cpu
+
+runtime-gpu:  ## ONNX Runtime 1.31.1 with CUDA 13 + cuDNN 9 -> third_party/onnxruntime-gpu/ (several GB)
+	scripts/fetch-onnxruntime.sh gpu
+
+build: runtime  ## release build of the app and the command line
+	$(CARGO) build --release
+
+run: runtime  ## start the desktop app
+	$(CARGO) run --release
+
+test: runtime $(VENV_STAMP)  ## every test: Rust (unit, integration, app) and Python (training/)
+	$(CARGO) test
+	$(PYTHON) -m pytest training/tests -q
+
+test-rust: runtime  ## the Rust tests only
+	$(CARGO) test
+
+$(VENV_STAMP): training/requirements.txt
+	$(MAKE) venv
+	touch $@
+
+# The training pipeline's targets: venv, data, train, evaluate, export, guide, test-training.
+include training/Makefile.inc
