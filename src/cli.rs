@@ -10,9 +10,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
-use crate::engine::{
-    self, CONTRACT_KEY, Device, Engine, EngineOptions, INPUT_NAME, OUTPUT_NAME,
-};
+use crate::engine::{self, CONTRACT_KEY, Device, Engine, EngineOptions, INPUT_NAME, OUTPUT_NAME};
 use crate::sketch::load_sketch_file;
 
 /// Options shared by every command that loads a model.
@@ -34,7 +32,9 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// The model path: the one given, else the default.
     pub fn model_path(&self) -> PathBuf {
-        self.model.clone().unwrap_or_else(engine::default_model_path)
+        self.model
+            .clone()
+            .unwrap_or_else(engine::default_model_path)
     }
 
     pub fn options(&self) -> EngineOptions {
@@ -155,8 +155,13 @@ fn generate_one(
     if let Some(size) = args.size {
         face = engine::upscale(&face, size);
     }
-    face.save(&out)
-        .with_context(|| format!("cannot write {} (the face for {})", out.display(), sketch.display()))?;
+    face.save(&out).with_context(|| {
+        format!(
+            "cannot write {} (the face for {})",
+            out.display(),
+            sketch.display()
+        )
+    })?;
     Ok((out, model_time))
 }
 

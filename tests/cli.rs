@@ -13,7 +13,11 @@ fn project(relative: &str) -> PathBuf {
 
 fn shipped_model() -> PathBuf {
     let model = project("models/sketch2face.onnx");
-    assert!(model.is_file(), "the shipped model {} is missing", model.display());
+    assert!(
+        model.is_file(),
+        "the shipped model {} is missing",
+        model.display()
+    );
     model
 }
 
@@ -24,7 +28,10 @@ fn example_sketches() -> Vec<PathBuf> {
         .filter(|path| path.extension().is_some_and(|ext| ext == "png"))
         .collect();
     sketches.sort();
-    assert!(sketches.len() >= 3, "need the example sketches in assets/sketches");
+    assert!(
+        sketches.len() >= 3,
+        "need the example sketches in assets/sketches"
+    );
     sketches
 }
 
@@ -117,12 +124,21 @@ fn different_sketches_give_different_faces() {
     for i in 0..faces.len() {
         for j in i + 1..faces.len() {
             let diff = mean_abs_diff(&faces[i], &faces[j]);
-            assert!(diff > 1.0, "faces {i} and {j} differ by only {diff:.2} per channel");
+            assert!(
+                diff > 1.0,
+                "faces {i} and {j} differ by only {diff:.2} per channel"
+            );
         }
     }
     // And a face is not just the sketch in colour: it has colour.
-    let colourful = faces[0].pixels().filter(|p| p[0].abs_diff(p[2]) > 8).count();
-    assert!(colourful > 128 * 128 / 10, "only {colourful} coloured pixels");
+    let colourful = faces[0]
+        .pixels()
+        .filter(|p| p[0].abs_diff(p[2]) > 8)
+        .count();
+    assert!(
+        colourful > 128 * 128 / 10,
+        "only {colourful} coloured pixels"
+    );
 }
 
 #[test]
@@ -138,21 +154,36 @@ fn bad_sketches_are_named_and_the_good_ones_still_written() {
     let missing = dir.path().join("missing.png");
     let out = dir.path().join("faces");
 
-    let inputs = [empty.clone(), truncated.clone(), good.clone(), text_file.clone(), missing.clone()];
+    let inputs = [
+        empty.clone(),
+        truncated.clone(),
+        good.clone(),
+        text_file.clone(),
+        missing.clone(),
+    ];
     let output = generate(&inputs, &out, &[]);
     assert_no_panic(&output);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     for bad in [&empty, &truncated, &text_file, &missing] {
         let name = bad.display().to_string();
-        let lines = stderr.lines().filter(|line| line.starts_with("error: ") && line.contains(&name));
-        assert!(lines.count() >= 2, "{name} named on its own line and in the summary: {stderr}");
+        let lines = stderr
+            .lines()
+            .filter(|line| line.starts_with("error: ") && line.contains(&name));
+        assert!(
+            lines.count() >= 2,
+            "{name} named on its own line and in the summary: {stderr}"
+        );
     }
     assert!(stderr.contains("4 of 5 sketches failed"), "{stderr}");
     assert!(stderr.contains("is empty"), "{stderr}");
     assert!(stderr.contains("not an image"), "{stderr}");
     let good_face = out.join(good.file_name().unwrap());
-    assert_eq!(open_rgb(&good_face).dimensions(), (128, 128), "the good sketch still gets its face");
+    assert_eq!(
+        open_rgb(&good_face).dimensions(),
+        (128, 128),
+        "the good sketch still gets its face"
+    );
     assert!(!out.join("empty.png").exists() && !out.join("notes.png").exists());
 }
 
@@ -165,7 +196,11 @@ fn two_sketches_with_the_same_name_do_not_overwrite_each_other() {
     let output = generate(&[good, copy.clone()], &dir.path().join("faces"), &[]);
     assert_no_panic(&output);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("would overwrite"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("would overwrite"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
@@ -184,14 +219,20 @@ fn a_missing_model_is_named() {
     assert_no_panic(&output);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains(&format!("model file {} not found", model.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("model file {} not found", model.display())),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_model_with_the_wrong_contract_is_refused() {
     let model = project("tests/data/contract/contract_2.onnx");
     let dir = tempfile::tempdir().unwrap();
-    for command in [&["info"][..], &["generate", "--out", dir.path().to_str().unwrap()]] {
+    for command in [
+        &["info"][..],
+        &["generate", "--out", dir.path().to_str().unwrap()],
+    ] {
         let mut cmd = sketch2face();
         cmd.args(command).arg("--model").arg(&model);
         if command[0] == "generate" {
@@ -202,12 +243,24 @@ fn a_model_with_the_wrong_contract_is_refused() {
         assert_eq!(output.status.code(), Some(1));
         let stderr = text(&output.stderr);
         assert!(stderr.contains("contract_2.onnx"), "{stderr}");
-        assert!(stderr.contains("`sketch2face.contract`: expected \"1\", found \"2\""), "{stderr}");
+        assert!(
+            stderr.contains("`sketch2face.contract`: expected \"1\", found \"2\""),
+            "{stderr}"
+        );
     }
     let model = project("tests/data/contract/two_channel_output.onnx");
-    let output = sketch2face().arg("info").arg("--model").arg(&model).output().unwrap();
+    let output = sketch2face()
+        .arg("info")
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("found f32 [N, 2, 16, 16]"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("found f32 [N, 2, 16, 16]"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
@@ -220,7 +273,10 @@ fn a_missing_runtime_says_how_to_get_it() {
     assert_no_panic(&output);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("/nonexistent/libonnxruntime.so") && stderr.contains("run `make runtime`"), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/libonnxruntime.so") && stderr.contains("run `make runtime`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -233,12 +289,21 @@ fn info_prints_the_contract_metadata_and_provider() {
         .unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
-    assert!(stdout.contains("contract:   1 (input `sketch` f32 [N, 1, 128, 128]"), "{stdout}");
+    assert!(
+        stdout.contains("contract:   1 (input `sketch` f32 [N, 1, 128, 128]"),
+        "{stdout}"
+    );
     assert!(stdout.contains("resolution: 128 x 128"), "{stdout}");
     assert!(stdout.contains("sketch2face.contract: 1"), "{stdout}");
     assert!(stdout.contains("sketch2face.license:"), "{stdout}");
-    let provider = stdout.lines().find(|l| l.starts_with("provider:")).expect("provider line");
-    assert!(provider.starts_with("provider:   CPU") || provider.starts_with("provider:   CUDA"), "{provider}");
+    let provider = stdout
+        .lines()
+        .find(|l| l.starts_with("provider:"))
+        .expect("provider line");
+    assert!(
+        provider.starts_with("provider:   CPU") || provider.starts_with("provider:   CUDA"),
+        "{provider}"
+    );
 }
 
 #[test]
@@ -253,15 +318,29 @@ fn cuda_is_either_used_or_refused_clearly() {
         assert!(text(&output.stdout).contains("provider:   CUDA"));
     } else {
         assert_eq!(output.status.code(), Some(1));
-        assert!(text(&output.stderr).contains("CUDA cannot be used"), "{}", text(&output.stderr));
+        assert!(
+            text(&output.stderr).contains("CUDA cannot be used"),
+            "{}",
+            text(&output.stderr)
+        );
     }
 }
 
 #[test]
 fn usage_errors_exit_with_2() {
-    for args in [&["generate", "--out", "x"][..], &["generate", "a.png"], &["info", "--device", "gpu"], &["frobnicate", "x"]] {
+    for args in [
+        &["generate", "--out", "x"][..],
+        &["generate", "a.png"],
+        &["info", "--device", "gpu"],
+        &["frobnicate", "x"],
+    ] {
         let output = sketch2face().args(args).output().unwrap();
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
     }
     let help = sketch2face().args(["generate", "--help"]).output().unwrap();
     assert!(help.status.success());

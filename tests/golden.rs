@@ -14,13 +14,22 @@ fn project(relative: &str) -> PathBuf {
 #[test]
 fn engine_matches_the_golden_face() {
     let golden: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(project("tests/data/golden.json")).unwrap()).unwrap();
-    let tolerance_mean = golden["tolerance_mean_abs"].as_f64().expect("tolerance_mean_abs");
-    let tolerance_max = golden["tolerance_max_abs"].as_f64().expect("tolerance_max_abs");
+        serde_json::from_str(&std::fs::read_to_string(project("tests/data/golden.json")).unwrap())
+            .unwrap();
+    let tolerance_mean = golden["tolerance_mean_abs"]
+        .as_f64()
+        .expect("tolerance_mean_abs");
+    let tolerance_max = golden["tolerance_max_abs"]
+        .as_f64()
+        .expect("tolerance_max_abs");
     let resolution = golden["resolution"].as_u64().expect("resolution") as u32;
 
-    let sketch = image::open(project("tests/data/golden_sketch.png")).unwrap().into_luma8();
-    let expected = image::open(project("tests/data/golden_face.png")).unwrap().into_rgb8();
+    let sketch = image::open(project("tests/data/golden_sketch.png"))
+        .unwrap()
+        .into_luma8();
+    let expected = image::open(project("tests/data/golden_face.png"))
+        .unwrap()
+        .into_rgb8();
     assert_eq!(sketch.dimensions(), (resolution, resolution));
 
     let options = EngineOptions {
@@ -32,10 +41,20 @@ fn engine_matches_the_golden_face() {
     let face = engine.generate(&sketch).unwrap();
     assert_eq!(face.dimensions(), expected.dimensions());
 
-    let diffs: Vec<u8> = face.as_raw().iter().zip(expected.as_raw()).map(|(a, b)| a.abs_diff(*b)).collect();
+    let diffs: Vec<u8> = face
+        .as_raw()
+        .iter()
+        .zip(expected.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .collect();
     let max = f64::from(*diffs.iter().max().unwrap());
     let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len() as f64;
-    eprintln!("golden: mean abs {mean:.4}, max abs {max} (tolerances {tolerance_mean}, {tolerance_max})");
-    assert!(mean <= tolerance_mean, "mean abs diff {mean:.4} > {tolerance_mean}");
+    eprintln!(
+        "golden: mean abs {mean:.4}, max abs {max} (tolerances {tolerance_mean}, {tolerance_max})"
+    );
+    assert!(
+        mean <= tolerance_mean,
+        "mean abs diff {mean:.4} > {tolerance_mean}"
+    );
     assert!(max <= tolerance_max, "max abs diff {max} > {tolerance_max}");
 }

@@ -174,8 +174,9 @@ pub fn check_contract(
             found,
         )
     })?;
-    let expected_output =
-        format!("f32 [N, 3, {resolution}, {resolution}] (the input's resolution; N and H, W may be dynamic)");
+    let expected_output = format!(
+        "f32 [N, 3, {resolution}, {resolution}] (the input's resolution; N and H, W may be dynamic)"
+    );
     let side_ok = |axis: usize| match &output.dims[axis] {
         Dim::Fixed(n) => *n == resolution,
         Dim::Dynamic(_) => true,
@@ -229,11 +230,17 @@ mod tests {
     }
 
     fn good_input(h: i64) -> TensorSpec {
-        TensorSpec::f32(INPUT_NAME, &[dyn_n(), Dim::Fixed(1), Dim::Fixed(h), Dim::Fixed(h)])
+        TensorSpec::f32(
+            INPUT_NAME,
+            &[dyn_n(), Dim::Fixed(1), Dim::Fixed(h), Dim::Fixed(h)],
+        )
     }
 
     fn good_output(h: i64) -> TensorSpec {
-        TensorSpec::f32(OUTPUT_NAME, &[dyn_n(), Dim::Fixed(3), Dim::Fixed(h), Dim::Fixed(h)])
+        TensorSpec::f32(
+            OUTPUT_NAME,
+            &[dyn_n(), Dim::Fixed(3), Dim::Fixed(h), Dim::Fixed(h)],
+        )
     }
 
     fn metadata(contract: Option<&str>) -> BTreeMap<String, String> {
@@ -243,21 +250,40 @@ mod tests {
             .collect()
     }
 
-    fn check(inputs: &[TensorSpec], outputs: &[TensorSpec], meta: &BTreeMap<String, String>) -> Result<u32, String> {
+    fn check(
+        inputs: &[TensorSpec],
+        outputs: &[TensorSpec],
+        meta: &BTreeMap<String, String>,
+    ) -> Result<u32, String> {
         check_contract(Path::new("m.onnx"), inputs, outputs, meta).map_err(|e| e.to_string())
     }
 
     #[test]
     fn accepts_the_contract_and_reports_the_resolution() {
-        assert_eq!(check(&[good_input(128)], &[good_output(128)], &metadata(Some("1"))), Ok(128));
+        assert_eq!(
+            check(
+                &[good_input(128)],
+                &[good_output(128)],
+                &metadata(Some("1"))
+            ),
+            Ok(128)
+        );
     }
 
     #[test]
     fn accepts_dynamic_output_sides_and_a_fixed_batch_of_one() {
-        let input = TensorSpec::f32(INPUT_NAME, &[Dim::Fixed(1), Dim::Fixed(1), Dim::Fixed(64), Dim::Fixed(64)]);
+        let input = TensorSpec::f32(
+            INPUT_NAME,
+            &[Dim::Fixed(1), Dim::Fixed(1), Dim::Fixed(64), Dim::Fixed(64)],
+        );
         let output = TensorSpec::f32(
             OUTPUT_NAME,
-            &[Dim::Fixed(1), Dim::Fixed(3), Dim::Dynamic(String::new()), Dim::Dynamic("w".into())],
+            &[
+                Dim::Fixed(1),
+                Dim::Fixed(3),
+                Dim::Dynamic(String::new()),
+                Dim::Dynamic("w".into()),
+            ],
         );
         assert_eq!(check(&[input], &[output], &metadata(Some("1"))), Ok(64));
     }
@@ -275,28 +301,50 @@ mod tests {
     fn refuses_wrong_input_names_ranks_sizes_and_types() {
         let meta = metadata(Some("1"));
         let out = [good_output(16)];
-        let renamed = TensorSpec::f32("image", &[dyn_n(), Dim::Fixed(1), Dim::Fixed(16), Dim::Fixed(16)]);
+        let renamed = TensorSpec::f32(
+            "image",
+            &[dyn_n(), Dim::Fixed(1), Dim::Fixed(16), Dim::Fixed(16)],
+        );
         let err = check(&[renamed], &out, &meta).unwrap_err();
-        assert!(err.contains("exactly one input named `sketch`") && err.contains("`image`"), "{err}");
+        assert!(
+            err.contains("exactly one input named `sketch`") && err.contains("`image`"),
+            "{err}"
+        );
 
         let rank3 = TensorSpec::f32(INPUT_NAME, &[dyn_n(), Dim::Fixed(16), Dim::Fixed(16)]);
         let err = check(&[rank3], &out, &meta).unwrap_err();
         assert!(err.contains("found f32 [N, 16, 16]"), "{err}");
 
-        let wide = TensorSpec::f32(INPUT_NAME, &[dyn_n(), Dim::Fixed(1), Dim::Fixed(16), Dim::Fixed(24)]);
+        let wide = TensorSpec::f32(
+            INPUT_NAME,
+            &[dyn_n(), Dim::Fixed(1), Dim::Fixed(16), Dim::Fixed(24)],
+        );
         assert!(check(&[wide], &out, &meta).unwrap_err().contains("H == W"));
 
         let dynamic = TensorSpec::f32(INPUT_NAME, &[dyn_n(), Dim::Fixed(1), dyn_n(), dyn_n()]);
         assert!(check(&[dynamic], &out, &meta).is_err());
 
-        let rgb = TensorSpec::f32(INPUT_NAME, &[dyn_n(), Dim::Fixed(3), Dim::Fixed(16), Dim::Fixed(16)]);
+        let rgb = TensorSpec::f32(
+            INPUT_NAME,
+            &[dyn_n(), Dim::Fixed(3), Dim::Fixed(16), Dim::Fixed(16)],
+        );
         assert!(check(&[rgb], &out, &meta).is_err());
 
-        let double =
-            TensorSpec::tensor(INPUT_NAME, "f64", &[dyn_n(), Dim::Fixed(1), Dim::Fixed(16), Dim::Fixed(16)]);
-        assert!(check(&[double], &out, &meta).unwrap_err().contains("found f64"));
+        let double = TensorSpec::tensor(
+            INPUT_NAME,
+            "f64",
+            &[dyn_n(), Dim::Fixed(1), Dim::Fixed(16), Dim::Fixed(16)],
+        );
+        assert!(
+            check(&[double], &out, &meta)
+                .unwrap_err()
+                .contains("found f64")
+        );
 
-        let batch4 = TensorSpec::f32(INPUT_NAME, &[Dim::Fixed(4), Dim::Fixed(1), Dim::Fixed(16), Dim::Fixed(16)]);
+        let batch4 = TensorSpec::f32(
+            INPUT_NAME,
+            &[Dim::Fixed(4), Dim::Fixed(1), Dim::Fixed(16), Dim::Fixed(16)],
+        );
         assert!(check(&[batch4], &out, &meta).is_err());
     }
 
@@ -304,11 +352,20 @@ mod tests {
     fn refuses_wrong_outputs() {
         let meta = metadata(Some("1"));
         let inp = [good_input(16)];
-        let two = TensorSpec::f32(OUTPUT_NAME, &[dyn_n(), Dim::Fixed(2), Dim::Fixed(16), Dim::Fixed(16)]);
+        let two = TensorSpec::f32(
+            OUTPUT_NAME,
+            &[dyn_n(), Dim::Fixed(2), Dim::Fixed(16), Dim::Fixed(16)],
+        );
         let err = check(&inp, &[two], &meta).unwrap_err();
-        assert!(err.contains("output `face`") && err.contains("found f32 [N, 2, 16, 16]"), "{err}");
+        assert!(
+            err.contains("output `face`") && err.contains("found f32 [N, 2, 16, 16]"),
+            "{err}"
+        );
 
-        assert!(check(&inp, &[good_output(32)], &meta).is_err(), "resolution differs from input");
+        assert!(
+            check(&inp, &[good_output(32)], &meta).is_err(),
+            "resolution differs from input"
+        );
         assert!(check(&inp, &[], &meta).unwrap_err().contains("found none"));
         assert!(check(&inp, &[good_output(16), good_output(16)], &meta).is_err());
     }
@@ -318,7 +375,10 @@ mod tests {
         let mut meta = metadata(Some("1"));
         meta.insert(RESOLUTION_KEY.to_owned(), "128".to_owned());
         let err = check(&[good_input(16)], &[good_output(16)], &meta).unwrap_err();
-        assert!(err.contains("expected \"16\"") && err.contains("found \"128\""), "{err}");
+        assert!(
+            err.contains("expected \"16\"") && err.contains("found \"128\""),
+            "{err}"
+        );
         meta.insert(RESOLUTION_KEY.to_owned(), "16".to_owned());
         assert_eq!(check(&[good_input(16)], &[good_output(16)], &meta), Ok(16));
     }

@@ -22,7 +22,11 @@ pub fn preprocess(gray: &GrayImage, size: u32) -> Array4<f32> {
 /// If `input` is not [1, 1, S, S] in standard layout.
 pub fn preprocess_into(gray: &GrayImage, input: &mut Array4<f32>) {
     let (n, c, h, w) = input.dim();
-    assert!(n == 1 && c == 1 && h == w, "input buffer must be [1, 1, S, S], not {:?}", input.dim());
+    assert!(
+        n == 1 && c == 1 && h == w,
+        "input buffer must be [1, 1, S, S], not {:?}",
+        input.dim()
+    );
     let fitted = fit_square_white(gray, h as u32);
     let data = input
         .as_slice_mut()
@@ -101,10 +105,19 @@ mod tests {
         assert_eq!(input.shape(), &[1, 1, 16, 16]);
         for x in 0..16 {
             assert!(input[[0, 0, 0, x]] > 0.99, "top padding is white at x={x}");
-            assert!(input[[0, 0, 15, x]] > 0.99, "bottom padding is white at x={x}");
-            assert!(input[[0, 0, 8, x]] < -0.99, "the strip stays black at x={x}");
+            assert!(
+                input[[0, 0, 15, x]] > 0.99,
+                "bottom padding is white at x={x}"
+            );
+            assert!(
+                input[[0, 0, 8, x]] < -0.99,
+                "the strip stays black at x={x}"
+            );
         }
-        assert!(input.iter().all(|v| (-1.0..=1.0).contains(v)), "Lanczos ringing is clamped");
+        assert!(
+            input.iter().all(|v| (-1.0..=1.0).contains(v)),
+            "Lanczos ringing is clamped"
+        );
     }
 
     #[test]
@@ -124,7 +137,11 @@ mod tests {
         face[[0, 1, 1, 2]] = 3.5;
         face[[0, 2, 1, 2]] = f32::NAN;
         let rgb = postprocess(face.view()).unwrap();
-        assert_eq!(rgb.dimensions(), (3, 2), "width from the last axis, height from the third");
+        assert_eq!(
+            rgb.dimensions(),
+            (3, 2),
+            "width from the last axis, height from the third"
+        );
         assert_eq!(rgb.get_pixel(0, 0).0, [0, 255, 128]);
         assert_eq!(rgb.get_pixel(2, 1).0, [0, 255, 0]);
         assert_eq!(rgb.get_pixel(1, 0).0, [128, 128, 128]);
@@ -135,7 +152,10 @@ mod tests {
         for shape in [(1, 1, 4, 4), (2, 3, 4, 4), (1, 4, 4, 4), (1, 3, 0, 4)] {
             let face = Array4::<f32>::zeros(shape);
             let err = postprocess(face.view()).unwrap_err().to_string();
-            assert!(err.contains("`face`") && err.contains("expected shape [1, 3, H, W]"), "{err}");
+            assert!(
+                err.contains("`face`") && err.contains("expected shape [1, 3, H, W]"),
+                "{err}"
+            );
         }
     }
 
@@ -144,7 +164,11 @@ mod tests {
         let face = RgbImage::from_pixel(16, 16, Rgb([10, 200, 30]));
         let big = upscale(&face, 512);
         assert_eq!(big.dimensions(), (512, 512));
-        assert_eq!(big.get_pixel(100, 300).0, [10, 200, 30], "a flat colour stays flat");
+        assert_eq!(
+            big.get_pixel(100, 300).0,
+            [10, 200, 30],
+            "a flat colour stays flat"
+        );
         assert_eq!(upscale(&face, 16), face);
         assert_eq!(upscale(&face, 8).dimensions(), (8, 8));
     }

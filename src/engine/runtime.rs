@@ -58,7 +58,9 @@ pub fn default_model_path() -> PathBuf {
 }
 
 pub(crate) fn runtime() -> Result<Runtime, EngineError> {
-    let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slot = RUNTIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(runtime) = slot.as_ref() {
         return Ok(runtime.clone());
     }
@@ -72,13 +74,14 @@ pub(crate) fn runtime() -> Result<Runtime, EngineError> {
         path: path.clone(),
         source,
     })?;
-    let environment = builder
-        .with_name("sketch2face")
-        .build()
-        .map_err(|source| EngineError::Environment {
-            path: path.clone(),
-            source,
-        })?;
+    let environment =
+        builder
+            .with_name("sketch2face")
+            .build()
+            .map_err(|source| EngineError::Environment {
+                path: path.clone(),
+                source,
+            })?;
     let runtime = Runtime { path, environment };
     *slot = Some(runtime.clone());
     Ok(runtime)

@@ -54,7 +54,8 @@ impl Engine {
             path: path.to_owned(),
             source,
         };
-        let cpu_session = || build_session(&runtime.environment, path, threads, false).map_err(session_error);
+        let cpu_session =
+            || build_session(&runtime.environment, path, threads, false).map_err(session_error);
 
         let (session, provider, cuda_error) = match opts.device {
             Device::Cpu => (cpu_session()?, Provider::Cpu, None),
@@ -79,8 +80,16 @@ impl Engine {
         };
 
         let metadata = read_metadata(&session).map_err(session_error)?;
-        let inputs: Vec<TensorSpec> = session.inputs().iter().map(TensorSpec::from_outlet).collect();
-        let outputs: Vec<TensorSpec> = session.outputs().iter().map(TensorSpec::from_outlet).collect();
+        let inputs: Vec<TensorSpec> = session
+            .inputs()
+            .iter()
+            .map(TensorSpec::from_outlet)
+            .collect();
+        let outputs: Vec<TensorSpec> = session
+            .outputs()
+            .iter()
+            .map(TensorSpec::from_outlet)
+            .collect();
         let resolution = check_contract(path, &inputs, &outputs, &metadata)?;
         let side = resolution as usize;
         Ok(Engine {
@@ -145,22 +154,35 @@ impl Engine {
     }
 }
 
-fn build_session(environment: &Environment, path: &Path, threads: usize, cuda: bool) -> Result<Session, ort::Error> {
-    let mut builder = Session::builder(environment)?
+fn build_session(
+    environment: &Environment,
+    path: &Path,
+    threads: usize,
+    cuda: bool,
+) -> Result<Session, ort::Error> {
+    let mut builder = Session::builder(environment)?;
+    builder = builder
         .with_optimization_level(GraphOptimizationLevel::Level3)
-        .and_then(|b| b.with_intra_threads(threads))
-        .and_then(|b| b.with_inter_threads(1))
-        .and_then(|b| b.with_intra_op_spinning(false))
-        .and_then(|b| b.with_inter_op_spinning(false))
+        .map_err(builder_error)?;
+    builder = builder.with_intra_threads(threads).map_err(builder_error)?;
+    builder = builder.with_inter_threads(1).map_err(builder_error)?;
+    // No busy-waiting between runs: an idle app must use no CPU.
+    builder = builder
+        .with_intra_op_spinning(false)
+        .map_err(builder_error)?;
+    builder = builder
+        .with_inter_op_spinning(false)
         .map_err(builder_error)?;
     if cuda {
+        let cuda = ort::ep::CUDA::default().build().error_on_failure();
         builder = builder
-            .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
+            .with_execution_providers([cuda])
             .map_err(builder_error)?;
     }
     builder.commit_from_file(path)
 }
 
+/// A builder error without the builder it carries for recovery.
 fn builder_error(error: ort::Error<SessionBuilder>) -> ort::Error {
     ort::Error::new_with_code(error.code(), error.message())
 }
@@ -181,7 +203,10 @@ fn read_metadata(session: &Session) -> Result<BTreeMap<String, String>, ort::Err
 /// Without them in that folder nothing is done and the system's libraries are used.
 fn preload_cuda_libraries(runtime_path: &Path) -> Result<(), ort::Error> {
     static PRELOADED: OnceLock<Result<(), String>> = OnceLock::new();
-    let dir: PathBuf = runtime_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir: PathBuf = runtime_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let result = PRELOADED.get_or_init(|| {
         if !dir.join("libcudart.so.13").is_file() {
             return Ok(());
@@ -193,7 +218,8 @@ fn preload_cuda_libraries(runtime_path: &Path) -> Result<(), ort::Error> {
         for name in names {
             let lib = dir.join(name);
             if lib.is_file() {
-                ort::util::preload_dylib(&lib).map_err(|e| format!("cannot load {}: {e}", lib.display()))?;
+                ort::util::preload_dylib(&lib)
+                    .map_err(|e| format!("cannot load {}: {e}", lib.display()))?;
             }
         }
         Ok(())

@@ -28,8 +28,14 @@ fn load_error(name: &str) -> String {
         Ok(_) => panic!("{name}.onnx should be refused"),
         Err(error) => {
             let message = error.to_string();
-            assert!(matches!(error, EngineError::Contract { .. }), "{name}: {message}");
-            assert!(message.contains(&format!("{name}.onnx")), "names the file: {message}");
+            assert!(
+                matches!(error, EngineError::Contract { .. }),
+                "{name}: {message}"
+            );
+            assert!(
+                message.contains(&format!("{name}.onnx")),
+                "names the file: {message}"
+            );
             message
         }
     }
@@ -48,8 +54,14 @@ fn valid_model_loads_with_its_metadata() {
     assert_eq!(engine.resolution(), 16);
     assert_eq!(engine.provider(), Provider::Cpu);
     let info = engine.info();
-    assert_eq!(info.metadata.get(CONTRACT_KEY).map(String::as_str), Some("1"));
-    assert_eq!(info.metadata.get(RESOLUTION_KEY).map(String::as_str), Some("16"));
+    assert_eq!(
+        info.metadata.get(CONTRACT_KEY).map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(
+        info.metadata.get(RESOLUTION_KEY).map(String::as_str),
+        Some("16")
+    );
     assert!(info.metadata.contains_key("sketch2face.note"));
     assert!(info.path.ends_with("valid.onnx"));
 }
@@ -64,37 +76,54 @@ fn valid_model_copies_the_sketch_into_every_channel() {
     for (x, y, pixel) in face.enumerate_pixels() {
         let gray = sketch.get_pixel(x, y)[0];
         for channel in pixel.0 {
-            assert!(channel.abs_diff(gray) <= 1, "({x},{y}): {channel} vs {gray}");
+            assert!(
+                channel.abs_diff(gray) <= 1,
+                "({x},{y}): {channel} vs {gray}"
+            );
         }
     }
     // A second call reuses the input buffer and gives a fresh answer.
-    let white = engine.generate(&GrayImage::from_pixel(40, 30, Luma([255]))).unwrap();
+    let white = engine
+        .generate(&GrayImage::from_pixel(40, 30, Luma([255])))
+        .unwrap();
     assert!(white.pixels().all(|p| p.0 == [255, 255, 255]));
 }
 
 #[test]
 fn refuses_a_wrong_input_name() {
     let message = load_error("wrong_input_name");
-    assert!(message.contains("expected exactly one input named `sketch`"), "{message}");
+    assert!(
+        message.contains("expected exactly one input named `sketch`"),
+        "{message}"
+    );
     assert!(message.contains("`image`"), "{message}");
 }
 
 #[test]
 fn refuses_a_wrong_rank() {
     let message = load_error("wrong_rank");
-    assert!(message.contains("input `sketch`") && message.contains("found f32 [N, 16, 16]"), "{message}");
+    assert!(
+        message.contains("input `sketch`") && message.contains("found f32 [N, 16, 16]"),
+        "{message}"
+    );
 }
 
 #[test]
 fn refuses_a_non_square_input() {
     let message = load_error("non_square");
-    assert!(message.contains("H == W") && message.contains("found f32 [N, 1, 16, 24]"), "{message}");
+    assert!(
+        message.contains("H == W") && message.contains("found f32 [N, 1, 16, 24]"),
+        "{message}"
+    );
 }
 
 #[test]
 fn refuses_a_two_channel_output() {
     let message = load_error("two_channel_output");
-    assert!(message.contains("output `face`") && message.contains("found f32 [N, 2, 16, 16]"), "{message}");
+    assert!(
+        message.contains("output `face`") && message.contains("found f32 [N, 2, 16, 16]"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -106,7 +135,10 @@ fn refuses_float64_tensors() {
 #[test]
 fn refuses_missing_contract_metadata() {
     let message = load_error("no_contract");
-    assert!(message.contains("`sketch2face.contract`: expected \"1\", found no such entry"), "{message}");
+    assert!(
+        message.contains("`sketch2face.contract`: expected \"1\", found no such entry"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -130,10 +162,19 @@ fn a_file_that_is_not_onnx_is_refused_with_its_name() {
     let bogus = dir.path().join("bogus.onnx");
     std::fs::write(&bogus, b"this is not a protobuf").unwrap();
     for device in Device::ALL {
-        let error = Engine::load(&bogus, &EngineOptions { device, intra_threads: 1 })
-            .err()
-            .expect("garbage must fail");
-        assert!(matches!(error, EngineError::Session { .. }), "{device}: {error}");
+        let error = Engine::load(
+            &bogus,
+            &EngineOptions {
+                device,
+                intra_threads: 1,
+            },
+        )
+        .err()
+        .expect("garbage must fail");
+        assert!(
+            matches!(error, EngineError::Session { .. }),
+            "{device}: {error}"
+        );
         assert!(error.to_string().contains("bogus.onnx"), "{error}");
     }
 }
@@ -151,9 +192,15 @@ fn auto_falls_back_to_the_cpu_and_cuda_says_why_it_cannot_run() {
         Err(error) => {
             assert_eq!(auto.provider(), Provider::Cpu);
             assert!(auto.cuda_error().is_some(), "Auto records why CUDA failed");
-            assert!(matches!(error, EngineError::CudaUnavailable { .. }), "{error}");
+            assert!(
+                matches!(error, EngineError::CudaUnavailable { .. }),
+                "{error}"
+            );
             let message = format!("{:#}", anyhow::Error::new(error));
-            assert!(message.contains("CUDA cannot be used") && message.contains("valid.onnx"), "{message}");
+            assert!(
+                message.contains("CUDA cannot be used") && message.contains("valid.onnx"),
+                "{message}"
+            );
             assert!(message.contains("--device cpu"), "{message}");
         }
     }
@@ -165,7 +212,12 @@ fn device_names_parse_and_print() {
         assert_eq!(device.to_string().parse::<Device>(), Ok(device));
     }
     assert_eq!("CUDA".parse::<Device>(), Ok(Device::Cuda));
-    assert!("gpu".parse::<Device>().unwrap_err().contains("auto, cpu or cuda"));
+    assert!(
+        "gpu"
+            .parse::<Device>()
+            .unwrap_err()
+            .contains("auto, cpu or cuda")
+    );
     assert_eq!(Provider::Cuda.to_string(), "CUDA");
     assert_eq!(Provider::Cpu.to_string(), "CPU");
 }
