@@ -9,7 +9,7 @@ PYTHON ?= .venv/bin/python
 VENV_STAMP := .venv/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help runtime runtime-gpu build run test test-rust
+.PHONY: help runtime runtime-gpu build run test test-rust bench bench-gpu
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -32,6 +32,20 @@ test: runtime $(VENV_STAMP)  ## every test: Rust (unit, integration, app) and Py
 
 test-rust: runtime  ## the Rust tests only
 	$(CARGO) test
+
+# ---- benchmarks (BENCHMARKS.md) ----------------------------------------------------------------
+bench: runtime $(VENV_STAMP) target/bench/reference.onnx  ## benchmarks (release) -> target/bench/summary.json
+	$(CARGO) bench --bench pipeline
+	$(CARGO) bench --bench side_by_side -- --out target/bench/side_by_side.json
+	$(CARGO) bench --bench live -- --out target/bench/live.json
+	$(PYTHON) scripts/bench_summary.py
+
+bench-gpu:  ## CUDA latency and batch throughput (needs an NVIDIA GPU; fetches the gpu runtime)
+	scripts/bench_gpu.sh
+
+# The reference pix2pix generator with random weights, for the side-by-side run (never committed).
+target/bench/reference.onnx: training/export_reference.py training/networks.py training/export.py | $(VENV_STAMP)
+	$(PYTHON) -m training.export_reference --out $@
 
 $(VENV_STAMP): training/requirements.txt
 	$(MAKE) venv
