@@ -207,6 +207,40 @@ fn drawing_a_stroke_stores_it_and_the_face_appears_while_drawing() {
 }
 
 #[test]
+fn strokes_stay_apart_when_one_slow_frame_holds_several() {
+    let mut harness = harness(options());
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: Modifiers::NONE,
+    };
+    let (a, b, c) = (on_canvas(&harness, (0.2, 0.2)), on_canvas(&harness, (0.4, 0.2)), on_canvas(&harness, (0.6, 0.2)));
+    let (d, e) = (on_canvas(&harness, (0.2, 0.7)), on_canvas(&harness, (0.3, 0.8)));
+    // One frame: a whole stroke, the move to the next one, its press and a move.
+    harness.input_mut().events.extend([
+        egui::Event::PointerMoved(a),
+        button(a, true),
+        egui::Event::PointerMoved(b),
+        egui::Event::PointerMoved(c),
+        button(c, false),
+        egui::Event::PointerMoved(d),
+        button(d, true),
+        egui::Event::PointerMoved(e),
+    ]);
+    harness.step();
+    let app = harness.state();
+    assert_eq!(app.drawing().strokes.len(), 1);
+    let ys: Vec<f32> = app.drawing().strokes[0].points.iter().map(|p| p.y).collect();
+    assert_eq!(ys.len(), 3);
+    assert!(ys.iter().all(|y| (y - 0.2).abs() < 0.01), "{ys:?}");
+    assert_eq!(app.current_stroke().map(|s| s.points.len()), Some(2));
+    harness.drop_at(e);
+    harness.run_ok();
+    assert_eq!(harness.state().drawing().strokes.len(), 2);
+}
+
+#[test]
 fn pen_pressure_comes_from_touch_force() {
     let mut harness = harness(options());
     harness.run_ok();

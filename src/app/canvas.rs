@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use eframe::egui::{self, Color32, ColorImage, CursorIcon, Event, Pos2, Rect, Sense, Stroke as LineStroke, TextureOptions, Ui, Vec2};
+use eframe::egui::{self, Color32, ColorImage, CursorIcon, Event, PointerButton, Pos2, Rect, Sense, Stroke as LineStroke, TextureOptions, Ui, Vec2};
 use image::GrayImage;
 
 use super::state::SketchApp;
@@ -71,7 +71,7 @@ impl SketchApp {
 
     pub(crate) fn ui_canvas(&mut self, ui: &mut Ui, rect: Rect) {
         let response = ui.allocate_rect(rect, Sense::drag());
-        self.handle_pointer(ui, &response, rect);
+        self.handle_pointer(ui, rect);
 
         let px = ((rect.width() * ui.pixels_per_point()).round() as u32).clamp(1, CANVAS_MAX_PX);
         self.update_canvas_texture(ui.ctx(), px);
@@ -105,56 +105,45 @@ impl SketchApp {
         }
     }
 
-    /// Pointer events to stroke points; the stroke is committed when the button goes up.
-    fn handle_pointer(&mut self, ui: &Ui, response: &egui::Response, rect: Rect) {
-        let (force, moves) = ui.input(|i| {
-            let force = i.events.iter().rev().find_map(|e| match e {
-                Event::Touch { force: Some(f), .. } => Some(*f),
-                _ => None,
-            });
-            let moves: Vec<Pos2> = i
-                .events
-                .iter()
-                .filter_map(|e| match e {
-                    Event::PointerMoved(p) => Some(*p),
-                    _ => None,
-                })
-                .collect();
-            (force, moves)
-        });
-        if let Some(force) = force {
-            self.last_force = Some(force.clamp(0.0, 1.0));
-        }
-
-        let down = response.is_pointer_button_down_on();
-        if down || response.drag_stopped() {
-            if matches!(self.tool_state, ToolState::Idle) && down {
-                self.tool_state = ToolState::Drawing {
-                    stroke: Stroke { tool: self.settings.tool, width: self.settings.size(), points: Vec::new() },
-                    started: Instant::now(),
-                    faces_at_start: self.faces_shown,
-                };
+    /// Pointer events to strokes, in the order they happened. A slow frame can hold a whole
+    /// stroke, or the end of one stroke and the start of the next, so the per-frame pointer
+    /// state is not enough: every press, move and release is replayed here.
+    fn handle_pointer(&mut self, ui: &Ui, rect: Rect) {
+        let events = ui.input(|i| i.events.clone());
+        let layer = ui.layer_id();
+        for event in &events {
+            match event {
+                Event::Touch { force: Some(force), .. } => self.last_force = Some(force.clamp(0.0, 1.0)),
+                Event::PointerButton { pos, button: PointerButton::Primary, pressed: true, .. } => {
+                    // Only on the canvas itself, not on a popup or menu above it.
+                    let on_canvas = rect.contains(*pos) && ui.ctx().layer_id_at(*pos).is_none_or(|l| l == layer);
+                    if on_canvas && matches!(self.tool_state, ToolState::Idle) {
+                        self.tool_state = ToolState::Drawing {
+                            stroke: Stroke::new(self.settings.tool, self.settings.size()),
+                            started: Instant::now(),
+                            faces_at_start: self.faces_shown,
+                        };
+                        self.add_point(normalise(*pos, rect));
+                    }
+                }
+                Event::PointerMoved(pos) => self.add_point(normalise(*pos, rect)),
+                Event::PointerButton { pos, button: PointerButton::Primary, pressed: false, .. } => {
+                    self.add_point(normalise(*pos, rect));
+                    self.finish_stroke();
+                }
+                _ => {}
             }
-            let mut positions = Vec::new();
-            if self.current_stroke().is_some_and(|s| !s.points.is_empty()) {
-                positions.extend(moves);
-            }
-            positions.extend(response.interact_pointer_pos());
-            for pos in positions {
-                self.add_point(normalise(pos, rect));
-            }
-        }
-        if !down && !matches!(self.tool_state, ToolState::Idle) {
-            self.finish_stroke();
         }
     }
 
+    /// Add a point to the stroke being drawn (none when idle; a repeat of the last position is
+    /// skipped).
     fn add_point(&mut self, position: Vec2) {
         let pressure = self.last_force.unwrap_or(PRESSURE_DEFAULT);
         let ToolState::Drawing { stroke, .. } = &mut self.tool_state else { return };
-        let point = Point { x: position.x, y: position.y, pressure };
-        if stroke.points.last() != Some(&point) {
-            stroke.points.push(point);
+        let count = stroke.points.len();
+        stroke.push(Point::new(position.x, position.y, pressure));
+        if stroke.points.len() != count {
             self.canvas_dirty = true;
             self.model_dirty = true;
         }
