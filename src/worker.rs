@@ -30,11 +30,19 @@ pub enum ToWorker {
 #[derive(Debug)]
 pub enum FromWorker {
     /// The model is loaded; generations can start.
-    Ready { provider: Provider, info: ModelInfo, load_time: Duration },
+    Ready {
+        provider: Provider,
+        info: ModelInfo,
+        load_time: Duration,
+    },
     /// The runtime or the model could not be loaded. The thread has stopped.
     LoadFailed { error: String },
     /// The face for request `id`.
-    Generated { id: u64, face: RgbImage, elapsed: Duration },
+    Generated {
+        id: u64,
+        face: RgbImage,
+        elapsed: Duration,
+    },
     /// Request `id` failed; the worker keeps running.
     Failed { id: u64, error: String },
 }
@@ -51,14 +59,22 @@ impl Worker {
     ///
     /// Returns at once: the load result arrives as [`FromWorker::Ready`] or
     /// [`FromWorker::LoadFailed`]. `notify` is called after every message the worker sends.
-    pub fn spawn(model: PathBuf, opts: EngineOptions, notify: impl Fn() + Send + 'static) -> Worker {
+    pub fn spawn(
+        model: PathBuf,
+        opts: EngineOptions,
+        notify: impl Fn() + Send + 'static,
+    ) -> Worker {
         let (requests, request_rx) = crossbeam_channel::unbounded();
         let (reply_tx, replies) = crossbeam_channel::unbounded();
         let thread = std::thread::Builder::new()
             .name("sketch2face-worker".into())
             .spawn(move || worker_main(&model, &opts, &request_rx, &reply_tx, &notify))
             .expect("spawning the worker thread");
-        Worker { requests, replies, thread: Some(thread) }
+        Worker {
+            requests,
+            replies,
+            thread: Some(thread),
+        }
     }
 
     /// Ask for a face. Never blocks; a newer request replaces any that the worker has not begun.
@@ -109,7 +125,10 @@ fn worker_main(
         Ok(Ok(engine)) => engine,
         Ok(Err(error)) => return reply(FromWorker::LoadFailed { error }),
         Err(panic) => {
-            let error = format!("loading the model crashed: {}", panic_message(panic.as_ref()));
+            let error = format!(
+                "loading the model crashed: {}",
+                panic_message(panic.as_ref())
+            );
             return reply(FromWorker::LoadFailed { error });
         }
     };
@@ -123,8 +142,15 @@ fn worker_main(
         let start = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| engine.generate(&sketch)));
         reply(match result {
-            Ok(Ok(face)) => FromWorker::Generated { id, face, elapsed: start.elapsed() },
-            Ok(Err(e)) => FromWorker::Failed { id, error: error_chain(&e) },
+            Ok(Ok(face)) => FromWorker::Generated {
+                id,
+                face,
+                elapsed: start.elapsed(),
+            },
+            Ok(Err(e)) => FromWorker::Failed {
+                id,
+                error: error_chain(&e),
+            },
             Err(panic) => FromWorker::Failed {
                 id,
                 error: format!("the model crashed: {}", panic_message(panic.as_ref())),
@@ -190,7 +216,11 @@ mod tests {
     fn next_job_keeps_only_the_newest_generate() {
         let (tx, rx) = crossbeam_channel::unbounded();
         for id in 1..=5 {
-            tx.send(ToWorker::Generate { id, sketch: gray(id as u8) }).unwrap();
+            tx.send(ToWorker::Generate {
+                id,
+                sketch: gray(id as u8),
+            })
+            .unwrap();
         }
         let (id, sketch) = next_job(&rx).unwrap();
         assert_eq!(id, 5);
@@ -201,9 +231,17 @@ mod tests {
     #[test]
     fn next_job_stops_at_shutdown_even_behind_requests() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        tx.send(ToWorker::Generate { id: 1, sketch: gray(0) }).unwrap();
+        tx.send(ToWorker::Generate {
+            id: 1,
+            sketch: gray(0),
+        })
+        .unwrap();
         tx.send(ToWorker::Shutdown).unwrap();
-        tx.send(ToWorker::Generate { id: 2, sketch: gray(0) }).unwrap();
+        tx.send(ToWorker::Generate {
+            id: 2,
+            sketch: gray(0),
+        })
+        .unwrap();
         assert!(next_job(&rx).is_none());
     }
 
@@ -219,12 +257,16 @@ mod tests {
         let (tx, rx) = crossbeam_channel::unbounded();
         let worker = Worker::spawn(
             PathBuf::from("/nonexistent/sketch2face-missing.onnx"),
-            EngineOptions { device: engine::Device::Cpu, intra_threads: 1 },
+            EngineOptions {
+                device: engine::Device::Cpu,
+                intra_threads: 1,
+            },
             move || {
                 let _ = tx.send(());
             },
         );
-        rx.recv_timeout(Duration::from_secs(60)).expect("the worker calls notify");
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the worker calls notify");
         match worker.try_recv() {
             Some(FromWorker::LoadFailed { error }) => assert!(!error.is_empty()),
             other => panic!("expected LoadFailed, got {other:?}"),

@@ -30,12 +30,19 @@ fn project(path: &str) -> PathBuf {
 fn model_path() -> PathBuf {
     let path = std::env::var_os("SKETCH2FACE_TEST_MODEL")
         .map_or_else(|| project("models/sketch2face.onnx"), PathBuf::from);
-    assert!(path.is_file(), "the model {} is missing (it comes from training; see models/README.md)", path.display());
+    assert!(
+        path.is_file(),
+        "the model {} is missing (it comes from training; see models/README.md)",
+        path.display()
+    );
     path
 }
 
 fn engine_options() -> EngineOptions {
-    EngineOptions { device: Device::Cpu, intra_threads: 1 }
+    EngineOptions {
+        device: Device::Cpu,
+        intra_threads: 1,
+    }
 }
 
 fn options() -> AppOptions {
@@ -49,7 +56,9 @@ fn options() -> AppOptions {
 }
 
 fn harness(options: AppOptions) -> Harness<'static, SketchApp> {
-    let mut harness = Harness::builder().with_size(WINDOW).build_eframe(|_cc| SketchApp::new(options));
+    let mut harness = Harness::builder()
+        .with_size(WINDOW)
+        .build_eframe(|_cc| SketchApp::new(options));
     harness.run_ok();
     harness
 }
@@ -58,7 +67,11 @@ fn harness(options: AppOptions) -> Harness<'static, SketchApp> {
 fn wait_for(harness: &mut Harness<'_, SketchApp>, what: &str, done: impl Fn(&SketchApp) -> bool) {
     let deadline = Instant::now() + WAIT;
     while !done(harness.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}; messages: {:?}", harness.state().messages());
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; messages: {:?}",
+            harness.state().messages()
+        );
         harness.step();
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -66,7 +79,9 @@ fn wait_for(harness: &mut Harness<'_, SketchApp>, what: &str, done: impl Fn(&Ske
 }
 
 fn wait_for_model(harness: &mut Harness<'_, SketchApp>) {
-    wait_for(harness, "the model", |app| !matches!(app.model_status(), ModelStatus::Loading));
+    wait_for(harness, "the model", |app| {
+        !matches!(app.model_status(), ModelStatus::Loading)
+    });
     if let ModelStatus::Failed(error) = harness.state().model_status() {
         panic!("the model did not load: {error}");
     }
@@ -108,7 +123,13 @@ fn ctrl_shift(harness: &Harness<'_, SketchApp>, key: Key) {
     harness.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, key);
 }
 
-const LINE: [(f32, f32); 5] = [(0.2, 0.5), (0.35, 0.48), (0.5, 0.5), (0.65, 0.52), (0.8, 0.5)];
+const LINE: [(f32, f32); 5] = [
+    (0.2, 0.5),
+    (0.35, 0.48),
+    (0.5, 0.5),
+    (0.65, 0.52),
+    (0.8, 0.5),
+];
 
 fn last_message(app: &SketchApp) -> (String, bool) {
     let message = app.messages().last().expect("a message");
@@ -121,7 +142,10 @@ fn write_sketch_file(dir: &Path) -> PathBuf {
         Arc::new(Stroke {
             tool: Tool::Brush,
             width: 0.012,
-            points: points.into_iter().map(|(x, y)| Point::new(x, y, 0.5)).collect(),
+            points: points
+                .into_iter()
+                .map(|(x, y)| Point::new(x, y, 0.5))
+                .collect(),
         })
     };
     let oval: Vec<(f32, f32)> = (0..=24)
@@ -165,7 +189,10 @@ impl egui::DroppedFile for DroppedPath {
 fn drawing_a_stroke_stores_it_and_the_face_appears_while_drawing() {
     let mut harness = harness(options());
     wait_for_model(&mut harness);
-    assert!(!harness.state().has_face_texture(), "blank paper has no face");
+    assert!(
+        !harness.state().has_face_texture(),
+        "blank paper has no face"
+    );
 
     let first = on_canvas(&harness, LINE[0]);
     harness.hover_at(first);
@@ -178,10 +205,19 @@ fn drawing_a_stroke_stores_it_and_the_face_appears_while_drawing() {
         harness.step();
         submitted_while_drawing.push(harness.state().submitted_id());
     }
-    assert!(harness.state().current_stroke().is_some(), "the stroke is in progress");
-    assert!(harness.state().drawing().strokes.is_empty(), "not committed before release");
+    assert!(
+        harness.state().current_stroke().is_some(),
+        "the stroke is in progress"
+    );
+    assert!(
+        harness.state().drawing().strokes.is_empty(),
+        "not committed before release"
+    );
     // Live: every move sent a new drawing to the worker, before the stroke ended.
-    assert!(submitted_while_drawing.windows(2).all(|w| w[1] > w[0]), "{submitted_while_drawing:?}");
+    assert!(
+        submitted_while_drawing.windows(2).all(|w| w[1] > w[0]),
+        "{submitted_while_drawing:?}"
+    );
 
     harness.drop_at(on_canvas(&harness, LINE[4]));
     harness.run_ok();
@@ -192,15 +228,25 @@ fn drawing_a_stroke_stores_it_and_the_face_appears_while_drawing() {
     assert_eq!(stroke.tool, Tool::Brush);
     assert_eq!(stroke.width, BRUSH_DEFAULT);
     assert_eq!(stroke.points.len(), LINE.len());
-    assert!(stroke.points.iter().all(|p| p.pressure == sketch::PRESSURE_DEFAULT));
+    assert!(
+        stroke
+            .points
+            .iter()
+            .all(|p| p.pressure == sketch::PRESSURE_DEFAULT)
+    );
     for (point, (x, y)) in stroke.points.iter().zip(LINE) {
-        assert!((point.x - x).abs() < 0.01 && (point.y - y).abs() < 0.01, "{point:?} vs {x},{y}");
+        assert!(
+            (point.x - x).abs() < 0.01 && (point.y - y).abs() < 0.01,
+            "{point:?} vs {x},{y}"
+        );
     }
     assert!(app.history().can_undo());
 
     wait_for_face(&mut harness);
     let app = harness.state();
-    let ModelStatus::Ready { info, .. } = app.model_status() else { unreachable!() };
+    let ModelStatus::Ready { info, .. } = app.model_status() else {
+        unreachable!()
+    };
     let face = app.face().expect("a face");
     assert_eq!(face.dimensions(), (info.resolution, info.resolution));
     assert!(app.last_generation_time().is_some());
@@ -215,8 +261,15 @@ fn strokes_stay_apart_when_one_slow_frame_holds_several() {
         pressed,
         modifiers: Modifiers::NONE,
     };
-    let (a, b, c) = (on_canvas(&harness, (0.2, 0.2)), on_canvas(&harness, (0.4, 0.2)), on_canvas(&harness, (0.6, 0.2)));
-    let (d, e) = (on_canvas(&harness, (0.2, 0.7)), on_canvas(&harness, (0.3, 0.8)));
+    let (a, b, c) = (
+        on_canvas(&harness, (0.2, 0.2)),
+        on_canvas(&harness, (0.4, 0.2)),
+        on_canvas(&harness, (0.6, 0.2)),
+    );
+    let (d, e) = (
+        on_canvas(&harness, (0.2, 0.7)),
+        on_canvas(&harness, (0.3, 0.8)),
+    );
     // One frame: a whole stroke, the move to the next one, its press and a move.
     harness.input_mut().events.extend([
         egui::Event::PointerMoved(a),
@@ -231,7 +284,11 @@ fn strokes_stay_apart_when_one_slow_frame_holds_several() {
     harness.step();
     let app = harness.state();
     assert_eq!(app.drawing().strokes.len(), 1);
-    let ys: Vec<f32> = app.drawing().strokes[0].points.iter().map(|p| p.y).collect();
+    let ys: Vec<f32> = app.drawing().strokes[0]
+        .points
+        .iter()
+        .map(|p| p.y)
+        .collect();
     assert_eq!(ys.len(), 3);
     assert!(ys.iter().all(|y| (y - 0.2).abs() < 0.01), "{ys:?}");
     assert_eq!(app.current_stroke().map(|s| s.points.len()), Some(2));
@@ -264,7 +321,14 @@ fn pen_pressure_comes_from_touch_force() {
     harness.run_ok();
     let strokes = &harness.state().drawing().strokes;
     assert_eq!(strokes.len(), 1);
-    assert!(strokes[0].points.iter().all(|p| (p.pressure - 0.9).abs() < 1e-6), "{:?}", strokes[0].points);
+    assert!(
+        strokes[0]
+            .points
+            .iter()
+            .all(|p| (p.pressure - 0.9).abs() < 1e-6),
+        "{:?}",
+        strokes[0].points
+    );
 }
 
 #[test]
@@ -289,7 +353,10 @@ fn undo_redo_and_clear_by_keyboard() {
     ctrl(&harness, Key::N);
     harness.run_ok();
     assert_eq!(strokes(&harness), 0, "cleared");
-    assert!(!harness.state().has_face_texture(), "no face for blank paper");
+    assert!(
+        !harness.state().has_face_texture(),
+        "no face for blank paper"
+    );
     ctrl(&harness, Key::Z);
     harness.run_ok();
     assert_eq!(strokes(&harness), 2, "clearing is undoable");
@@ -313,7 +380,11 @@ fn the_eraser_paints_paper_over_ink() {
         (58..70).map(|y| image.get_pixel(64, y).0[0]).min().unwrap()
     };
     let before = center(harness.state().drawing());
-    assert!(before < 128, "ink under the line: {before} {:?}", harness.state().drawing().strokes);
+    assert!(
+        before < 128,
+        "ink under the line: {before} {:?}",
+        harness.state().drawing().strokes
+    );
 
     harness.key_press(Key::E);
     harness.run_ok();
@@ -342,7 +413,11 @@ fn bracket_keys_change_the_size_of_the_current_tool() {
     harness.run_ok();
     let smaller = BRUSH_DEFAULT / SIZE_STEP;
     assert!((harness.state().settings().brush_size - smaller).abs() < 1e-6);
-    assert_eq!(harness.state().settings().eraser_size, ERASER_DEFAULT, "only the brush changed");
+    assert_eq!(
+        harness.state().settings().eraser_size,
+        ERASER_DEFAULT,
+        "only the brush changed"
+    );
 
     draw(&mut harness, &LINE);
     assert!((harness.state().drawing().strokes[0].width - smaller).abs() < 1e-6);
@@ -351,7 +426,10 @@ fn bracket_keys_change_the_size_of_the_current_tool() {
         harness.key_press(Key::CloseBracket);
     }
     harness.run_ok();
-    assert_eq!(harness.state().settings().brush_size, sketch2face::app::settings::SIZE_MAX);
+    assert_eq!(
+        harness.state().settings().brush_size,
+        sketch2face::app::settings::SIZE_MAX
+    );
 }
 
 #[test]
@@ -362,13 +440,24 @@ fn a_dropped_sketch_file_becomes_the_background_and_gets_a_face() {
     wait_for_model(&mut harness);
     draw(&mut harness, &LINE);
 
-    harness.input_mut().dropped_files.push(Arc::new(DroppedPath(file.clone())));
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(file.clone())));
     harness.step();
-    wait_for(&mut harness, "the dropped file", |app| app.drawing().background.is_some());
+    wait_for(&mut harness, "the dropped file", |app| {
+        app.drawing().background.is_some()
+    });
     let app = harness.state();
     let background = app.drawing().background.clone().unwrap();
-    assert_eq!(background.dimensions(), (sketch::BACKGROUND_SIZE, sketch::BACKGROUND_SIZE));
-    assert!(app.drawing().strokes.is_empty(), "the file replaces the drawing");
+    assert_eq!(
+        background.dimensions(),
+        (sketch::BACKGROUND_SIZE, sketch::BACKGROUND_SIZE)
+    );
+    assert!(
+        app.drawing().strokes.is_empty(),
+        "the file replaces the drawing"
+    );
     assert_eq!(app.settings().last_folder.as_deref(), Some(dir.path()));
     assert!(!last_message(app).1);
     wait_for_face(&mut harness);
@@ -381,15 +470,24 @@ fn a_dropped_sketch_file_becomes_the_background_and_gets_a_face() {
     ctrl(&harness, Key::Z);
     harness.run_ok();
     assert!(harness.state().drawing().background.is_none());
-    assert_eq!(harness.state().drawing().strokes.len(), 1, "the line drawn before opening");
+    assert_eq!(
+        harness.state().drawing().strokes.len(),
+        1,
+        "the line drawn before opening"
+    );
 }
 
 #[test]
 fn the_command_line_file_is_opened_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let file = write_sketch_file(dir.path());
-    let mut harness = harness(AppOptions { initial_file: Some(file), ..options() });
-    wait_for(&mut harness, "the file", |app| app.drawing().background.is_some());
+    let mut harness = harness(AppOptions {
+        initial_file: Some(file),
+        ..options()
+    });
+    wait_for(&mut harness, "the file", |app| {
+        app.drawing().background.is_some()
+    });
     wait_for_model(&mut harness);
     wait_for_face(&mut harness);
 }
@@ -402,7 +500,9 @@ fn an_unreadable_file_is_a_message_and_the_drawing_stays() {
     let mut harness = harness(options());
     draw(&mut harness, &LINE);
     harness.state_mut().push_command(Command::OpenFile(bad));
-    wait_for(&mut harness, "the load to fail", |app| !app.messages().is_empty() && !app.is_busy());
+    wait_for(&mut harness, "the load to fail", |app| {
+        !app.messages().is_empty() && !app.is_busy()
+    });
     let (text, is_error) = last_message(harness.state());
     assert!(is_error && text.contains("notes.png"), "{text}");
     assert_eq!(harness.state().drawing().strokes.len(), 1);
@@ -419,32 +519,69 @@ fn a_save_to_an_unwritable_folder_shows_a_message_and_keeps_the_drawing() {
     draw(&mut harness, &LINE);
     wait_for_face(&mut harness);
 
-    harness.state_mut().push_command(Command::SaveFaceTo(blocker.join("face.png")));
-    wait_for(&mut harness, "the failed save", |app| !app.is_busy() && !app.messages().is_empty());
+    harness
+        .state_mut()
+        .push_command(Command::SaveFaceTo(blocker.join("face.png")));
+    wait_for(&mut harness, "the failed save", |app| {
+        !app.is_busy() && !app.messages().is_empty()
+    });
     let (text, is_error) = last_message(harness.state());
-    assert!(is_error && text.contains("Could not save the face"), "{text}");
-    harness.state_mut().push_command(Command::SaveSketchTo(blocker.join("sketch.png")));
-    wait_for(&mut harness, "the failed save", |app| !app.is_busy() && app.messages().len() == 2);
+    assert!(
+        is_error && text.contains("Could not save the face"),
+        "{text}"
+    );
+    harness
+        .state_mut()
+        .push_command(Command::SaveSketchTo(blocker.join("sketch.png")));
+    wait_for(&mut harness, "the failed save", |app| {
+        !app.is_busy() && app.messages().len() == 2
+    });
     assert!(last_message(harness.state()).1);
-    assert_eq!(harness.state().drawing().strokes.len(), 1, "the drawing is kept");
+    assert_eq!(
+        harness.state().drawing().strokes.len(),
+        1,
+        "the drawing is kept"
+    );
     assert!(harness.state().has_face_texture());
 
     // The app is still usable: a good save works.
-    harness.state_mut().push_command(Command::SaveFaceTo(dir.path().join("face.jpg")));
-    harness.state_mut().push_command(Command::SaveSketchTo(dir.path().join("sketch")));
-    wait_for(&mut harness, "the saves", |app| !app.is_busy() && app.messages().len() == 4);
+    harness
+        .state_mut()
+        .push_command(Command::SaveFaceTo(dir.path().join("face.jpg")));
+    harness
+        .state_mut()
+        .push_command(Command::SaveSketchTo(dir.path().join("sketch")));
+    wait_for(&mut harness, "the saves", |app| {
+        !app.is_busy() && app.messages().len() == 4
+    });
     let face = image::open(dir.path().join("face.jpg")).unwrap();
     assert_eq!(face.width(), 512, "upscaled to the default 512");
     let sketch_file = image::open(dir.path().join("sketch.png")).unwrap();
     assert_eq!(sketch_file.width(), 512);
-    assert!(harness.state().messages().iter().rev().take(2).all(|m| !m.is_error));
-    assert_eq!(harness.state().settings().last_folder.as_deref(), Some(dir.path()));
+    assert!(
+        harness
+            .state()
+            .messages()
+            .iter()
+            .rev()
+            .take(2)
+            .all(|m| !m.is_error)
+    );
+    assert_eq!(
+        harness.state().settings().last_folder.as_deref(),
+        Some(dir.path())
+    );
 }
 
 #[test]
 fn a_missing_model_is_a_message_and_drawing_still_works() {
-    let mut harness = harness(AppOptions { model: PathBuf::from("/nonexistent/model.onnx"), ..options() });
-    wait_for(&mut harness, "the load to fail", |app| matches!(app.model_status(), ModelStatus::Failed(_)));
+    let mut harness = harness(AppOptions {
+        model: PathBuf::from("/nonexistent/model.onnx"),
+        ..options()
+    });
+    wait_for(&mut harness, "the load to fail", |app| {
+        matches!(app.model_status(), ModelStatus::Failed(_))
+    });
     let (text, is_error) = last_message(harness.state());
     assert!(is_error && text.contains("model"), "{text}");
     draw(&mut harness, &LINE);
@@ -457,8 +594,13 @@ fn a_missing_model_is_a_message_and_drawing_still_works() {
 fn the_guide_toggles_only_when_the_image_exists() {
     let dir = tempfile::tempdir().unwrap();
     let guide = dir.path().join("guide.png");
-    GrayImage::from_pixel(64, 64, image::Luma([180])).save(&guide).unwrap();
-    let mut harness = harness(AppOptions { guide: Some(guide), ..options() });
+    GrayImage::from_pixel(64, 64, image::Luma([180]))
+        .save(&guide)
+        .unwrap();
+    let mut harness = harness(AppOptions {
+        guide: Some(guide),
+        ..options()
+    });
     assert!(harness.state().guide_available());
     harness.state_mut().push_command(Command::ToggleGuide);
     harness.run_ok();
@@ -472,7 +614,10 @@ fn the_guide_toggles_only_when_the_image_exists() {
 }
 
 fn harness_without_guide() -> Harness<'static, SketchApp> {
-    harness(AppOptions { guide: None, ..options() })
+    harness(AppOptions {
+        guide: None,
+        ..options()
+    })
 }
 
 #[test]
@@ -507,7 +652,10 @@ fn settings_are_saved_for_the_next_run() {
 /// metadata) are masked so the snapshots do not change with every retrained model.
 #[test]
 fn snapshots_of_the_main_screen() {
-    let mut harness = harness(AppOptions { guide: None, ..options() });
+    let mut harness = harness(AppOptions {
+        guide: None,
+        ..options()
+    });
     wait_for_model(&mut harness);
     harness.set_render_cursor(false);
     harness.remove_cursor();
@@ -519,7 +667,9 @@ fn snapshots_of_the_main_screen() {
     let dir = tempfile::tempdir().unwrap();
     let file = write_sketch_file(dir.path());
     harness.state_mut().push_command(Command::OpenFile(file));
-    wait_for(&mut harness, "the file", |app| app.drawing().background.is_some());
+    wait_for(&mut harness, "the file", |app| {
+        app.drawing().background.is_some()
+    });
     draw(&mut harness, &[(0.3, 0.85), (0.5, 0.95), (0.7, 0.85)]);
     wait_for_face(&mut harness);
     harness.remove_cursor();

@@ -7,7 +7,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use eframe::egui::{self, Color32, ColorImage, CursorIcon, Event, PointerButton, Pos2, Rect, Sense, Stroke as LineStroke, TextureOptions, Ui, Vec2};
+use eframe::egui::{
+    self, Color32, ColorImage, CursorIcon, Event, PointerButton, Pos2, Rect, Sense,
+    Stroke as LineStroke, TextureOptions, Ui, Vec2,
+};
 use image::GrayImage;
 
 use super::state::SketchApp;
@@ -43,17 +46,28 @@ pub struct RasterCache {
 }
 
 impl RasterCache {
-    pub fn render(&mut self, drawing: &Arc<Drawing>, extra: Option<&Stroke>, size: u32) -> GrayImage {
-        let fresh = matches!(&self.cached, Some((d, s, _)) if Arc::ptr_eq(d, drawing) && *s == size);
+    pub fn render(
+        &mut self,
+        drawing: &Arc<Drawing>,
+        extra: Option<&Stroke>,
+        size: u32,
+    ) -> GrayImage {
+        let fresh =
+            matches!(&self.cached, Some((d, s, _)) if Arc::ptr_eq(d, drawing) && *s == size);
         if !fresh {
             let image = Arc::new(sketch::rasterize(drawing, size));
             self.cached = Some((Arc::clone(drawing), size, image));
         }
-        let Some((_, _, base)) = &self.cached else { unreachable!("filled above") };
+        let Some((_, _, base)) = &self.cached else {
+            unreachable!("filled above")
+        };
         match extra {
             None => (**base).clone(),
             Some(stroke) => {
-                let flat = Drawing { strokes: Vec::new(), background: Some(Arc::clone(base)) };
+                let flat = Drawing {
+                    strokes: Vec::new(),
+                    background: Some(Arc::clone(base)),
+                };
                 sketch::rasterize_with(&flat, Some(stroke), size)
             }
         }
@@ -82,12 +96,27 @@ impl SketchApp {
             && let Some(guide) = &self.guide_texture
         {
             let tint = Color32::from_white_alpha(GUIDE_ALPHA);
-            painter.image(guide.id(), rect, Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)), tint);
+            painter.image(
+                guide.id(),
+                rect,
+                Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+                tint,
+            );
         }
         if let Some(texture) = &self.canvas_texture {
-            painter.image(texture.id(), rect, Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)), Color32::WHITE);
+            painter.image(
+                texture.id(),
+                rect,
+                Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+                Color32::WHITE,
+            );
         }
-        ui.painter().rect_stroke(rect, 0.0, ui.visuals().widgets.noninteractive.bg_stroke, egui::StrokeKind::Outside);
+        ui.painter().rect_stroke(
+            rect,
+            0.0,
+            ui.visuals().widgets.noninteractive.bg_stroke,
+            egui::StrokeKind::Outside,
+        );
 
         if let Some(pos) = ui.input(|i| i.pointer.latest_pos())
             && (rect.contains(pos) || response.is_pointer_button_down_on())
@@ -100,7 +129,11 @@ impl SketchApp {
             painter.circle_stroke(pos, radius + 1.0, LineStroke::new(1.0, Color32::WHITE));
             painter.circle_stroke(pos, radius, LineStroke::new(1.0, Color32::from_gray(40)));
             if self.settings.tool == Tool::Eraser {
-                painter.circle_stroke(pos, radius - 1.0, LineStroke::new(1.0, Color32::from_rgb(230, 80, 80)));
+                painter.circle_stroke(
+                    pos,
+                    radius - 1.0,
+                    LineStroke::new(1.0, Color32::from_rgb(230, 80, 80)),
+                );
             }
         }
     }
@@ -113,10 +146,18 @@ impl SketchApp {
         let layer = ui.layer_id();
         for event in &events {
             match event {
-                Event::Touch { force: Some(force), .. } => self.last_force = Some(force.clamp(0.0, 1.0)),
-                Event::PointerButton { pos, button: PointerButton::Primary, pressed: true, .. } => {
+                Event::Touch {
+                    force: Some(force), ..
+                } => self.last_force = Some(force.clamp(0.0, 1.0)),
+                Event::PointerButton {
+                    pos,
+                    button: PointerButton::Primary,
+                    pressed: true,
+                    ..
+                } => {
                     // Only on the canvas itself, not on a popup or menu above it.
-                    let on_canvas = rect.contains(*pos) && ui.ctx().layer_id_at(*pos).is_none_or(|l| l == layer);
+                    let on_canvas = rect.contains(*pos)
+                        && ui.ctx().layer_id_at(*pos).is_none_or(|l| l == layer);
                     if on_canvas && matches!(self.tool_state, ToolState::Idle) {
                         self.tool_state = ToolState::Drawing {
                             stroke: Stroke::new(self.settings.tool, self.settings.size()),
@@ -127,7 +168,12 @@ impl SketchApp {
                     }
                 }
                 Event::PointerMoved(pos) => self.add_point(normalise(*pos, rect)),
-                Event::PointerButton { pos, button: PointerButton::Primary, pressed: false, .. } => {
+                Event::PointerButton {
+                    pos,
+                    button: PointerButton::Primary,
+                    pressed: false,
+                    ..
+                } => {
                     self.add_point(normalise(*pos, rect));
                     self.finish_stroke();
                 }
@@ -140,7 +186,9 @@ impl SketchApp {
     /// skipped).
     fn add_point(&mut self, position: Vec2) {
         let pressure = self.last_force.unwrap_or(PRESSURE_DEFAULT);
-        let ToolState::Drawing { stroke, .. } = &mut self.tool_state else { return };
+        let ToolState::Drawing { stroke, .. } = &mut self.tool_state else {
+            return;
+        };
         let count = stroke.points.len();
         stroke.push(Point::new(position.x, position.y, pressure));
         if stroke.points.len() != count {
@@ -151,7 +199,12 @@ impl SketchApp {
 
     /// Commit the stroke being drawn (if any) to the history.
     pub(crate) fn finish_stroke(&mut self) {
-        let ToolState::Drawing { stroke, started, faces_at_start } = std::mem::take(&mut self.tool_state) else {
+        let ToolState::Drawing {
+            stroke,
+            started,
+            faces_at_start,
+        } = std::mem::take(&mut self.tool_state)
+        else {
             return;
         };
         self.last_force = None;
@@ -179,7 +232,10 @@ impl SketchApp {
         let image = ink_image(&gray);
         match &mut self.canvas_texture {
             Some(texture) => texture.set(image, TextureOptions::LINEAR),
-            None => self.canvas_texture = Some(ctx.load_texture("canvas", image, TextureOptions::LINEAR)),
+            None => {
+                self.canvas_texture =
+                    Some(ctx.load_texture("canvas", image, TextureOptions::LINEAR))
+            }
         }
         self.canvas_px = px;
         self.canvas_dirty = false;
@@ -190,7 +246,12 @@ impl SketchApp {
 /// Over white paper the result is exactly the gray image.
 pub fn ink_image(gray: &GrayImage) -> ColorImage {
     let size = [gray.width() as usize, gray.height() as usize];
-    ColorImage::new(size, gray.pixels().map(|p| Color32::from_black_alpha(255 - p.0[0])).collect())
+    ColorImage::new(
+        size,
+        gray.pixels()
+            .map(|p| Color32::from_black_alpha(255 - p.0[0]))
+            .collect(),
+    )
 }
 
 /// A guide image (any size, gray) as a texture image.
@@ -201,7 +262,10 @@ pub fn guide_image(gray: &GrayImage) -> ColorImage {
 
 fn normalise(pos: Pos2, rect: Rect) -> Vec2 {
     let v = (pos - rect.min) / rect.width();
-    Vec2::new(v.x.clamp(-OUTSIDE, 1.0 + OUTSIDE), v.y.clamp(-OUTSIDE, 1.0 + OUTSIDE))
+    Vec2::new(
+        v.x.clamp(-OUTSIDE, 1.0 + OUTSIDE),
+        v.y.clamp(-OUTSIDE, 1.0 + OUTSIDE),
+    )
 }
 
 #[cfg(test)]
@@ -212,21 +276,39 @@ mod tests {
         Stroke {
             tool,
             width: 0.02,
-            points: points.iter().map(|&(x, y)| Point { x, y, pressure: PRESSURE_DEFAULT }).collect(),
+            points: points
+                .iter()
+                .map(|&(x, y)| Point {
+                    x,
+                    y,
+                    pressure: PRESSURE_DEFAULT,
+                })
+                .collect(),
         }
     }
 
     #[test]
     fn cached_rendering_equals_rasterizing_everything() {
         let mut drawing = Drawing::default();
-        drawing.strokes.push(Arc::new(stroke(Tool::Brush, &[(0.1, 0.1), (0.5, 0.4), (0.9, 0.2)])));
-        drawing.strokes.push(Arc::new(stroke(Tool::Brush, &[(0.2, 0.8), (0.8, 0.8)])));
+        drawing.strokes.push(Arc::new(stroke(
+            Tool::Brush,
+            &[(0.1, 0.1), (0.5, 0.4), (0.9, 0.2)],
+        )));
+        drawing
+            .strokes
+            .push(Arc::new(stroke(Tool::Brush, &[(0.2, 0.8), (0.8, 0.8)])));
         let drawing = Arc::new(drawing);
         let extra = stroke(Tool::Eraser, &[(0.1, 0.2), (0.6, 0.3), (0.7, 0.9)]);
         let mut cache = RasterCache::default();
         for size in [128, 300] {
-            assert_eq!(cache.render(&drawing, None, size), sketch::rasterize(&drawing, size));
-            assert_eq!(cache.render(&drawing, Some(&extra), size), sketch::rasterize_with(&drawing, Some(&extra), size));
+            assert_eq!(
+                cache.render(&drawing, None, size),
+                sketch::rasterize(&drawing, size)
+            );
+            assert_eq!(
+                cache.render(&drawing, Some(&extra), size),
+                sketch::rasterize_with(&drawing, Some(&extra), size)
+            );
         }
     }
 
@@ -241,7 +323,13 @@ mod tests {
     #[test]
     fn positions_are_normalised_to_the_canvas_side() {
         let rect = Rect::from_min_size(Pos2::new(10.0, 20.0), Vec2::splat(200.0));
-        assert_eq!(normalise(Pos2::new(110.0, 70.0), rect), Vec2::new(0.5, 0.25));
-        assert_eq!(normalise(Pos2::new(-500.0, 20.0), rect), Vec2::new(-OUTSIDE, 0.0));
+        assert_eq!(
+            normalise(Pos2::new(110.0, 70.0), rect),
+            Vec2::new(0.5, 0.25)
+        );
+        assert_eq!(
+            normalise(Pos2::new(-500.0, 20.0), rect),
+            Vec2::new(-OUTSIDE, 0.0)
+        );
     }
 }

@@ -49,15 +49,24 @@ pub const SHORTCUTS: [(KeyboardShortcut, Command); 11] = [
     (key(Modifiers::COMMAND, Key::S), Command::SaveFace),
     (key(Modifiers::COMMAND, Key::O), Command::Open),
     (key(Modifiers::COMMAND, Key::N), Command::Clear),
-    (key(Modifiers::NONE, Key::B), Command::SelectTool(Tool::Brush)),
-    (key(Modifiers::NONE, Key::E), Command::SelectTool(Tool::Eraser)),
+    (
+        key(Modifiers::NONE, Key::B),
+        Command::SelectTool(Tool::Brush),
+    ),
+    (
+        key(Modifiers::NONE, Key::E),
+        Command::SelectTool(Tool::Eraser),
+    ),
     (key(Modifiers::NONE, Key::OpenBracket), Command::SizeDown),
     (key(Modifiers::NONE, Key::CloseBracket), Command::SizeUp),
 ];
 
 /// The first shortcut bound to `command`, for tooltips.
 pub fn shortcut_for(command: &Command) -> Option<KeyboardShortcut> {
-    SHORTCUTS.iter().find(|(_, c)| c == command).map(|(s, _)| *s)
+    SHORTCUTS
+        .iter()
+        .find(|(_, c)| c == command)
+        .map(|(s, _)| *s)
 }
 
 /// "Undo (Ctrl+Z)", in the platform's notation.
@@ -105,9 +114,15 @@ mod tests {
     #[test]
     fn shift_variants_do_not_trigger_the_plain_ones() {
         let ctx = egui::Context::default();
-        assert_eq!(press(&ctx, CTRL.plus(Modifiers::SHIFT), Key::Z), vec![Command::Redo]);
+        assert_eq!(
+            press(&ctx, CTRL.plus(Modifiers::SHIFT), Key::Z),
+            vec![Command::Redo]
+        );
         assert_eq!(press(&ctx, CTRL, Key::Z), vec![Command::Undo]);
-        assert_eq!(press(&ctx, CTRL.plus(Modifiers::SHIFT), Key::S), vec![Command::SaveSketch]);
+        assert_eq!(
+            press(&ctx, CTRL.plus(Modifiers::SHIFT), Key::S),
+            vec![Command::SaveSketch]
+        );
         assert_eq!(press(&ctx, CTRL, Key::S), vec![Command::SaveFace]);
         assert_eq!(press(&ctx, CTRL, Key::Y), vec![Command::Redo]);
     }
@@ -115,9 +130,15 @@ mod tests {
     #[test]
     fn plain_keys_need_no_ctrl() {
         let ctx = egui::Context::default();
-        assert_eq!(press(&ctx, Modifiers::NONE, Key::E), vec![Command::SelectTool(Tool::Eraser)]);
+        assert_eq!(
+            press(&ctx, Modifiers::NONE, Key::E),
+            vec![Command::SelectTool(Tool::Eraser)]
+        );
         assert_eq!(press(&ctx, CTRL, Key::E), vec![]);
-        assert_eq!(press(&ctx, Modifiers::NONE, Key::CloseBracket), vec![Command::SizeUp]);
+        assert_eq!(
+            press(&ctx, Modifiers::NONE, Key::CloseBracket),
+            vec![Command::SizeUp]
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub const SKETCH_SAVE_SIZE: u32 = 512;
 /// JPEG quality for saved faces.
 pub const JPEG_QUALITY: u8 = 92;
 
-const IMAGE_EXTENSIONS: [&str; 10] = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff", "pgm", "ppm"];
+const IMAGE_EXTENSIONS: [&str; 10] = [
+    "png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff", "pgm", "ppm",
+];
 
 /// Which dialog was closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,11 +36,21 @@ pub enum Purpose {
 #[derive(Debug)]
 pub enum FileEvent {
     /// A dialog closed; `None` when cancelled.
-    Picked { purpose: Purpose, path: Option<PathBuf> },
+    Picked {
+        purpose: Purpose,
+        path: Option<PathBuf>,
+    },
     /// A sketch file was read and normalised.
-    Loaded { path: PathBuf, result: Result<GrayImage, String> },
+    Loaded {
+        path: PathBuf,
+        result: Result<GrayImage, String>,
+    },
     /// A face or sketch was written (`path` is where it went, extension included).
-    Saved { what: &'static str, path: PathBuf, result: Result<(), String> },
+    Saved {
+        what: &'static str,
+        path: PathBuf,
+        result: Result<(), String>,
+    },
     /// The job panicked; the app reports it and carries on.
     Crashed { what: &'static str, error: String },
 }
@@ -54,7 +66,12 @@ pub struct Files {
 impl Default for Files {
     fn default() -> Self {
         let (tx, rx) = crossbeam_channel::unbounded();
-        Self { tx, rx, in_flight: 0, dialog_open: false }
+        Self {
+            tx,
+            rx,
+            in_flight: 0,
+            dialog_open: false,
+        }
     }
 }
 
@@ -73,30 +90,47 @@ impl Files {
         Some(event)
     }
 
-    fn spawn(&mut self, ctx: &egui::Context, what: &'static str, job: impl FnOnce() -> FileEvent + Send + 'static) {
+    fn spawn(
+        &mut self,
+        ctx: &egui::Context,
+        what: &'static str,
+        job: impl FnOnce() -> FileEvent + Send + 'static,
+    ) {
         self.in_flight += 1;
         let tx = self.tx.clone();
         let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new().name(format!("sketch2face-{what}")).spawn(move || {
-            let event = catch_unwind(AssertUnwindSafe(job)).unwrap_or_else(|panic| FileEvent::Crashed {
-                what,
-                error: panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_owned()),
+        let spawned = std::thread::Builder::new()
+            .name(format!("sketch2face-{what}"))
+            .spawn(move || {
+                let event = catch_unwind(AssertUnwindSafe(job)).unwrap_or_else(|panic| {
+                    FileEvent::Crashed {
+                        what,
+                        error: panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown panic".to_owned()),
+                    }
+                });
+                let _ = tx.send(event);
+                ctx.request_repaint();
             });
-            let _ = tx.send(event);
-            ctx.request_repaint();
-        });
         if let Err(e) = spawned {
             // Still counted in `in_flight`: this event stands in for the job's answer.
-            let _ = self.tx.send(FileEvent::Crashed { what, error: format!("could not start a thread: {e}") });
+            let _ = self.tx.send(FileEvent::Crashed {
+                what,
+                error: format!("could not start a thread: {e}"),
+            });
         }
     }
 
     /// Show a dialog on a background thread. Returns false if one is already open.
-    pub fn dialog(&mut self, ctx: &egui::Context, purpose: Purpose, folder: Option<PathBuf>) -> bool {
+    pub fn dialog(
+        &mut self,
+        ctx: &egui::Context,
+        purpose: Purpose,
+        folder: Option<PathBuf>,
+    ) -> bool {
         if self.dialog_open {
             return false;
         }
@@ -141,7 +175,11 @@ impl Files {
         self.spawn(ctx, "save-face", move || {
             let path = with_image_extension(&path, &["png", "jpg", "jpeg"]);
             let result = save_face(&face, size, &path);
-            FileEvent::Saved { what: "face", path, result }
+            FileEvent::Saved {
+                what: "face",
+                path,
+                result,
+            }
         });
     }
 
@@ -152,14 +190,21 @@ impl Files {
             let result = sketch::rasterize(&drawing, SKETCH_SAVE_SIZE)
                 .save_with_format(&path, image::ImageFormat::Png)
                 .map_err(|e| error_chain(&e));
-            FileEvent::Saved { what: "sketch", path, result }
+            FileEvent::Saved {
+                what: "sketch",
+                path,
+                result,
+            }
         });
     }
 }
 
 /// Keep the path if it ends in one of `allowed`, otherwise add `.png`.
 pub fn with_image_extension(path: &Path, allowed: &[&str]) -> PathBuf {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
     match ext {
         Some(ext) if allowed.contains(&ext.as_str()) => path.to_path_buf(),
         _ => {
@@ -173,8 +218,15 @@ pub fn with_image_extension(path: &Path, allowed: &[&str]) -> PathBuf {
 /// Write a face as PNG, or JPEG when the path ends in `.jpg`/`.jpeg`, upscaled to `size`
 /// (0 or the face's own size = unchanged).
 pub fn save_face(face: &RgbImage, size: u32, path: &Path) -> Result<(), String> {
-    let face = if size == 0 || size == face.width() { face.clone() } else { engine::upscale(face, size) };
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let face = if size == 0 || size == face.width() {
+        face.clone()
+    } else {
+        engine::upscale(face, size)
+    };
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
     if matches!(ext.as_deref(), Some("jpg" | "jpeg")) {
         let file = std::fs::File::create(path).map_err(|e| error_chain(&e))?;
         let mut out = std::io::BufWriter::new(file);
@@ -183,7 +235,8 @@ pub fn save_face(face: &RgbImage, size: u32, path: &Path) -> Result<(), String> 
             .map_err(|e| error_chain(&e))?;
         out.flush().map_err(|e| error_chain(&e))
     } else {
-        face.save_with_format(path, image::ImageFormat::Png).map_err(|e| error_chain(&e))
+        face.save_with_format(path, image::ImageFormat::Png)
+            .map_err(|e| error_chain(&e))
     }
 }
 
@@ -209,9 +262,18 @@ mod tests {
     #[test]
     fn extensions_are_kept_or_png_is_added() {
         let allowed = ["png", "jpg", "jpeg"];
-        assert_eq!(with_image_extension(Path::new("/a/face.JPG"), &allowed), Path::new("/a/face.JPG"));
-        assert_eq!(with_image_extension(Path::new("/a/face"), &allowed), Path::new("/a/face.png"));
-        assert_eq!(with_image_extension(Path::new("/a/face.bmp"), &allowed), Path::new("/a/face.bmp.png"));
+        assert_eq!(
+            with_image_extension(Path::new("/a/face.JPG"), &allowed),
+            Path::new("/a/face.JPG")
+        );
+        assert_eq!(
+            with_image_extension(Path::new("/a/face"), &allowed),
+            Path::new("/a/face.png")
+        );
+        assert_eq!(
+            with_image_extension(Path::new("/a/face.bmp"), &allowed),
+            Path::new("/a/face.bmp.png")
+        );
     }
 
     #[test]
@@ -223,7 +285,10 @@ mod tests {
         assert_eq!(image::open(&png).unwrap().width(), 16);
         let jpg = dir.path().join("f.jpeg");
         save_face(&face, 32, &jpg).unwrap();
-        assert_eq!(image::ImageFormat::from_path(&jpg).unwrap(), image::ImageFormat::Jpeg);
+        assert_eq!(
+            image::ImageFormat::from_path(&jpg).unwrap(),
+            image::ImageFormat::Jpeg
+        );
         assert_eq!(image::open(&jpg).unwrap().width(), 32);
     }
 

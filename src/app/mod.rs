@@ -44,7 +44,11 @@ pub fn run(initial_file: Option<PathBuf>) -> anyhow::Result<()> {
                 .storage
                 .and_then(|storage| eframe::get_value::<Settings>(storage, eframe::APP_KEY))
                 .unwrap_or_default();
-            Ok(Box::new(SketchApp::new(AppOptions { initial_file, settings, ..AppOptions::default() })))
+            Ok(Box::new(SketchApp::new(AppOptions {
+                initial_file,
+                settings,
+                ..AppOptions::default()
+            })))
         }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))

@@ -62,7 +62,13 @@ impl Settings {
 
     /// Repair values from an old or hand-edited settings file.
     pub fn sanitized(mut self) -> Self {
-        let fix = |v: f32, default: f32| if v.is_finite() { v.clamp(SIZE_MIN, SIZE_MAX) } else { default };
+        let fix = |v: f32, default: f32| {
+            if v.is_finite() {
+                v.clamp(SIZE_MIN, SIZE_MAX)
+            } else {
+                default
+            }
+        };
         self.brush_size = fix(self.brush_size, BRUSH_DEFAULT);
         self.eraser_size = fix(self.eraser_size, ERASER_DEFAULT);
         if !FACE_SAVE_SIZES.contains(&self.face_save_size) {
@@ -91,7 +97,8 @@ mod tests {
 
     #[test]
     fn missing_fields_take_defaults_and_bad_values_are_repaired() {
-        let s: Settings = serde_json::from_str(r#"{"brush_size": 99.0, "face_save_size": 7}"#).unwrap();
+        let s: Settings =
+            serde_json::from_str(r#"{"brush_size": 99.0, "face_save_size": 7}"#).unwrap();
         let s = s.sanitized();
         assert_eq!(s.brush_size, SIZE_MAX);
         assert_eq!(s.face_save_size, 512);

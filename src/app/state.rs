@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eframe::egui::{self, Color32, ColorImage, Rect, RichText, TextureHandle, TextureOptions, Ui, Vec2};
+use eframe::egui::{
+    self, Color32, ColorImage, Rect, RichText, TextureHandle, TextureOptions, Ui, Vec2,
+};
 use image::RgbImage;
 
 use super::canvas::{RasterCache, ToolState, guide_image};
@@ -38,7 +40,10 @@ impl Default for AppOptions {
     fn default() -> Self {
         Self {
             model: engine::default_model_path(),
-            engine: EngineOptions { device: Device::Auto, intra_threads: 0 },
+            engine: EngineOptions {
+                device: Device::Auto,
+                intra_threads: 0,
+            },
             initial_file: None,
             settings: Settings::default(),
             guide: find_guide(),
@@ -48,16 +53,25 @@ impl Default for AppOptions {
 
 /// `assets/guide.png` beside the executable, then in the project.
 pub fn find_guide() -> Option<PathBuf> {
-    let beside_exe = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|d| d.join("assets/guide.png")));
+    let beside_exe = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("assets/guide.png")));
     let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/guide.png");
-    beside_exe.into_iter().chain([project]).find(|p| p.is_file())
+    beside_exe
+        .into_iter()
+        .chain([project])
+        .find(|p| p.is_file())
 }
 
 /// Where the model is.
 #[derive(Clone, Debug)]
 pub enum ModelStatus {
     Loading,
-    Ready { info: ModelInfo, provider: Provider, load_time: Duration },
+    Ready {
+        info: ModelInfo,
+        provider: Provider,
+        load_time: Duration,
+    },
     Failed(String),
 }
 
@@ -121,12 +135,27 @@ pub struct SketchApp {
 impl SketchApp {
     /// Build the app. Needs no window: the worker and the textures start on the first frame.
     pub fn new(options: AppOptions) -> Self {
-        let AppOptions { model, engine, initial_file, settings, guide } = options;
+        let AppOptions {
+            model,
+            engine,
+            initial_file,
+            settings,
+            guide,
+        } = options;
         let (guide_image, guide_problem) = match guide {
-            None => (None, Some("No guide image: assets/guide.png was not found.".to_owned())),
+            None => (
+                None,
+                Some("No guide image: assets/guide.png was not found.".to_owned()),
+            ),
             Some(path) => match image::open(&path) {
                 Ok(img) => (Some(guide_image(&img.to_luma8())), None),
-                Err(e) => (None, Some(format!("The guide {} could not be read: {e}", path.display()))),
+                Err(e) => (
+                    None,
+                    Some(format!(
+                        "The guide {} could not be read: {e}",
+                        path.display()
+                    )),
+                ),
             },
         };
         let mut settings = settings.sanitized();
@@ -164,7 +193,11 @@ impl SketchApp {
             files: Files::default(),
             commands: Vec::new(),
             messages: Vec::new(),
-            layout: Layout { canvas: Rect::NOTHING, face: Rect::NOTHING, status: Rect::NOTHING },
+            layout: Layout {
+                canvas: Rect::NOTHING,
+                face: Rect::NOTHING,
+                status: Rect::NOTHING,
+            },
         };
         if let Some(path) = initial_file {
             app.commands.push(Command::OpenFile(path));
@@ -211,7 +244,8 @@ impl SketchApp {
 
     /// True while a generation, a file job or a dialog has not answered.
     pub fn is_busy(&self) -> bool {
-        let generating = self.worker.as_ref().is_some_and(Worker::is_running) && self.answered_id < self.next_id;
+        let generating =
+            self.worker.as_ref().is_some_and(Worker::is_running) && self.answered_id < self.next_id;
         generating || self.files.in_flight() > 0 || !self.commands.is_empty()
     }
 
@@ -251,8 +285,11 @@ impl SketchApp {
         self.ctx = Some(ctx.clone());
         if let Some(engine_options) = self.engine_options.take() {
             let notify_ctx = ctx.clone();
-            self.worker =
-                Some(Worker::spawn(self.model_path.clone(), engine_options, move || notify_ctx.request_repaint()));
+            self.worker = Some(Worker::spawn(
+                self.model_path.clone(),
+                engine_options,
+                move || notify_ctx.request_repaint(),
+            ));
         }
         if let Some(image) = self.guide_image.clone() {
             self.guide_texture = Some(ctx.load_texture("guide", image, TextureOptions::LINEAR));
@@ -267,7 +304,13 @@ impl SketchApp {
         self.poll_worker(&ctx);
         self.poll_files();
         self.commands.extend(commands::consume_shortcuts(&ctx));
-        let dropped = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect::<Vec<_>>());
+        let dropped = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect::<Vec<_>>()
+        });
         if let Some(path) = dropped.into_iter().next() {
             self.commands.push(Command::OpenFile(path));
         }
@@ -380,12 +423,24 @@ impl SketchApp {
                 ModelStatus::Failed(_) => {
                     ui.colored_label(ui.visuals().error_fg_color, "No model");
                 }
-                ModelStatus::Ready { info, provider, load_time } => {
-                    let name = info.path.file_name().map_or_else(|| info.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+                ModelStatus::Ready {
+                    info,
+                    provider,
+                    load_time,
+                } => {
+                    let name = info.path.file_name().map_or_else(
+                        || info.path.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
                     ui.label(format!("{name} · {} px", info.resolution))
-                        .on_hover_text(format!("{}\nloaded in {} ms", info.path.display(), load_time.as_millis()));
+                        .on_hover_text(format!(
+                            "{}\nloaded in {} ms",
+                            info.path.display(),
+                            load_time.as_millis()
+                        ));
                     ui.separator();
-                    ui.label(provider.to_string()).on_hover_text("Execution provider");
+                    ui.label(provider.to_string())
+                        .on_hover_text("Execution provider");
                     ui.separator();
                     match self.last_elapsed {
                         Some(elapsed) => ui.label(format!("{} ms", elapsed.as_millis())),
@@ -394,14 +449,20 @@ impl SketchApp {
                     .on_hover_text("Time of the last generation");
                     if let Some(rate) = self.live_rate {
                         ui.separator();
-                        ui.label(format!("{rate:.1} faces/s")).on_hover_text("Face updates per second during the last stroke");
+                        ui.label(format!("{rate:.1} faces/s"))
+                            .on_hover_text("Face updates per second during the last stroke");
                     }
                 }
             }
             if let Some(message) = self.messages.last() {
                 ui.separator();
-                let color = if message.is_error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
-                ui.add(egui::Label::new(RichText::new(&message.text).color(color)).truncate()).on_hover_text(&message.text);
+                let color = if message.is_error {
+                    ui.visuals().error_fg_color
+                } else {
+                    ui.visuals().text_color()
+                };
+                ui.add(egui::Label::new(RichText::new(&message.text).color(color)).truncate())
+                    .on_hover_text(&message.text);
             }
         });
     }
@@ -409,7 +470,9 @@ impl SketchApp {
     fn ui_main(&mut self, ui: &mut Ui) {
         let available = ui.available_rect_before_wrap();
         let ppp = ui.pixels_per_point();
-        let side = ((available.width() - GAP) / 2.0).min(available.height()).max(16.0);
+        let side = ((available.width() - GAP) / 2.0)
+            .min(available.height())
+            .max(16.0);
         let side = (side * ppp).floor() / ppp;
         let total = Vec2::new(2.0 * side + GAP, side);
         let min = available.center() - total / 2.0;
@@ -426,23 +489,42 @@ impl SketchApp {
         let painter = ui.painter_at(rect);
         match &self.face_texture {
             Some(texture) => {
-                painter.image(texture.id(), rect, Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0)), Color32::WHITE);
+                painter.image(
+                    texture.id(),
+                    rect,
+                    Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0)),
+                    Color32::WHITE,
+                );
             }
             None => {
                 painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
                 let (text, is_error) = match &self.model {
                     ModelStatus::Loading => ("Loading the model…".to_owned(), false),
                     ModelStatus::Failed(error) => (
-                        format!("The model could not be loaded, so no face can be painted.\n\n{error}\n\nYour drawing is safe: you can keep drawing and save the sketch."),
+                        format!(
+                            "The model could not be loaded, so no face can be painted.\n\n{error}\n\nYour drawing is safe: you can keep drawing and save the sketch."
+                        ),
                         true,
                     ),
                     ModelStatus::Ready { .. } => ("Draw a face on the left.".to_owned(), false),
                 };
-                let color = if is_error { ui.visuals().error_fg_color } else { ui.visuals().weak_text_color() };
-                ui.put(rect.shrink(24.0), egui::Label::new(RichText::new(text).color(color)).wrap());
+                let color = if is_error {
+                    ui.visuals().error_fg_color
+                } else {
+                    ui.visuals().weak_text_color()
+                };
+                ui.put(
+                    rect.shrink(24.0),
+                    egui::Label::new(RichText::new(text).color(color)).wrap(),
+                );
             }
         }
-        ui.painter().rect_stroke(rect, 0.0, ui.visuals().widgets.noninteractive.bg_stroke, egui::StrokeKind::Outside);
+        ui.painter().rect_stroke(
+            rect,
+            0.0,
+            ui.visuals().widgets.noninteractive.bg_stroke,
+            egui::StrokeKind::Outside,
+        );
     }
 
     // ----- state changes -----
@@ -455,7 +537,10 @@ impl SketchApp {
     }
 
     pub(crate) fn message(&mut self, text: impl Into<String>, is_error: bool) {
-        self.messages.push(Message { text: text.into(), is_error });
+        self.messages.push(Message {
+            text: text.into(),
+            is_error,
+        });
         if self.messages.len() > MESSAGES_KEPT {
             self.messages.remove(0);
         }
@@ -503,8 +588,16 @@ impl SketchApp {
     fn poll_worker(&mut self, ctx: &egui::Context) {
         while let Some(reply) = self.worker.as_ref().and_then(Worker::try_recv) {
             match reply {
-                FromWorker::Ready { provider, info, load_time } => {
-                    self.model = ModelStatus::Ready { info, provider, load_time };
+                FromWorker::Ready {
+                    provider,
+                    info,
+                    load_time,
+                } => {
+                    self.model = ModelStatus::Ready {
+                        info,
+                        provider,
+                        load_time,
+                    };
                     self.model_dirty = true;
                 }
                 FromWorker::LoadFailed { error } => {
@@ -519,10 +612,16 @@ impl SketchApp {
                     self.shown_id = id;
                     self.last_elapsed = Some(elapsed);
                     self.faces_shown += 1;
-                    let image = ColorImage::from_rgb([face.width() as usize, face.height() as usize], face.as_raw());
+                    let image = ColorImage::from_rgb(
+                        [face.width() as usize, face.height() as usize],
+                        face.as_raw(),
+                    );
                     match &mut self.face_texture {
                         Some(texture) => texture.set(image, TextureOptions::LINEAR),
-                        None => self.face_texture = Some(ctx.load_texture("face", image, TextureOptions::LINEAR)),
+                        None => {
+                            self.face_texture =
+                                Some(ctx.load_texture("face", image, TextureOptions::LINEAR))
+                        }
                     }
                     self.face = Some(face);
                 }
@@ -540,26 +639,49 @@ impl SketchApp {
         while let Some(event) = self.files.try_recv() {
             match event {
                 FileEvent::Picked { path: None, .. } => {}
-                FileEvent::Picked { purpose, path: Some(path) } => self.commands.push(match purpose {
+                FileEvent::Picked {
+                    purpose,
+                    path: Some(path),
+                } => self.commands.push(match purpose {
                     Purpose::Open => Command::OpenFile(path),
                     Purpose::SaveFace => Command::SaveFaceTo(path),
                     Purpose::SaveSketch => Command::SaveSketchTo(path),
                 }),
-                FileEvent::Loaded { path, result: Ok(background) } => {
+                FileEvent::Loaded {
+                    path,
+                    result: Ok(background),
+                } => {
                     self.finish_stroke();
                     self.remember_folder(&path);
-                    self.record(Drawing { strokes: Vec::new(), background: Some(Arc::new(background)) });
+                    self.record(Drawing {
+                        strokes: Vec::new(),
+                        background: Some(Arc::new(background)),
+                    });
                     self.message(format!("Opened {}", path.display()), false);
                 }
-                FileEvent::Loaded { path, result: Err(error) } => {
+                FileEvent::Loaded {
+                    path,
+                    result: Err(error),
+                } => {
                     self.message(format!("Could not open {}: {error}", path.display()), true);
                 }
-                FileEvent::Saved { what, path, result: Ok(()) } => {
+                FileEvent::Saved {
+                    what,
+                    path,
+                    result: Ok(()),
+                } => {
                     self.remember_folder(&path);
                     self.message(format!("Saved the {what} to {}", path.display()), false);
                 }
-                FileEvent::Saved { what, path, result: Err(error) } => {
-                    self.message(format!("Could not save the {what} to {}: {error}", path.display()), true);
+                FileEvent::Saved {
+                    what,
+                    path,
+                    result: Err(error),
+                } => {
+                    self.message(
+                        format!("Could not save the {what} to {}: {error}", path.display()),
+                        true,
+                    );
                 }
                 FileEvent::Crashed { what, error } => {
                     self.message(format!("Something went wrong ({what}): {error}"), true);
@@ -596,7 +718,10 @@ impl SketchApp {
             Command::SizeUp => self.settings.set_size(self.settings.size() * SIZE_STEP),
             Command::SizeDown => self.settings.set_size(self.settings.size() / SIZE_STEP),
             Command::Open => {
-                if !self.files.dialog(ctx, Purpose::Open, self.settings.last_folder.clone()) {
+                if !self
+                    .files
+                    .dialog(ctx, Purpose::Open, self.settings.last_folder.clone())
+                {
                     self.message("A file dialog is already open.", false);
                 }
             }
@@ -604,22 +729,33 @@ impl SketchApp {
             Command::SaveFace => {
                 if self.face.is_none() {
                     self.message("There is no face to save yet: draw something first.", true);
-                } else if !self.files.dialog(ctx, Purpose::SaveFace, self.settings.last_folder.clone()) {
+                } else if !self.files.dialog(
+                    ctx,
+                    Purpose::SaveFace,
+                    self.settings.last_folder.clone(),
+                ) {
                     self.message("A file dialog is already open.", false);
                 }
             }
             Command::SaveFaceTo(path) => match &self.face {
-                Some(face) => self.files.save_face(ctx, face.clone(), self.settings.face_save_size, path),
+                Some(face) => {
+                    self.files
+                        .save_face(ctx, face.clone(), self.settings.face_save_size, path)
+                }
                 None => self.message("There is no face to save yet: draw something first.", true),
             },
             Command::SaveSketch => {
-                if !self.files.dialog(ctx, Purpose::SaveSketch, self.settings.last_folder.clone()) {
+                if !self
+                    .files
+                    .dialog(ctx, Purpose::SaveSketch, self.settings.last_folder.clone())
+                {
                     self.message("A file dialog is already open.", false);
                 }
             }
             Command::SaveSketchTo(path) => {
                 self.finish_stroke();
-                self.files.save_sketch(ctx, Arc::clone(self.history.current()), path);
+                self.files
+                    .save_sketch(ctx, Arc::clone(self.history.current()), path);
             }
             Command::ToggleGuide => {
                 if self.guide_image.is_some() {
