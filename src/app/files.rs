@@ -7,6 +7,7 @@ use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use eframe::egui;
@@ -35,10 +36,12 @@ pub enum Purpose {
 /// The result of a background job.
 #[derive(Debug)]
 pub enum FileEvent {
-    /// A dialog closed; `None` when cancelled.
+    /// A dialog closed; `None` when cancelled, or when no dialog could be shown (rfd does not
+    /// tell these apart; `open_for` does: nobody cancels a dialog within a blink).
     Picked {
         purpose: Purpose,
         path: Option<PathBuf>,
+        open_for: Duration,
     },
     /// A sketch file was read and normalised.
     Loaded {
@@ -136,6 +139,7 @@ impl Files {
         }
         self.dialog_open = true;
         self.spawn(ctx, "dialog", move || {
+            let opened = Instant::now();
             let mut dialog = rfd::FileDialog::new();
             if let Some(folder) = folder.filter(|f| f.is_dir()) {
                 dialog = dialog.set_directory(folder);
@@ -157,7 +161,11 @@ impl Files {
                     .add_filter("PNG", &["png"])
                     .save_file(),
             };
-            FileEvent::Picked { purpose, path }
+            FileEvent::Picked {
+                purpose,
+                path,
+                open_for: opened.elapsed(),
+            }
         });
         true
     }
@@ -197,6 +205,17 @@ impl Files {
             }
         });
     }
+}
+
+/// A dialog that closes faster than this without a file was never shown.
+pub const DIALOG_FAILED_WITHIN: Duration = Duration::from_millis(400);
+
+/// `folder/stem-N.png` for the first N that does not exist yet.
+pub fn free_file_name(folder: &Path, stem: &str) -> PathBuf {
+    (1..)
+        .map(|n| folder.join(format!("{stem}-{n}.png")))
+        .find(|path| !path.exists())
+        .expect("some number is free")
 }
 
 /// Keep the path if it ends in one of `allowed`, otherwise add `.png`.
@@ -273,6 +292,20 @@ mod tests {
         assert_eq!(
             with_image_extension(Path::new("/a/face.bmp"), &allowed),
             Path::new("/a/face.bmp.png")
+        );
+    }
+
+    #[test]
+    fn free_file_names_count_up() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            free_file_name(dir.path(), "face"),
+            dir.path().join("face-1.png")
+        );
+        std::fs::write(dir.path().join("face-1.png"), b"").unwrap();
+        assert_eq!(
+            free_file_name(dir.path(), "face"),
+            dir.path().join("face-2.png")
         );
     }
 

@@ -12,7 +12,7 @@ use image::RgbImage;
 
 use super::canvas::{RasterCache, ToolState, guide_image};
 use super::commands::{self, Command, with_shortcut};
-use super::files::{FileEvent, Files, Purpose};
+use super::files::{DIALOG_FAILED_WITHIN, FileEvent, Files, Purpose, free_file_name};
 use super::settings::{FACE_SAVE_SIZES, SIZE_MAX, SIZE_MIN, SIZE_STEP, Settings};
 use crate::engine::{self, Device, EngineOptions, ModelInfo, Provider};
 use crate::sketch::{Drawing, History, Tool};
@@ -638,10 +638,19 @@ impl SketchApp {
     fn poll_files(&mut self) {
         while let Some(event) = self.files.try_recv() {
             match event {
-                FileEvent::Picked { path: None, .. } => {}
+                FileEvent::Picked {
+                    purpose,
+                    path: None,
+                    open_for,
+                } => {
+                    if open_for < DIALOG_FAILED_WITHIN {
+                        self.dialog_failed(purpose);
+                    }
+                }
                 FileEvent::Picked {
                     purpose,
                     path: Some(path),
+                    ..
                 } => self.commands.push(match purpose {
                     Purpose::Open => Command::OpenFile(path),
                     Purpose::SaveFace => Command::SaveFaceTo(path),
@@ -690,8 +699,37 @@ impl SketchApp {
         }
     }
 
+    /// No dialog could be shown (no xdg-desktop-portal and no zenity): say so, and save into
+    /// the last folder (or the home folder) under a fresh name rather than not at all.
+    fn dialog_failed(&mut self, purpose: Purpose) {
+        let folder = self
+            .settings
+            .last_folder
+            .clone()
+            .filter(|f| f.is_dir())
+            .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("."));
+        match purpose {
+            Purpose::Open => self.message(
+                "No file dialog could be shown (it needs xdg-desktop-portal or zenity): \
+                 drop the file onto the window, or give it on the command line.",
+                true,
+            ),
+            Purpose::SaveFace => {
+                let path = free_file_name(&folder, "face");
+                self.commands.push(Command::SaveFaceTo(path));
+            }
+            Purpose::SaveSketch => {
+                let path = free_file_name(&folder, "sketch");
+                self.commands.push(Command::SaveSketchTo(path));
+            }
+        }
+    }
+
     fn remember_folder(&mut self, path: &Path) {
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        // Absolute, so that a file given relative to the start directory still counts.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(folder) = path.parent() {
             self.settings.last_folder = Some(folder.to_path_buf());
         }
     }
