@@ -334,7 +334,7 @@ impl SketchApp {
     fn ui_toolbar(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
         let tip = |text: &str, command: &Command| with_shortcut(&ctx, text, command);
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let brush = Command::SelectTool(Tool::Brush);
             let eraser = Command::SelectTool(Tool::Eraser);
             if ui.selectable_label(self.settings.tool == Tool::Brush, "Brush").on_hover_text(tip("Brush", &brush)).clicked() {
