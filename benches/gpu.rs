@@ -47,10 +47,10 @@ fn preload_cuda(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn cuda_session(environment: &Environment, path: &Path) -> anyhow::Result<Session> {
-    let builder = Session::builder(environment)
-        .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
+    let mut builder = Session::builder(environment)?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
         .and_then(|b| b.with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()]))
-        .map_err(|e| anyhow!("{e}"))?;
+        .map_err(|e| anyhow!("CUDA session options: {}", e.message()))?;
     builder.commit_from_file(path).with_context(|| format!("loading {} on CUDA", path.display()))
 }
 
