@@ -30,7 +30,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use eframe::egui::{self, Event, Modifiers, PointerButton, Pos2, TextureId, TexturesDelta, ViewportId};
+use eframe::egui::{
+    self, Event, Modifiers, PointerButton, Pos2, TextureId, TexturesDelta, ViewportId,
+};
 use egui_kittest::{Harness, TestRenderer};
 use serde_json::json;
 use sketch2face::app::{AppOptions, Command, ModelStatus, SketchApp};
@@ -81,11 +83,16 @@ impl TestRenderer for UploadRenderer {
                         bytes.extend(image.pixels.iter().flat_map(|c| c.to_array()));
                     }
                     Some([x, y]) => {
-                        let Some((texture_width, bytes)) = self.textures.get_mut(&id) else { continue };
+                        let Some((texture_width, bytes)) = self.textures.get_mut(&id) else {
+                            continue;
+                        };
                         for row in 0..height {
                             let start = ((y + row) * *texture_width + x) * 4;
                             let source = &image.pixels[row * width..(row + 1) * width];
-                            for (dest, color) in bytes[start..start + width * 4].chunks_exact_mut(4).zip(source) {
+                            for (dest, color) in bytes[start..start + width * 4]
+                                .chunks_exact_mut(4)
+                                .zip(source)
+                            {
                                 dest.copy_from_slice(&color.to_array());
                             }
                         }
@@ -98,12 +105,18 @@ impl TestRenderer for UploadRenderer {
         }
     }
 
-    fn render(&mut self, _ctx: &egui::Context, _output: &egui::FullOutput) -> Result<image::RgbaImage, String> {
+    fn render(
+        &mut self,
+        _ctx: &egui::Context,
+        _output: &egui::FullOutput,
+    ) -> Result<image::RgbaImage, String> {
         Err("the live benchmark does not render".to_owned())
     }
 }
 
 struct Frame {
+    /// The pointer event the frame handled: "press", "move", "release", or none.
+    event: Option<&'static str>,
     total: Duration,
     app_ui: Duration,
     /// A generation was in flight when the frame began.
@@ -142,17 +155,33 @@ impl Driver<'_> {
         }
         self.harness.step();
         let output = self.harness.output();
-        let primitives = self.harness.ctx.tessellate(output.shapes.clone(), output.pixels_per_point);
+        let primitives = self
+            .harness
+            .ctx
+            .tessellate(output.shapes.clone(), output.pixels_per_point);
         black_box(primitives);
         let end = Instant::now();
-        let delay = output.viewport_output.get(&ViewportId::ROOT).map_or(Duration::MAX, |v| v.repaint_delay);
+        let delay = output
+            .viewport_output
+            .get(&ViewportId::ROOT)
+            .map_or(Duration::MAX, |v| v.repaint_delay);
         if delay < Duration::from_secs(3600) {
             let due = end + delay;
             self.timer = Some(self.timer.map_or(due, |t| t.min(due)));
         }
         if self.record {
             let app_ui = self.harness.state().last_ui;
-            self.frames.push(Frame { total: end - start, app_ui, worker_busy });
+            let kind = event.as_ref().map(|(event, _)| match event {
+                Event::PointerButton { pressed: true, .. } => "press",
+                Event::PointerButton { pressed: false, .. } => "release",
+                _ => "move",
+            });
+            self.frames.push(Frame {
+                event: kind,
+                total: end - start,
+                app_ui,
+                worker_busy,
+            });
         }
 
         if let Some((_, handed_at)) = event {
@@ -206,8 +235,16 @@ impl Driver<'_> {
 fn stroke_events(stroke: &Stroke, canvas: egui::Rect) -> Vec<(Duration, Event)> {
     let to_screen = |x: f32, y: f32| canvas.min + egui::vec2(x, y) * canvas.width();
     let positions: Vec<Pos2> = stroke.points.iter().map(|p| to_screen(p.x, p.y)).collect();
-    let button = |pos, pressed| Event::PointerButton { pos, button: PointerButton::Primary, pressed, modifiers: Modifiers::NONE };
-    let mut events = vec![(Duration::ZERO, Event::PointerMoved(positions[0])), (Duration::from_millis(1), button(positions[0], true))];
+    let button = |pos, pressed| Event::PointerButton {
+        pos,
+        button: PointerButton::Primary,
+        pressed,
+        modifiers: Modifiers::NONE,
+    };
+    let mut events = vec![
+        (Duration::ZERO, Event::PointerMoved(positions[0])),
+        (Duration::from_millis(1), button(positions[0], true)),
+    ];
     for (i, &pos) in positions.iter().enumerate().skip(1) {
         events.push((EVENT_INTERVAL * i as u32, Event::PointerMoved(pos)));
     }
@@ -230,8 +267,14 @@ fn run() -> anyhow::Result<()> {
     let defaults = AppOptions::default();
     let model = common::arg("model").map_or(defaults.model.clone(), PathBuf::from);
     let stroke_count: usize = common::arg_or("strokes", 200);
-    let out = common::project_path(common::arg("out").unwrap_or_else(|| "target/bench/live.json".to_owned()));
-    anyhow::ensure!(model.is_file(), "no model at {} (train and export one, or pass --model)", model.display());
+    let out = common::project_path(
+        common::arg("out").unwrap_or_else(|| "target/bench/live.json".to_owned()),
+    );
+    anyhow::ensure!(
+        model.is_file(),
+        "no model at {} (train and export one, or pass --model)",
+        model.display()
+    );
 
     // The sketch the app opens at start, as `sketch2face FILE` would.
     let sketch_file = common::project_path("target/bench/startup_sketch.png");
@@ -250,7 +293,11 @@ fn run() -> anyhow::Result<()> {
             });
         })
         .build_eframe(|_cc| TimedApp {
-            app: SketchApp::new(AppOptions { model, initial_file: Some(sketch_file.clone()), ..defaults }),
+            app: SketchApp::new(AppOptions {
+                model,
+                initial_file: Some(sketch_file.clone()),
+                ..defaults
+            }),
             last_ui: Duration::ZERO,
         });
     let mut driver = Driver {
@@ -264,14 +311,20 @@ fn run() -> anyhow::Result<()> {
         events_without_submission: 0,
         generation_ms: Vec::new(),
     };
-    let first_face = driver.idle_until(started + PATIENCE, |app| app.shown_id() > 0 && app.face().is_some());
+    let first_face = driver.idle_until(started + PATIENCE, |app| {
+        app.shown_id() > 0 && app.face().is_some()
+    });
     let startup = started.elapsed();
     if let ModelStatus::Failed(error) = driver.app().model_status() {
         anyhow::bail!("the app could not load the model: {error}");
     }
     anyhow::ensure!(first_face, "no face within {PATIENCE:?} of startup");
     let (load_time, provider, model_path) = match driver.app().model_status() {
-        ModelStatus::Ready { load_time, provider, info } => (*load_time, provider.to_string(), info.path.clone()),
+        ModelStatus::Ready {
+            load_time,
+            provider,
+            info,
+        } => (*load_time, provider.to_string(), info.path.clone()),
         _ => (Duration::ZERO, "?".to_owned(), PathBuf::new()),
     };
     let first_generation_ms = driver.app().last_generation_time().map(common::ms);
@@ -285,7 +338,10 @@ fn run() -> anyhow::Result<()> {
     // ---- a blank page, then the scripted drawing ----
     driver.harness.state_mut().app.push_command(Command::Clear);
     driver.idle_until(Instant::now() + Duration::from_millis(200), |_| false);
-    anyhow::ensure!(driver.app().drawing().strokes.is_empty() && driver.app().drawing().background.is_none(), "Clear did not clear");
+    anyhow::ensure!(
+        driver.app().drawing().strokes.is_empty() && driver.app().drawing().background.is_none(),
+        "Clear did not clear"
+    );
     let canvas = driver.app().layout().canvas;
     let strokes = common::scripted_strokes(stroke_count);
     driver.record = true;
@@ -300,12 +356,25 @@ fn run() -> anyhow::Result<()> {
         }
         stroke_start = Instant::now() + STROKE_GAP;
     }
-    let caught_up = driver.idle_until(Instant::now() + PATIENCE, |app| !app.is_busy() && app.shown_id() == app.submitted_id());
+    let caught_up = driver.idle_until(Instant::now() + PATIENCE, |app| {
+        !app.is_busy() && app.shown_id() == app.submitted_id()
+    });
     let script_time = script_start.elapsed();
-    anyhow::ensure!(caught_up, "the face did not catch up with the drawing within {PATIENCE:?}");
+    anyhow::ensure!(
+        caught_up,
+        "the face did not catch up with the drawing within {PATIENCE:?}"
+    );
     let drawn = driver.app().drawing().strokes.len();
-    anyhow::ensure!(drawn == strokes.len(), "the app holds {drawn} strokes, the script drew {}", strokes.len());
-    anyhow::ensure!(driver.pending.is_empty(), "{} events never reached a face", driver.pending.len());
+    anyhow::ensure!(
+        drawn == strokes.len(),
+        "the app holds {drawn} strokes, the script drew {}",
+        strokes.len()
+    );
+    anyhow::ensure!(
+        driver.pending.is_empty(),
+        "{} events never reached a face",
+        driver.pending.len()
+    );
     let peak_rss_mb = common::peak_rss_mb();
 
     // ---- results ----
@@ -314,6 +383,22 @@ fn run() -> anyhow::Result<()> {
     let app_ms: Vec<f64> = busy.iter().map(|f| common::ms(f.app_ui)).collect();
     let all_ms: Vec<f64> = driver.frames.iter().map(|f| common::ms(f.total)).collect();
     let lat = &driver.latencies_ms;
+    let mut slowest: Vec<&Frame> = driver.frames.iter().collect();
+    slowest.sort_by(|a, b| b.total.cmp(&a.total));
+    let slowest: Vec<serde_json::Value> = slowest
+        .iter()
+        .take(10)
+        .map(|f| json!({"ms": common::round3(common::ms(f.total)), "app_ui_ms": common::round3(common::ms(f.app_ui)), "event": f.event}))
+        .collect();
+    let by_event = |kind: Option<&str>| -> serde_json::Value {
+        let ms: Vec<f64> = driver
+            .frames
+            .iter()
+            .filter(|f| f.event == kind)
+            .map(|f| common::ms(f.total))
+            .collect();
+        json!({"p50": common::round3(common::percentile(&ms, 50.0)), "p99": common::round3(common::percentile(&ms, 99.0)), "n": ms.len()})
+    };
     let p = |v: &[f64], q| common::round3(common::percentile(v, q));
     let summary = json!({
         "model": model_path,
@@ -332,6 +417,9 @@ fn run() -> anyhow::Result<()> {
         "ui_frame_ms_worker_busy": {"p50": p(&total_ms, 50.0), "p99": p(&total_ms, 99.0), "max": p(&total_ms, 100.0), "n": total_ms.len()},
         "app_ui_ms_worker_busy": {"p50": p(&app_ms, 50.0), "p99": p(&app_ms, 99.0), "max": p(&app_ms, 100.0)},
         "ui_frame_ms_all": {"p50": p(&all_ms, 50.0), "p99": p(&all_ms, 99.0), "n": all_ms.len()},
+        "ui_frame_ms_by_event": {"press": by_event(Some("press")), "move": by_event(Some("move")),
+                                 "release": by_event(Some("release")), "repaint": by_event(None)},
+        "slowest_frames": slowest,
         "peak_rss_mb": peak_rss_mb.map(common::round3),
     });
     println!(
@@ -342,15 +430,26 @@ fn run() -> anyhow::Result<()> {
         all_ms.len(),
         driver.generation_ms.len()
     );
-    println!("stroke to face: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms", p(lat, 50.0), p(lat, 95.0), p(lat, 100.0));
+    println!(
+        "stroke to face: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        p(lat, 50.0),
+        p(lat, 95.0),
+        p(lat, 100.0)
+    );
     println!(
         "UI frame while the worker is busy: p50 {:.2} ms, p99 {:.2} ms (the app's ui: p99 {:.2} ms)",
         p(&total_ms, 50.0),
         p(&total_ms, 99.0),
         p(&app_ms, 99.0)
     );
-    println!("generation (worker): p50 {:.1} ms", p(&driver.generation_ms, 50.0));
-    println!("peak resident memory: {:.0} MB", peak_rss_mb.unwrap_or(f64::NAN));
+    println!(
+        "generation (worker): p50 {:.1} ms",
+        p(&driver.generation_ms, 50.0)
+    );
+    println!(
+        "peak resident memory: {:.0} MB",
+        peak_rss_mb.unwrap_or(f64::NAN)
+    );
     common::write_json(&out, &summary);
     Ok(())
 }

@@ -36,7 +36,9 @@ fn model_path() -> PathBuf {
 fn rasterize(c: &mut Criterion) {
     let drawing = common::face_drawing();
     // The longest stroke is the one being drawn; the others are committed.
-    let longest = (0..drawing.strokes.len()).max_by_key(|&i| drawing.strokes[i].points.len()).expect("strokes");
+    let longest = (0..drawing.strokes.len())
+        .max_by_key(|&i| drawing.strokes[i].points.len())
+        .expect("strokes");
     let active = (*drawing.strokes[longest]).clone();
     let mut committed = drawing.clone();
     committed.strokes.remove(longest);
@@ -76,9 +78,17 @@ fn inference(c: &mut Criterion) {
     }
     let sketch = sketch::rasterize(&common::face_drawing(), MODEL_PX);
     let mut group = c.benchmark_group("inference");
-    group.sample_size(50).measurement_time(Duration::from_secs(4));
+    group
+        .sample_size(50)
+        .measurement_time(Duration::from_secs(4));
     for threads in [1, 2] {
-        let mut engine = match Engine::load(&model, &EngineOptions { device: Device::Cpu, intra_threads: threads }) {
+        let mut engine = match Engine::load(
+            &model,
+            &EngineOptions {
+                device: Device::Cpu,
+                intra_threads: threads,
+            },
+        ) {
             Ok(engine) => engine,
             Err(e) => {
                 eprintln!("inference skipped: {e}");
@@ -105,10 +115,19 @@ fn postprocess(c: &mut Criterion) {
     });
     let face = engine::postprocess(output.view()).expect("postprocess");
     let mut group = c.benchmark_group("postprocess");
-    group.bench_function("to_rgb_128px", |b| b.iter(|| engine::postprocess(black_box(output.view())).expect("postprocess")));
-    group.bench_function("upscale_512px", |b| b.iter(|| engine::upscale(black_box(&face), 512)));
+    group.bench_function("to_rgb_128px", |b| {
+        b.iter(|| engine::postprocess(black_box(output.view())).expect("postprocess"))
+    });
+    group.bench_function("upscale_512px", |b| {
+        b.iter(|| engine::upscale(black_box(&face), 512))
+    });
     group.bench_function("to_rgb_and_upscale_512px", |b| {
-        b.iter(|| engine::upscale(&engine::postprocess(black_box(output.view())).expect("postprocess"), 512))
+        b.iter(|| {
+            engine::upscale(
+                &engine::postprocess(black_box(output.view())).expect("postprocess"),
+                512,
+            )
+        })
     });
     group.finish();
 }

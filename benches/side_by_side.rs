@@ -29,7 +29,8 @@ struct Timed {
 impl Timed {
     fn load(name: &'static str, path: &PathBuf, opts: &EngineOptions) -> anyhow::Result<Timed> {
         let start = Instant::now();
-        let engine = Engine::load(path, opts).map_err(|e| anyhow::anyhow!("{name} model {}: {e}", path.display()))?;
+        let engine = Engine::load(path, opts)
+            .map_err(|e| anyhow::anyhow!("{name} model {}: {e}", path.display()))?;
         let sketch = sketch::rasterize(&common::face_drawing(), engine.resolution());
         println!(
             "{name:9} {} ({} px, loaded in {:.0} ms)",
@@ -37,12 +38,19 @@ impl Timed {
             engine.resolution(),
             common::ms(start.elapsed())
         );
-        Ok(Timed { name, engine, sketch, runs_ms: Vec::new() })
+        Ok(Timed {
+            name,
+            engine,
+            sketch,
+            runs_ms: Vec::new(),
+        })
     }
 
     fn run(&mut self, record: bool) -> anyhow::Result<()> {
         let start = Instant::now();
-        self.engine.generate(&self.sketch).map_err(|e| anyhow::anyhow!("{}: {e}", self.name))?;
+        self.engine
+            .generate(&self.sketch)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.name))?;
         if record {
             self.runs_ms.push(common::ms(start.elapsed()));
         }
@@ -74,12 +82,20 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let model = common::arg("model").map_or_else(engine::default_model_path, PathBuf::from);
-    let reference = PathBuf::from(common::arg("reference").unwrap_or_else(|| "target/bench/reference.onnx".to_owned()));
-    let reference = if reference.is_relative() { common::project_path(reference) } else { reference };
+    let reference = PathBuf::from(
+        common::arg("reference").unwrap_or_else(|| "target/bench/reference.onnx".to_owned()),
+    );
+    let reference = if reference.is_relative() {
+        common::project_path(reference)
+    } else {
+        reference
+    };
     let threads: usize = common::arg_or("threads", 2);
     let rounds: usize = common::arg_or("rounds", 20);
     let per_round: usize = common::arg_or("per-round", 5);
-    let out = common::project_path(common::arg("out").unwrap_or_else(|| "target/bench/side_by_side.json".to_owned()));
+    let out = common::project_path(
+        common::arg("out").unwrap_or_else(|| "target/bench/side_by_side.json".to_owned()),
+    );
     if !reference.is_file() {
         anyhow::bail!(
             "no reference model at {}: export it with `python -m training.export_reference --out {}` (or `make bench`)",
@@ -89,7 +105,10 @@ fn run() -> anyhow::Result<()> {
     }
 
     engine::init_runtime()?;
-    let opts = EngineOptions { device: Device::Cpu, intra_threads: threads };
+    let opts = EngineOptions {
+        device: Device::Cpu,
+        intra_threads: threads,
+    };
     let mut shipped = Timed::load("shipped", &model, &opts)?;
     let mut reference = Timed::load("reference", &reference, &opts)?;
 
@@ -107,7 +126,9 @@ fn run() -> anyhow::Result<()> {
     }
 
     let (s, r) = (shipped.summary(), reference.summary());
-    let speedup = common::round3(r["median_ms"].as_f64().unwrap_or(f64::NAN) / s["median_ms"].as_f64().unwrap_or(f64::NAN));
+    let speedup = common::round3(
+        r["median_ms"].as_f64().unwrap_or(f64::NAN) / s["median_ms"].as_f64().unwrap_or(f64::NAN),
+    );
     println!("CPU, batch 1, {threads} intra-op threads, {rounds} interleaved rounds");
     for (name, v) in [("shipped", &s), ("reference", &r)] {
         println!(

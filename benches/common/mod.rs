@@ -21,7 +21,8 @@ pub fn project_path(relative: impl AsRef<Path>) -> PathBuf {
 /// The typical drawing: 30 strokes, 479 points, brush width 0.010.
 pub fn face_drawing() -> Drawing {
     let path = project_path(FACE_FIXTURE);
-    let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let json = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     drawing_from_json(&json).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
 }
 
@@ -35,15 +36,29 @@ pub fn scripted_strokes(count: usize) -> Vec<Stroke> {
             let base = &face.strokes[k % face.strokes.len()];
             let pass = (k / face.strokes.len()) as f32;
             let (dx, dy) = (0.004 * pass, -0.003 * pass);
-            let points = base.points.iter().map(|p| Point { x: p.x + dx, y: p.y + dy, ..*p }).collect();
-            Stroke { points, ..(**base).clone() }
+            let points = base
+                .points
+                .iter()
+                .map(|p| Point {
+                    x: p.x + dx,
+                    y: p.y + dy,
+                    ..*p
+                })
+                .collect();
+            Stroke {
+                points,
+                ..(**base).clone()
+            }
         })
         .collect()
 }
 
 /// The first `count` strokes of `strokes` as a drawing.
 pub fn drawing_of(strokes: &[Stroke]) -> Drawing {
-    Drawing { strokes: strokes.iter().cloned().map(Arc::new).collect(), background: None }
+    Drawing {
+        strokes: strokes.iter().cloned().map(Arc::new).collect(),
+        background: None,
+    }
 }
 
 /// Nearest-rank percentile (`p` in 0..=100) of `values`, in the values' unit; NaN when empty.

@@ -39,7 +39,8 @@ pub enum ToolState {
 /// The rasterized committed drawing at one size, so that while a stroke is drawn only the new
 /// stroke is rasterized on top (the cached image becomes the background of a one-stroke
 /// drawing; at equal size the background is copied, not resampled, so the result is the same
-/// as rasterizing everything).
+/// as rasterizing everything). A drawing that only adds strokes to the cached one (a finished
+/// stroke) is rasterized the same way: only its new strokes, on the cached image.
 #[derive(Default)]
 pub struct RasterCache {
     cached: Option<(Arc<Drawing>, u32, Arc<GrayImage>)>,
@@ -55,8 +56,17 @@ impl RasterCache {
         let fresh =
             matches!(&self.cached, Some((d, s, _)) if Arc::ptr_eq(d, drawing) && *s == size);
         if !fresh {
-            let image = Arc::new(sketch::rasterize(drawing, size));
-            self.cached = Some((Arc::clone(drawing), size, image));
+            let image = match &self.cached {
+                Some((old, s, base)) if *s == size && adds_strokes(old, drawing) => {
+                    let added = Drawing {
+                        strokes: drawing.strokes[old.strokes.len()..].to_vec(),
+                        background: Some(Arc::clone(base)),
+                    };
+                    sketch::rasterize(&added, size)
+                }
+                _ => sketch::rasterize(drawing, size),
+            };
+            self.cached = Some((Arc::clone(drawing), size, Arc::new(image)));
         }
         let Some((_, _, base)) = &self.cached else {
             unreachable!("filled above")
@@ -72,6 +82,22 @@ impl RasterCache {
             }
         }
     }
+}
+
+/// `new` is `old` with strokes added at the end (same background, same stroke objects).
+fn adds_strokes(old: &Drawing, new: &Drawing) -> bool {
+    let same_background = match (&old.background, &new.background) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    };
+    same_background
+        && new.strokes.len() >= old.strokes.len()
+        && old
+            .strokes
+            .iter()
+            .zip(&new.strokes)
+            .all(|(a, b)| Arc::ptr_eq(a, b))
 }
 
 impl SketchApp {
@@ -308,6 +334,34 @@ mod tests {
             assert_eq!(
                 cache.render(&drawing, Some(&extra), size),
                 sketch::rasterize_with(&drawing, Some(&extra), size)
+            );
+        }
+    }
+
+    #[test]
+    fn finished_strokes_are_added_to_the_cache_exactly() {
+        let first = Arc::new(stroke(Tool::Brush, &[(0.1, 0.1), (0.5, 0.4), (0.9, 0.2)]));
+        let second = Arc::new(stroke(Tool::Eraser, &[(0.2, 0.1), (0.4, 0.5)]));
+        let third = Arc::new(stroke(Tool::Brush, &[(0.2, 0.8), (0.8, 0.8)]));
+        let one = Arc::new(Drawing {
+            strokes: vec![Arc::clone(&first)],
+            background: None,
+        });
+        let three = Arc::new(Drawing {
+            strokes: vec![first, second, third],
+            background: None,
+        });
+        let mut cache = RasterCache::default();
+        for size in [128, 300] {
+            cache.render(&one, None, size);
+            // Two strokes added (incremental), then back to the first (undo: from scratch).
+            assert_eq!(
+                cache.render(&three, None, size),
+                sketch::rasterize(&three, size)
+            );
+            assert_eq!(
+                cache.render(&one, None, size),
+                sketch::rasterize(&one, size)
             );
         }
     }
