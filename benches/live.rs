@@ -12,7 +12,8 @@
 //!   does is not included (there is none here);
 //! - peak resident memory of the process (`VmHWM`).
 //!
-//!     cargo bench --bench live -- [--model PATH] [--strokes 200] [--out target/bench/live.json]
+//!     cargo bench --bench live -- [--model PATH] [--strokes 200] [--threads N]
+//!                                 [--out target/bench/live.json]
 //!
 //! The harness is driven like a window's event loop: pointer events arrive every 8 ms (a
 //! 125 Hz mouse) with a pause between strokes, each event gets a frame, and otherwise a frame
@@ -36,6 +37,7 @@ use eframe::egui::{
 use egui_kittest::{Harness, TestRenderer};
 use serde_json::json;
 use sketch2face::app::{AppOptions, Command, ModelStatus, SketchApp};
+use sketch2face::engine::EngineOptions;
 use sketch2face::sketch::{self, Stroke};
 
 /// The app's default window size.
@@ -267,6 +269,12 @@ fn run() -> anyhow::Result<()> {
     let defaults = AppOptions::default();
     let model = common::arg("model").map_or(defaults.model.clone(), PathBuf::from);
     let stroke_count: usize = common::arg_or("strokes", 200);
+    // The engine's intra-op threads; 0 (the app's default) lets the engine choose.
+    let threads: usize = common::arg_or("threads", defaults.engine.intra_threads);
+    let engine = EngineOptions {
+        intra_threads: threads,
+        ..defaults.engine
+    };
     let out = common::project_path(
         common::arg("out").unwrap_or_else(|| "target/bench/live.json".to_owned()),
     );
@@ -295,6 +303,7 @@ fn run() -> anyhow::Result<()> {
         .build_eframe(|_cc| TimedApp {
             app: SketchApp::new(AppOptions {
                 model,
+                engine,
                 initial_file: Some(sketch_file.clone()),
                 ..defaults
             }),
@@ -403,6 +412,7 @@ fn run() -> anyhow::Result<()> {
     let summary = json!({
         "model": model_path,
         "provider": provider,
+        "intra_threads": if threads == 0 { "engine default".to_owned() } else { threads.to_string() },
         "window": WINDOW,
         "canvas_px": canvas.width().round(),
         "strokes": strokes.len(),
