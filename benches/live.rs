@@ -373,6 +373,14 @@ fn run() -> anyhow::Result<()> {
         caught_up,
         "the face did not catch up with the drawing within {PATIENCE:?}"
     );
+    // Idle: after the last face, the app should neither paint nor compute.
+    let (frames_before, cpu_before) = (driver.frames.len(), common::process_cpu_seconds());
+    driver.idle_until(Instant::now() + Duration::from_secs(1), |_| false);
+    let idle_frames = driver.frames.len() - frames_before;
+    let idle_cpu_ms = common::process_cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| common::round3((after - before) * 1e3));
+    driver.frames.truncate(frames_before);
     let drawn = driver.app().drawing().strokes.len();
     anyhow::ensure!(
         drawn == strokes.len(),
@@ -431,6 +439,7 @@ fn run() -> anyhow::Result<()> {
                                  "release": by_event(Some("release")), "repaint": by_event(None)},
         "slowest_frames": slowest,
         "peak_rss_mb": peak_rss_mb.map(common::round3),
+        "idle_second": {"frames": idle_frames, "process_cpu_ms": idle_cpu_ms},
     });
     println!(
         "{} strokes, {} pointer events in {:.1} s, {} frames, {} faces",
@@ -459,6 +468,10 @@ fn run() -> anyhow::Result<()> {
     println!(
         "peak resident memory: {:.0} MB",
         peak_rss_mb.unwrap_or(f64::NAN)
+    );
+    println!(
+        "idle for 1 s after the last face: {idle_frames} frames, {:.1} ms of CPU",
+        idle_cpu_ms.unwrap_or(f64::NAN)
     );
     common::write_json(&out, &summary);
     Ok(())

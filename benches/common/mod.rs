@@ -89,6 +89,15 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kib * 1024.0 / 1e6)
 }
 
+/// CPU time (user + system) of this process so far, all threads, in seconds.
+pub fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+}
+
 /// The value after `--name` (or in `--name=value`) on the command line.
 pub fn arg(name: &str) -> Option<String> {
     let flag = format!("--{name}");
