@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Run the real app under a virtual X display, draw a face with xdotool as a person would, and
+# save a screenshot (default assets/screenshot.png, the one in the README).
+#
+#   scripts/app_screenshot.sh [OUT.png]        needs: xvfb xdotool imagemagick (x11-apps for xwd)
+#
+# Uses target/release/sketch2face (build it first: `make build`), a fresh settings folder (so
+# the window has its default 1120 x 640 size) and the software renderer when there is no GPU.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out=${1:-assets/screenshot.png}
+bin=${SKETCH2FACE_BIN:-target/release/sketch2face}
+[[ -x $bin ]] || { echo "error: $bin not found; run \`make build\` first" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+display=:${SCREENSHOT_DISPLAY:-97}
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
+xvfb=$!
+app=
+cleanup() {
+    [[ -n $app ]] && kill "$app" 2>/dev/null
+    kill "$xvfb" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+export DISPLAY=$display XDG_DATA_HOME=$tmp/data XDG_RUNTIME_DIR=$tmp/run
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+sleep 1
+
+"$bin" >"$tmp/app.log" 2>&1 &
+app=$!
+for _ in $(seq 60); do  # wait for the window and the model
+    xdotool search --name '^sketch2face$' >/dev/null 2>&1 && break
+    sleep 0.5
+done
+sleep 5
+
+python3 scripts/draw_face_xdotool.py
+sleep 2
+xdotool mousemove 1270 790  # the pointer off the window
+sleep 1
+xwd -root -silent | convert xwd:- -crop 1120x640+0+0 +repage -strip "PNG24:$out"
+echo "wrote $out"

@@ -1,0 +1,83 @@
+"""Draw a face on the sketch2face canvas with xdotool, like a person with a mouse.
+
+Used by scripts/app_screenshot.sh. One chained xdotool command per stroke: move to the start,
+press, move through the points with short sleeps, release. Coordinates are in canvas units
+(0..1) and mapped onto the canvas of the app's default 1120 x 640 window at the screen's
+top-left corner (canvas at x=8, y=48, 544 px square).
+
+    python3 scripts/draw_face_xdotool.py [FIRST [LAST]]   # strokes FIRST..LAST (default: all)
+"""
+import math
+import random
+import subprocess
+import sys
+import time
+
+X0, Y0, SIDE = 8, 48, 544
+random.seed(3)
+
+
+def arc(cx, cy, rx, ry, a0, a1, n):
+    """n points on an ellipse from angle a0 to a1 (degrees; y points down)."""
+    angles = [math.radians(a0 + (a1 - a0) * i / (n - 1)) for i in range(n)]
+    return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
+
+
+def curve(controls, n):
+    """n points on the Bezier curve with these control points."""
+    out = []
+    for i in range(n):
+        t = i / (n - 1)
+        p = list(controls)
+        while len(p) > 1:
+            p = [((1 - t) * a[0] + t * b[0], (1 - t) * a[1] + t * b[1]) for a, b in zip(p, p[1:])]
+        out.append(p[0])
+    return out
+
+
+def mirror(stroke):
+    return [(1 - x, y) for x, y in stroke]
+
+
+def face():
+    strokes = [
+        arc(0.5, 0.45, 0.245, 0.42, 192, -12, 44),  # cheeks and chin
+        arc(0.5, 0.45, 0.255, 0.37, 190, 350, 36),  # top of the head
+        curve([(0.27, 0.33), (0.36, 0.17), (0.64, 0.17), (0.73, 0.33)], 24),  # hairline
+    ]
+    for x in (0.34, 0.40, 0.46, 0.52, 0.58, 0.64):  # hair
+        strokes.append(curve([(x, 0.12 + abs(x - 0.49) * 0.35), (x + 0.02, 0.19 + abs(x - 0.49) * 0.3)], 6))
+    brow = curve([(0.32, 0.385), (0.37, 0.355), (0.44, 0.37)], 10)
+    upper_lid = curve([(0.33, 0.445), (0.38, 0.415), (0.435, 0.445)], 10)
+    lower_lid = curve([(0.33, 0.445), (0.38, 0.47), (0.435, 0.445)], 10)
+    pupil = arc(0.382, 0.442, 0.013, 0.013, 0, 360, 10)
+    for s in (brow, upper_lid, lower_lid, pupil):
+        strokes += [s, mirror(s)]
+    strokes.append(curve([(0.485, 0.45), (0.475, 0.56), (0.455, 0.61), (0.5, 0.625), (0.54, 0.61)], 16))  # nose
+    strokes.append(curve([(0.40, 0.715), (0.45, 0.695), (0.5, 0.71), (0.55, 0.695), (0.60, 0.715)], 16))  # lips
+    strokes.append(curve([(0.43, 0.745), (0.5, 0.775), (0.57, 0.745)], 10))
+    ear = curve([(0.255, 0.42), (0.20, 0.40), (0.21, 0.53), (0.265, 0.57)], 12)
+    strokes += [ear, mirror(ear)]
+    strokes.append(curve([(0.40, 0.86), (0.38, 0.95), (0.36, 0.99)], 8))  # neck
+    strokes.append(curve([(0.60, 0.86), (0.62, 0.95), (0.64, 0.99)], 8))
+    return strokes
+
+
+def main():
+    strokes = face()
+    first = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    last = int(sys.argv[2]) if len(sys.argv) > 2 else len(strokes)
+    for stroke in strokes[first:last]:
+        jitter = lambda: random.uniform(-0.6, 0.6)  # a hand is not a plotter
+        pts = [(round(X0 + x * SIDE + jitter()), round(Y0 + y * SIDE + jitter())) for x, y in stroke]
+        cmd = ["xdotool", "mousemove", str(pts[0][0]), str(pts[0][1]), "sleep", "0.05", "mousedown", "1", "sleep", "0.03"]
+        for x, y in pts[1:]:
+            cmd += ["mousemove", str(x), str(y), "sleep", "0.02"]
+        cmd += ["sleep", "0.03", "mouseup", "1", "sleep", "0.15"]
+        start = time.time()
+        subprocess.run(cmd, check=True)
+        print(f"stroke of {len(pts)} points in {time.time() - start:.2f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
