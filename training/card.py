@@ -1,0 +1,50 @@
+"""The model card's comparison table, from two evaluation reports.
+
+    python -m training.card training/runs/default/eval.json training/runs/baseline/eval.json
+
+Prints Markdown: per sketch style L1, PSNR, SSIM and face rate for each model, then the
+inference time, parameters and size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+METRICS = (("l1", "L1 (lower is better)", "{:.4f}"), ("psnr", "PSNR dB", "{:.2f}"),
+           ("ssim", "SSIM", "{:.3f}"), ("face_rate", "face rate", "{:.3f}"))
+
+
+def table(reports: dict[str, dict]) -> str:
+    names = list(reports)
+    first = next(iter(reports.values()))
+    lines = ["| style | metric | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for style in first["styles"]:
+        for key, label, fmt in METRICS:
+            cells = [fmt.format(r["styles"][style][key]) for r in reports.values()]
+            lines.append(f"| {style} | {label} | " + " | ".join(cells) + " |")
+    lines.append("| all | real-face ceiling (face rate of the real test faces) | "
+                 + " | ".join(f"{r['real_face_rate']:.3f}" for r in reports.values()) + " |")
+    lines.append("| | CPU inference, batch 1, 1 thread, ms (median) | "
+                 + " | ".join(f"{r['inference_ms']['median']:.1f}" for r in reports.values()) + " |")
+    lines.append("| | parameters (M) | "
+                 + " | ".join(f"{r['model']['parameters'] / 1e6:.2f}" for r in reports.values()) + " |")
+    lines.append("| | size, fp32 MB | " + " | ".join(f"{r['model']['fp32_mb']:.1f}" for r in reports.values()) + " |")
+    lines.append("| | training steps / minutes | "
+                 + " | ".join(f"{r['model'].get('step', '?')} / {r['model'].get('trained_min', float('nan')):.0f}" for r in reports.values()) + " |")
+    lines.append(f"\nTest faces per style: {first['samples']}.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("reports", type=Path, nargs="+", help="eval.json files; the run folder names the column")
+    args = parser.parse_args(argv)
+    reports = {path.parent.name: json.loads(path.read_text()) for path in args.reports}
+    print(table(reports))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
