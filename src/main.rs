@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sketch2face::cli::{self, GenerateArgs, InfoArgs};
+use sketch2face::cli::{self, GenerateArgs, InfoArgs, ModelArgs};
 
 /// Draw a face, watch a photo-like face appear beside it, live.
 ///
@@ -18,6 +18,10 @@ struct Cli {
     /// A sketch image to open in the app
     #[arg(value_name = "SKETCH")]
     file: Option<PathBuf>,
+
+    /// The model the app runs, and where
+    #[command(flatten)]
+    model: ModelArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -33,7 +37,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Generate(args)) => cli::generate(args),
         Some(Command::Info(args)) => cli::info(args),
-        None => sketch2face::app::run(cli.file),
+        None => sketch2face::app::run(cli.file, cli.model.model_path(), cli.model.options()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,6 +16,8 @@ use std::path::PathBuf;
 
 use eframe::egui;
 
+use crate::engine::EngineOptions;
+
 pub use commands::{Command, SHORTCUTS};
 pub use settings::Settings;
 pub use state::{AppOptions, Layout, Message, ModelStatus, SketchApp};
@@ -23,8 +25,12 @@ pub use state::{AppOptions, Layout, Message, ModelStatus, SketchApp};
 /// Name of the window and of the folder eframe keeps the settings in.
 pub const APP_NAME: &str = "sketch2face";
 
-/// Open the window (wgpu renderer) and run until it is closed.
-pub fn run(initial_file: Option<PathBuf>) -> anyhow::Result<()> {
+/// Open the window (wgpu renderer) with `model` running on the worker, and run until it is closed.
+pub fn run(
+    initial_file: Option<PathBuf>,
+    model: PathBuf,
+    engine: EngineOptions,
+) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("sketch2face")
@@ -47,6 +53,8 @@ pub fn run(initial_file: Option<PathBuf>) -> anyhow::Result<()> {
             Ok(Box::new(SketchApp::new(AppOptions {
                 initial_file,
                 settings,
+                model,
+                engine,
                 ..AppOptions::default()
             })))
         }),
