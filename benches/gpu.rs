@@ -2,8 +2,10 @@
 //! Run by `scripts/bench_gpu.sh` on a machine with an NVIDIA GPU, with the `gpu` runtime
 //! variant (`make runtime-gpu`):
 //!
-//!     cargo bench --bench gpu -- [--model PATH] [--reference PATH] [--batches 1,4,16,64]
-//!                                [--runs 50] [--out target/bench/gpu.json]
+//! ```text
+//! cargo bench --bench gpu -- [--model PATH] [--reference PATH] [--batches 1,4,16,64]
+//!                            [--runs 50] [--out target/bench/gpu.json]
+//! ```
 //!
 //! Uses `ort` directly (not the engine, whose `generate` is batch 1): one CUDA session per
 //! model, host tensors in and out (the copies are part of what is measured, as in the app).
@@ -51,12 +53,14 @@ fn preload_cuda(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn cuda_session(environment: &Environment, path: &Path) -> anyhow::Result<Session> {
+    let options_error = |e: ort::Error<ort::session::builder::SessionBuilder>| {
+        anyhow!("CUDA session options: {}", e.message())
+    };
     let mut builder = Session::builder(environment)?
         .with_optimization_level(GraphOptimizationLevel::Level3)
-        .and_then(|b| {
-            b.with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
-        })
-        .map_err(|e| anyhow!("CUDA session options: {}", e.message()))?;
+        .map_err(options_error)?
+        .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
+        .map_err(options_error)?;
     builder
         .commit_from_file(path)
         .with_context(|| format!("loading {} on CUDA", path.display()))

@@ -12,8 +12,10 @@
 //!   does is not included (there is none here);
 //! - peak resident memory of the process (`VmHWM`).
 //!
-//!     cargo bench --bench live -- [--model PATH] [--strokes 200] [--threads N]
-//!                                 [--out target/bench/live.json]
+//! ```text
+//! cargo bench --bench live -- [--model PATH] [--strokes 200] [--threads N]
+//!                             [--out target/bench/live.json]
+//! ```
 //!
 //! The harness is driven like a window's event loop: pointer events arrive every 8 ms (a
 //! 125 Hz mouse) with a pause between strokes, each event gets a frame, and otherwise a frame
@@ -401,7 +403,7 @@ fn run() -> anyhow::Result<()> {
     let all_ms: Vec<f64> = driver.frames.iter().map(|f| common::ms(f.total)).collect();
     let lat = &driver.latencies_ms;
     let mut slowest: Vec<&Frame> = driver.frames.iter().collect();
-    slowest.sort_by(|a, b| b.total.cmp(&a.total));
+    slowest.sort_by_key(|f| std::cmp::Reverse(f.total));
     let slowest: Vec<serde_json::Value> = slowest
         .iter()
         .take(10)

@@ -1,8 +1,10 @@
 //! The shipped generator against the reference pix2pix generator, in one process, interleaved.
 //!
-//!     python -m training.export_reference --out target/bench/reference.onnx
-//!     cargo bench --bench side_by_side -- [--model PATH] [--reference PATH] [--threads 2]
-//!                                         [--rounds 20] [--per-round 5] [--out target/bench/side_by_side.json]
+//! ```text
+//! python -m training.export_reference --out target/bench/reference.onnx
+//! cargo bench --bench side_by_side -- [--model PATH] [--reference PATH] [--threads 2]
+//!                                     [--rounds 20] [--per-round 5] [--out target/bench/side_by_side.json]
+//! ```
 //!
 //! Both models are loaded with the real engine (CPU, batch 1, the same threads) and fed the
 //! 30-stroke face rasterized at their own resolution. After a warm-up, each round runs the
@@ -11,7 +13,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -27,7 +29,7 @@ struct Timed {
 }
 
 impl Timed {
-    fn load(name: &'static str, path: &PathBuf, opts: &EngineOptions) -> anyhow::Result<Timed> {
+    fn load(name: &'static str, path: &Path, opts: &EngineOptions) -> anyhow::Result<Timed> {
         let start = Instant::now();
         let engine = Engine::load(path, opts)
             .map_err(|e| anyhow::anyhow!("{name} model {}: {e}", path.display()))?;
