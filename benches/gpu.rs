@@ -27,29 +27,7 @@ use serde_json::json;
 use sketch2face::engine::{INPUT_NAME, OUTPUT_NAME, RUNTIME_FILE};
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Loads the CUDA and cuDNN libraries that `make runtime-gpu` put beside the runtime.
-fn preload_cuda(dir: &Path) -> anyhow::Result<()> {
-    let names = ["libnvJitLink.so.13"]
-        .iter()
-        .chain(ort::ep::cuda::CUDA_DYLIBS)
-        .chain(ort::ep::cuda::CUDNN_DYLIBS);
-    for name in names {
-        let lib = dir.join(name);
-        if lib.is_file() {
-            ort::util::preload_dylib(&lib)
-                .map_err(|e| anyhow!("loading {}: {e}", lib.display()))?;
-        }
-    }
-    Ok(())
+    common::exit_code(run())
 }
 
 fn cuda_session(environment: &Environment, path: &Path) -> anyhow::Result<Session> {
@@ -160,7 +138,7 @@ fn run() -> anyhow::Result<()> {
         runtime.display()
     );
 
-    preload_cuda(runtime.parent().unwrap_or(Path::new(".")))?;
+    sketch2face::engine::preload_cuda_libraries(&runtime)?;
     let environment = ort::init_from(&runtime)
         .map_err(|e| anyhow!("loading {}: {e}", runtime.display()))?
         .with_name("sketch2face-bench-gpu")

@@ -258,13 +258,7 @@ fn stroke_events(stroke: &Stroke, canvas: egui::Rect) -> Vec<(Duration, Event)> 
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit_code(run())
 }
 
 fn run() -> anyhow::Result<()> {

@@ -14,3 +14,19 @@ pub mod engine;
 pub mod imaging;
 pub mod sketch;
 pub mod worker;
+
+/// An error and its causes on one line, `error: cause: cause`, like anyhow's `{:#}` (a cause
+/// whose text is already in the line is not repeated).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

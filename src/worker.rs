@@ -16,6 +16,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use image::{GrayImage, RgbImage};
 
 use crate::engine::{self, Engine, EngineOptions, ModelInfo, Provider};
+use crate::error_chain;
 
 /// A request to the worker.
 #[derive(Debug)]
@@ -177,21 +178,6 @@ fn next_job(requests: &Receiver<ToWorker>) -> Option<(u64, GrayImage)> {
         ToWorker::Generate { id, sketch } => Some((id, sketch)),
         ToWorker::Shutdown => None,
     }
-}
-
-/// `error: cause: cause`, like anyhow's `{:#}`.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -64,6 +64,13 @@ fn assert_no_panic(output: &Output) {
     assert_ne!(output.status.code(), Some(101), "panic exit code: {stderr}");
 }
 
+/// The standard error of a run that must have failed with exit status 1.
+fn failure_text(output: &Output) -> String {
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    stderr
+}
+
 fn open_rgb(path: &Path) -> RgbImage {
     let image = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(image.color(), ColorType::Rgb8, "{} is RGB", path.display());
@@ -163,8 +170,7 @@ fn bad_sketches_are_named_and_the_good_ones_still_written() {
     ];
     let output = generate(&inputs, &out, &[]);
     assert_no_panic(&output);
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
+    let stderr = failure_text(&output);
     for bad in [&empty, &truncated, &text_file, &missing] {
         let name = bad.display().to_string();
         let lines = stderr
@@ -195,12 +201,8 @@ fn two_sketches_with_the_same_name_do_not_overwrite_each_other() {
     std::fs::copy(&good, &copy).unwrap();
     let output = generate(&[good, copy.clone()], &dir.path().join("faces"), &[]);
     assert_no_panic(&output);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        text(&output.stderr).contains("would overwrite"),
-        "{}",
-        text(&output.stderr)
-    );
+    let stderr = failure_text(&output);
+    assert!(stderr.contains("would overwrite"), "{stderr}");
 }
 
 #[test]
@@ -217,8 +219,7 @@ fn a_missing_model_is_named() {
         .output()
         .unwrap();
     assert_no_panic(&output);
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
+    let stderr = failure_text(&output);
     assert!(
         stderr.contains(&format!("model file {} not found", model.display())),
         "{stderr}"
@@ -240,8 +241,7 @@ fn a_model_with_the_wrong_contract_is_refused() {
         }
         let output = cmd.output().unwrap();
         assert_no_panic(&output);
-        assert_eq!(output.status.code(), Some(1));
-        let stderr = text(&output.stderr);
+        let stderr = failure_text(&output);
         assert!(stderr.contains("contract_2.onnx"), "{stderr}");
         assert!(
             stderr.contains("`sketch2face.contract`: expected \"1\", found \"2\""),
@@ -255,12 +255,8 @@ fn a_model_with_the_wrong_contract_is_refused() {
         .arg(&model)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        text(&output.stderr).contains("found f32 [N, 2, 16, 16]"),
-        "{}",
-        text(&output.stderr)
-    );
+    let stderr = failure_text(&output);
+    assert!(stderr.contains("found f32 [N, 2, 16, 16]"), "{stderr}");
 }
 
 #[test]
@@ -271,8 +267,7 @@ fn a_missing_runtime_says_how_to_get_it() {
         .output()
         .unwrap();
     assert_no_panic(&output);
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
+    let stderr = failure_text(&output);
     assert!(
         stderr.contains("/nonexistent/libonnxruntime.so") && stderr.contains("run `make runtime`"),
         "{stderr}"
@@ -317,12 +312,8 @@ fn cuda_is_either_used_or_refused_clearly() {
     if output.status.success() {
         assert!(text(&output.stdout).contains("provider:   CUDA"));
     } else {
-        assert_eq!(output.status.code(), Some(1));
-        assert!(
-            text(&output.stderr).contains("CUDA cannot be used"),
-            "{}",
-            text(&output.stderr)
-        );
+        let stderr = failure_text(&output);
+        assert!(stderr.contains("CUDA cannot be used"), "{stderr}");
     }
 }
 

@@ -13,6 +13,17 @@ use sketch2face::sketch::{Drawing, Point, Stroke, drawing_from_json};
 /// `benches/data/make_face_fixture.py`).
 pub const FACE_FIXTURE: &str = "benches/data/face_30_strokes.json";
 
+/// The program's exit status, printing the error and its causes when there is one.
+pub fn exit_code(result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// A path inside the project.
 pub fn project_path(relative: impl AsRef<Path>) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)

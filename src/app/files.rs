@@ -14,6 +14,7 @@ use eframe::egui;
 use image::{GrayImage, RgbImage};
 
 use crate::engine;
+use crate::error_chain;
 use crate::sketch::{self, Drawing};
 
 /// A saved sketch is rasterized at this size.
@@ -257,21 +258,6 @@ pub fn save_face(face: &RgbImage, size: u32, path: &Path) -> Result<(), String> 
         face.save_with_format(path, image::ImageFormat::Png)
             .map_err(|e| error_chain(&e))
     }
-}
-
-/// `error: cause: cause`.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

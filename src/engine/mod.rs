@@ -23,7 +23,7 @@ pub use contract::{
 pub use error::EngineError;
 pub use process::{postprocess, preprocess, preprocess_into, upscale};
 pub use runtime::{RUNTIME_FILE, default_model_path, init_runtime, runtime_candidates};
-pub use session::Engine;
+pub use session::{Engine, preload_cuda_libraries};
 
 /// Which execution provider the user asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -201,7 +201,7 @@ fn read_metadata(session: &Session) -> Result<BTreeMap<String, String>, ort::Err
 /// When the runtime folder holds the CUDA and cuDNN libraries (`make runtime-gpu` puts them
 /// there), load them first so the CUDA provider finds them without `LD_LIBRARY_PATH`.
 /// Without them in that folder nothing is done and the system's libraries are used.
-fn preload_cuda_libraries(runtime_path: &Path) -> Result<(), ort::Error> {
+pub fn preload_cuda_libraries(runtime_path: &Path) -> Result<(), ort::Error> {
     static PRELOADED: OnceLock<Result<(), String>> = OnceLock::new();
     let dir: PathBuf = runtime_path
         .parent()
