@@ -203,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     bare_g = G.module if distributed else G
     bare_d = D.module if distributed else D
 
+    commit = git_commit()  # the code this run started with, not whatever HEAD is when it saves
+
     def save_checkpoint(elapsed: float) -> None:
         if not is_main:
             return
@@ -210,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = checkpoint_path.with_suffix(".tmp")
         torch.save({
             "generator_args": generator_args, "discriminator_args": discriminator_args,
-            "config": asdict(config), "step": step, "elapsed_s": elapsed, "commit": git_commit(),
+            "config": asdict(config), "step": step, "elapsed_s": elapsed, "commit": commit,
             "generator": bare_g.state_dict(), "discriminator": bare_d.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
         }, tmp)
