@@ -16,7 +16,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use image::{GrayImage, RgbImage};
 
 use crate::engine::{self, Engine, EngineOptions, ModelInfo, Provider};
-use crate::error_chain;
+use crate::{error_chain, panic_message};
 
 /// A request to the worker.
 #[derive(Debug)]
@@ -177,16 +177,6 @@ fn next_job(requests: &Receiver<ToWorker>) -> Option<(u64, GrayImage)> {
     match newest {
         ToWorker::Generate { id, sketch } => Some((id, sketch)),
         ToWorker::Shutdown => None,
-    }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_owned()
     }
 }
 

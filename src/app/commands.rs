@@ -79,9 +79,14 @@ pub fn with_shortcut(ctx: &egui::Context, text: &str, command: &Command) -> Stri
 
 /// Take this frame's shortcut presses out of the input (key repeats count).
 pub fn consume_shortcuts(ctx: &egui::Context) -> Vec<Command> {
+    // B, E, [ and ] are text while a text field (the size box) has the keyboard.
+    let typing = ctx.egui_wants_keyboard_input();
     ctx.input_mut(|input| {
         let mut commands = Vec::new();
         for (shortcut, command) in &SHORTCUTS {
+            if typing && shortcut.modifiers.is_none() {
+                continue;
+            }
             let presses = input.count_and_consume_key(shortcut.modifiers, shortcut.logical_key);
             commands.extend(std::iter::repeat_n(command.clone(), presses));
         }

@@ -14,8 +14,8 @@ use eframe::egui;
 use image::{GrayImage, RgbImage};
 
 use crate::engine;
-use crate::error_chain;
 use crate::sketch::{self, Drawing};
+use crate::{error_chain, panic_message};
 
 /// A saved sketch is rasterized at this size.
 pub const SKETCH_SAVE_SIZE: u32 = 512;
@@ -109,11 +109,7 @@ impl Files {
                 let event = catch_unwind(AssertUnwindSafe(job)).unwrap_or_else(|panic| {
                     FileEvent::Crashed {
                         what,
-                        error: panic
-                            .downcast_ref::<&str>()
-                            .map(|s| (*s).to_owned())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "unknown panic".to_owned()),
+                        error: panic_message(panic.as_ref()),
                     }
                 });
                 let _ = tx.send(event);
@@ -182,8 +178,13 @@ impl Files {
     /// Write the face, upscaled to `size` (0 = as is).
     pub fn save_face(&mut self, ctx: &egui::Context, face: RgbImage, size: u32, path: PathBuf) {
         self.spawn(ctx, "save-face", move || {
-            let path = with_image_extension(&path, &["png", "jpg", "jpeg"]);
-            let result = save_face(&face, size, &path);
+            let (path, result) = match with_image_extension(&path, &["png", "jpg", "jpeg"]) {
+                Ok(path) => {
+                    let result = save_face(&face, size, &path);
+                    (path, result)
+                }
+                Err(refused) => (path, Err(refused)),
+            };
             FileEvent::Saved {
                 what: "face",
                 path,
@@ -195,10 +196,15 @@ impl Files {
     /// Rasterize the drawing at [`SKETCH_SAVE_SIZE`] and write it as PNG.
     pub fn save_sketch(&mut self, ctx: &egui::Context, drawing: Arc<Drawing>, path: PathBuf) {
         self.spawn(ctx, "save-sketch", move || {
-            let path = with_image_extension(&path, &["png"]);
-            let result = sketch::rasterize(&drawing, SKETCH_SAVE_SIZE)
-                .save_with_format(&path, image::ImageFormat::Png)
-                .map_err(|e| error_chain(&e));
+            let (path, result) = match with_image_extension(&path, &["png"]) {
+                Ok(path) => {
+                    let result = sketch::rasterize(&drawing, SKETCH_SAVE_SIZE)
+                        .save_with_format(&path, image::ImageFormat::Png)
+                        .map_err(|e| error_chain(&e));
+                    (path, result)
+                }
+                Err(refused) => (path, Err(refused)),
+            };
             FileEvent::Saved {
                 what: "sketch",
                 path,
@@ -219,20 +225,26 @@ pub fn free_file_name(folder: &Path, stem: &str) -> PathBuf {
         .expect("some number is free")
 }
 
-/// Keep the path if it ends in one of `allowed`, otherwise add `.png`.
-pub fn with_image_extension(path: &Path, allowed: &[&str]) -> PathBuf {
+/// Keep the path if it ends in one of `allowed`, otherwise add `.png`. Adding it is refused when
+/// that names an existing file: the dialog only asked about overwriting the name as typed.
+pub fn with_image_extension(path: &Path, allowed: &[&str]) -> Result<PathBuf, String> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    match ext {
-        Some(ext) if allowed.contains(&ext.as_str()) => path.to_path_buf(),
-        _ => {
-            let mut name = path.as_os_str().to_owned();
-            name.push(".png");
-            PathBuf::from(name)
-        }
+    if ext.is_some_and(|ext| allowed.contains(&ext.as_str())) {
+        return Ok(path.to_path_buf());
     }
+    let mut name = path.as_os_str().to_owned();
+    name.push(".png");
+    let extended = PathBuf::from(name);
+    if extended.exists() {
+        return Err(format!(
+            "{} already exists; not overwritten. Save again with the full name, `.png` included, to replace it",
+            extended.display()
+        ));
+    }
+    Ok(extended)
 }
 
 /// Write a face as PNG, or JPEG when the path ends in `.jpg`/`.jpeg`, upscaled to `size`
@@ -269,15 +281,27 @@ mod tests {
         let allowed = ["png", "jpg", "jpeg"];
         assert_eq!(
             with_image_extension(Path::new("/a/face.JPG"), &allowed),
-            Path::new("/a/face.JPG")
+            Ok(PathBuf::from("/a/face.JPG"))
         );
         assert_eq!(
             with_image_extension(Path::new("/a/face"), &allowed),
-            Path::new("/a/face.png")
+            Ok(PathBuf::from("/a/face.png"))
         );
         assert_eq!(
             with_image_extension(Path::new("/a/face.bmp"), &allowed),
-            Path::new("/a/face.bmp.png")
+            Ok(PathBuf::from("/a/face.bmp.png"))
+        );
+    }
+
+    #[test]
+    fn adding_png_never_overwrites_a_file_the_dialog_did_not_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("portrait.png"), b"precious").unwrap();
+        let refused = with_image_extension(&dir.path().join("portrait"), &["png"]).unwrap_err();
+        assert!(refused.contains("portrait.png already exists"), "{refused}");
+        assert_eq!(
+            std::fs::read(dir.path().join("portrait.png")).unwrap(),
+            b"precious"
         );
     }
 

@@ -87,7 +87,15 @@ pub fn load_sketch_file(path: &Path) -> Result<GrayImage, SketchFileError> {
         source,
     };
     // Check the size before reading so a huge file is refused without loading it.
-    let size = std::fs::metadata(path).map_err(read_error)?.len();
+    let metadata = std::fs::metadata(path).map_err(read_error)?;
+    if !metadata.is_file() {
+        // A folder, a FIFO or a device has no size to check and might never end.
+        return Err(read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    let size = metadata.len();
     if size > MAX_FILE_BYTES {
         return Err(SketchFileError::FileTooLarge {
             path: path.to_owned(),
@@ -388,5 +396,20 @@ mod tests {
         let error = load_sketch_file(&path).unwrap_err();
         assert!(matches!(error, SketchFileError::Read { .. }), "{error:?}");
         assert_eq!(error.path(), path);
+    }
+
+    #[test]
+    fn a_folder_is_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = load_sketch_file(dir.path()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains(&dir.path().display().to_string())
+        );
+        assert!(
+            crate::error_chain(&error).contains("not a regular file"),
+            "{error:?}"
+        );
     }
 }
