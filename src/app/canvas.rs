@@ -238,12 +238,10 @@ impl SketchApp {
         if seconds > 0.25 {
             self.live_rate = Some((self.faces_shown - faces_at_start) as f32 / seconds);
         }
-        if stroke.points.is_empty() {
+        if stroke.is_empty() {
             return;
         }
-        let mut drawing = (**self.history.current()).clone();
-        drawing.strokes.push(Arc::new(stroke));
-        self.record(drawing);
+        self.record(self.history.current().with_stroke(stroke));
     }
 
     fn update_canvas_texture(&mut self, ctx: &egui::Context, px: u32) {

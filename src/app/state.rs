@@ -311,8 +311,14 @@ impl SketchApp {
                 .map(|f| f.path().to_path_buf())
                 .collect::<Vec<_>>()
         });
-        if let Some(path) = dropped.into_iter().next() {
-            self.commands.push(Command::OpenFile(path));
+        if let Some(path) = dropped.first() {
+            if dropped.len() > 1 {
+                self.message(
+                    format!("{} files dropped: opening the first one", dropped.len()),
+                    false,
+                );
+            }
+            self.commands.push(Command::OpenFile(path.clone()));
         }
 
         egui::Panel::top("toolbar").show(ui, |ui| self.ui_toolbar(ui));
@@ -573,7 +579,7 @@ impl SketchApp {
         self.model_dirty = false;
         self.next_id += 1;
         let drawing = self.history.current();
-        if extra.is_none() && drawing.strokes.is_empty() && drawing.background.is_none() {
+        if extra.is_none() && drawing.is_blank() {
             // Blank paper: no face, and any answer still on its way is stale.
             self.shown_id = self.next_id;
             self.answered_id = self.next_id;
@@ -662,10 +668,7 @@ impl SketchApp {
                 } => {
                     self.finish_stroke();
                     self.remember_folder(&path);
-                    self.record(Drawing {
-                        strokes: Vec::new(),
-                        background: Some(Arc::new(background)),
-                    });
+                    self.record(Drawing::with_background(background));
                     self.message(format!("Opened {}", path.display()), false);
                 }
                 FileEvent::Loaded {
@@ -750,7 +753,8 @@ impl SketchApp {
             }
             Command::Clear => {
                 self.finish_stroke();
-                self.record(Drawing::default());
+                // Clear takes the opened sketch too: a blank page, undoable.
+                self.record(self.history.current().cleared(false));
             }
             Command::SelectTool(tool) => self.settings.tool = tool,
             Command::SizeUp => self.settings.set_size(self.settings.size() * SIZE_STEP),
