@@ -189,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(config.seed + 1000 * rank)
     if checkpoint_path.exists():
         ckpt = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        changed = {key: (ckpt_args.get(key), args[key])
+                   for ckpt_args, args in ((ckpt["generator_args"], generator_args),
+                                           (ckpt["discriminator_args"], discriminator_args))
+                   for key in args if ckpt_args.get(key) != args[key]}
+        if changed:
+            sys.exit(f"error: {checkpoint_path} was trained with other network arguments "
+                     f"(checkpoint, now): {changed}. Resume with the same ones, or use another --out")
         G.load_state_dict(ckpt["generator"])
         D.load_state_dict(ckpt["discriminator"])
         opt_g.load_state_dict(ckpt["opt_g"])

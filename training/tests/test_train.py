@@ -97,3 +97,12 @@ def test_learning_rate_decays_linearly_in_the_second_half():
     assert train.learning_rate_scale(0.25, 0.5) == 1.0
     assert train.learning_rate_scale(0.75, 0.5) == pytest.approx(0.5)
     assert train.learning_rate_scale(1.0, 0.5) == 0.0
+
+
+def test_resuming_with_other_network_arguments_is_refused(tiny_dataset, tmp_path):
+    out = tmp_path / "run"
+    assert train.main([f"--data={tiny_dataset}", f"--out={out}", "--max_steps=1", *TINY]) == 0
+    other = [a for a in TINY if not a.startswith("--ngf")] + ["--ngf=4"]
+    with pytest.raises(SystemExit) as exit_info:
+        train.main([f"--data={tiny_dataset}", f"--out={out}", "--max_steps=2", *other])
+    assert "'ngf': (8, 4)" in str(exit_info.value.code)
