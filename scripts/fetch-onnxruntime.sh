@@ -8,6 +8,8 @@
 # Each folder is flat: libonnxruntime.so (a symlink to the versioned file) and, for gpu, the CUDA EP and every CUDA /
 # cuDNN library it needs. The engine finds libonnxruntime.so there by itself and preloads the CUDA libraries from the
 # same folder; LD_LIBRARY_PATH=third_party/onnxruntime-gpu is the manual alternative.
+# The licence and notice files of every wheel go to licenses/<wheel name>/ beside them (`make dist` ships ONNX
+# Runtime's LICENSE and ThirdPartyNotices.txt in THIRD-PARTY).
 #
 # Idempotent: a STAMP file records what was installed; when it matches, nothing is downloaded.
 # Needs python3 with pip (uses .venv/bin/python when present); PIP_CACHE_DIR is honoured, so re-fetches are fast.
@@ -38,7 +40,7 @@ esac
 
 stamp="$dest/STAMP"
 want="${wheels[*]}"
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -e "$dest/libonnxruntime.so" ]]; then
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -e "$dest/libonnxruntime.so" && -d "$dest/licenses" ]]; then
     echo "ONNX Runtime ($variant) $ort_version already in ${dest#"$root"/}"
     exit 0
 fi
@@ -63,25 +65,35 @@ echo "fetching ${wheels[*]}"
 "$python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
     "${platforms[@]}" --python-version 3.11 --dest "$tmp/wheels" "${wheels[@]}"
 
-# Extract every shared library (lib*.so, lib*.so.N...) from the wheels into one flat folder.
-# Python bindings (*.cpython-*.so) are left out.
+# Extract every shared library (lib*.so, lib*.so.N...) from the wheels into one flat folder, and each wheel's licence
+# and notice files (onnxruntime keeps them in its package folder, NVIDIA's wheels in their dist-info) into
+# licenses/<wheel name>/. Python bindings (*.cpython-*.so) are left out.
 "$python" - "$tmp/wheels" "$tmp/out" <<'PY'
 import pathlib, re, shutil, sys, zipfile
 wheels, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 out.mkdir(parents=True)
 lib = re.compile(r"(^|/)(lib[^/]+\.so(\.[0-9]+)*)$")
+# At most one folder deep (package or dist-info): LICENSE, License.txt, ThirdPartyNotices.txt, NOTICE, ...
+legal = re.compile(r"^[^/]+/(?:licenses/)?((?:LICEN[CS]E|COPYING|NOTICE|ThirdPartyNotices)[^/]*)$", re.IGNORECASE)
 for wheel in sorted(wheels.glob("*.whl")):
+    project = wheel.name.split("-")[0]
     with zipfile.ZipFile(wheel) as z:
         for name in z.namelist():
-            m = lib.search(name)
-            if not m:
+            if m := lib.search(name):
+                target = out / m.group(2)
+            elif m := legal.match(name):
+                target = out / "licenses" / project / m.group(1)
+                target.parent.mkdir(parents=True, exist_ok=True)
+            else:
                 continue
-            with z.open(name) as src, open(out / m.group(2), "wb") as dst:
+            with z.open(name) as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst)
 PY
 
 ln -sf "libonnxruntime.so.${ort_version}" "$tmp/out/libonnxruntime.so"
 [[ -f "$tmp/out/libonnxruntime.so.${ort_version}" ]] || { echo "error: libonnxruntime.so.${ort_version} not in the wheel" >&2; exit 1; }
+compgen -G "$tmp/out/licenses/onnxruntime*/LICENSE" >/dev/null \
+    || { echo "error: ONNX Runtime's LICENSE not in the wheel (looked for <package>/LICENSE)" >&2; exit 1; }
 echo "$want" > "$tmp/out/STAMP"
 
 rm -rf "$dest"
