@@ -14,6 +14,13 @@ Metrics, on the uint8 images the app shows:
 - psnr (dB) and ssim (skimage.metrics, RGB) against the real face (higher is better);
 - face_rate: fraction of generated faces in which the Haar detector (faces.detect_faces) finds
   a face, beside real_face_rate, the same rate on the real test faces (the ceiling).
+- grid_score (training/quality.py): the stride-2 upsampling pattern in the generated faces relative
+  to the real ones (1.0 = like the photos), and sharpness, the same ratio for the variance of the
+  Laplacian (below 1 = blurrier than the photos);
+for models with colour hints (hand style, simulated hints from the real face):
+- hint_error: mean absolute colour error (0..1) inside the hinted pixels, with and without the hints;
+for models with a variation code z:
+- diversity: mean pairwise L1 (0..1) between the faces of 4 random codes for one sketch.
 Also the generator's size and its mean CPU inference time (batch 1, one thread).
 Writes the JSON to --out and a PNG grid (per style a few rows: sketch | generated | real) beside
 it, or to --grid.
@@ -34,7 +41,7 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from tqdm import tqdm
 
-from training import sketches
+from training import augment, hints as hint_sim, quality, sketches
 from training.faces import has_face
 from training.networks import build_generator, count_parameters
 
@@ -53,6 +60,8 @@ class TorchModel:
         self.net = build_generator(ckpt["generator_args"]).eval()
         self.net.load_state_dict(ckpt["generator"])
         self.resolution = int(ckpt["generator_args"]["resolution"])
+        self.takes_hints = ckpt["generator_args"].get("hint_channels", 0) > 0
+        self.z_dim = ckpt["generator_args"].get("z_dim", 0)
         self.parameters = count_parameters(self.net)
         self.info = {
             "checkpoint": str(checkpoint),
@@ -66,9 +75,11 @@ class TorchModel:
     def single_threaded(self) -> TorchModel:
         return self  # inference_ms sets torch's thread count
 
-    def __call__(self, sketch: np.ndarray) -> np.ndarray:
+    def __call__(self, sketch: np.ndarray, hints: np.ndarray | None = None, z: np.ndarray | None = None) -> np.ndarray:
+        as_tensor = lambda a: None if a is None else torch.from_numpy(np.ascontiguousarray(a, np.float32))  # noqa: E731
         with torch.inference_mode():
-            return self.net(torch.from_numpy(sketch)).numpy()
+            return self.net(as_tensor(sketch), as_tensor(hints) if self.takes_hints else None,
+                            as_tensor(z) if self.z_dim else None).numpy()
 
 
 class OnnxModel:
@@ -84,6 +95,9 @@ class OnnxModel:
         self.resolution = int(self.metadata.get("sketch2face.resolution") or dims[2].dim_value)
         self.path, self.threads = path, threads
         self.session = self._session(threads)
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        self.takes_hints = "hints" in inputs
+        self.z_dim = int(inputs["z"].shape[1]) if "z" in inputs else 0
         self.info = {"onnx": str(path), "onnx_mb": round(path.stat().st_size / 1e6, 2),
                      "contract": self.metadata.get("sketch2face.contract")}
 
@@ -103,8 +117,14 @@ class OnnxModel:
         model.__dict__.update(self.__dict__, threads=1, session=self._session(1))
         return model
 
-    def __call__(self, sketch: np.ndarray) -> np.ndarray:
-        return self.session.run(["face"], {"sketch": sketch.astype(np.float32)})[0]
+    def __call__(self, sketch: np.ndarray, hints: np.ndarray | None = None, z: np.ndarray | None = None) -> np.ndarray:
+        feed = {"sketch": sketch.astype(np.float32)}
+        if self.takes_hints:
+            feed["hints"] = (np.zeros((len(sketch), 4, *sketch.shape[2:]), np.float32) if hints is None
+                             else hints.astype(np.float32))
+        if self.z_dim:
+            feed["z"] = np.zeros((len(sketch), self.z_dim), np.float32) if z is None else z.astype(np.float32)
+        return self.session.run(["face"], feed)[0]
 
 
 def load_model(checkpoint: Path | None, onnx_path: Path | None, threads: int) -> TorchModel | OnnxModel:
@@ -131,8 +151,10 @@ def face_output(face: np.ndarray) -> np.ndarray:
     return np.round((np.clip(face, -1, 1) + 1) * 127.5).astype(np.uint8).transpose(0, 2, 3, 1)
 
 
-def generate(model, gray: np.ndarray, batch: int = 32) -> np.ndarray:
-    return np.concatenate([face_output(model(sketch_input(gray[i:i + batch])))
+def generate(model, gray: np.ndarray, batch: int = 32, hints: np.ndarray | None = None,
+             z: np.ndarray | None = None) -> np.ndarray:
+    part = lambda a, i: None if a is None else a[i:i + batch]  # noqa: E731
+    return np.concatenate([face_output(model(sketch_input(gray[i:i + batch]), part(hints, i), part(z, i)))
                            for i in range(0, len(gray), batch)])
 
 
@@ -217,11 +239,13 @@ def evaluate(model, faces: np.ndarray, styles: list[str], seed: int, grid_rows: 
             totals = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
             found = 0
             grid[style] = []
+            fakes = []
             for start in range(0, len(faces), 32):
                 real = np.ascontiguousarray(faces[start:start + 32])
                 gray = np.stack([sketches.make_sketch(face, style, sample_rng(seed, start + i, style))
                                  for i, face in enumerate(real)])
                 fake = generate(model, gray)
+                fakes.append(fake)
                 for i in range(len(real)):
                     for key, value in image_metrics(fake[i], real[i]).items():
                         totals[key] += value
@@ -230,10 +254,57 @@ def evaluate(model, faces: np.ndarray, styles: list[str], seed: int, grid_rows: 
                         grid[style].append(row_image([gray[i], fake[i], real[i]]))
                 bar.update(len(real))
             n = len(faces)
+            fakes = np.concatenate(fakes)
             results[style] = {"l1": round(totals["l1"] / n, 4), "psnr": round(totals["psnr"] / n, 2),
-                              "ssim": round(totals["ssim"] / n, 4), "face_rate": round(found / n, 4)}
+                              "ssim": round(totals["ssim"] / n, 4), "face_rate": round(found / n, 4),
+                              "grid_score": round(quality.grid_score(fakes, np.asarray(faces)), 3),
+                              "sharpness": round(quality.sharpness_ratio(fakes, np.asarray(faces)), 3)}
     real_rate = sum(has_face(np.ascontiguousarray(face)) for face in tqdm(faces, desc="real faces", unit="img"))
     return results, round(real_rate / len(faces), 4), grid
+
+
+def hint_error(model, faces: np.ndarray, seed: int) -> dict:
+    """Colour error inside hinted pixels, with the hints and without, on hand-style sketches with
+    hints simulated from the real face (faces without any simulated stroke are skipped)."""
+    with_sum = without_sum = pixels = 0.0
+    used = 0
+    for i, face in enumerate(faces):
+        face = np.ascontiguousarray(face)
+        rng = sample_rng(seed + 1, i, "hand")
+        strokes = []
+        while not strokes:  # every evaluated face gets hints
+            strokes = hint_sim.random_strokes(augment.Frame(0, 0, face.shape[0]), face.shape[0], rng)
+        hints = hint_sim.paint(face, strokes, rng)[None]
+        gray = sketches.hand(face, rng)[None]
+        mask = hints[0, 3] > 0.5
+        if not mask.any():
+            continue
+        real = face.astype(np.float32) / 255
+        for use, acc in ((True, "with"), (False, "without")):
+            fake = generate(model, gray, hints=hints if use else None)[0].astype(np.float32) / 255
+            error = np.abs(fake - real)[mask].sum()
+            if use:
+                with_sum += error
+            else:
+                without_sum += error
+        pixels += mask.sum() * 3
+        used += 1
+    return {"with_hints": round(with_sum / pixels, 4), "without_hints": round(without_sum / pixels, 4),
+            "ratio": round(with_sum / without_sum, 3), "samples": used}
+
+
+def diversity(model, faces: np.ndarray, seed: int, codes: int = 4) -> dict:
+    """Mean pairwise L1 (0..1) between the faces of `codes` random z per hand-style sketch, beside
+    the L1 between the z = 0 face and the real one for scale."""
+    rng = np.random.default_rng(seed + 2)
+    pair_l1 = []
+    for i, face in enumerate(faces):
+        gray = sketches.hand(np.ascontiguousarray(face), sample_rng(seed, i, "hand"))[None]
+        z = rng.standard_normal((codes, model.z_dim)).astype(np.float32)
+        fakes = generate(model, np.repeat(gray, codes, 0), z=z).astype(np.float32) / 255
+        pair_l1 += [np.abs(fakes[a] - fakes[b]).mean() for a in range(codes) for b in range(a + 1, codes)]
+    return {"mean_pairwise_l1": round(float(np.mean(pair_l1)), 4), "codes_per_sketch": codes,
+            "sketches": len(faces)}
 
 
 # --- the grid -----------------------------------------------------------------------------------
@@ -275,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="evaluate drawn sketch images from DIR instead (no ground truth: grid only)")
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
     parser.add_argument("--grid", type=Path, help="PNG grid to write (default: --out with .png)")
+    parser.add_argument("--split", default="test", choices=("test", "val"), help="which split (default test)")
     parser.add_argument("--limit", type=int, default=0, help="evaluate the first N test faces only (0: all)")
     parser.add_argument("--styles", default=",".join(sketches.STYLES))
     parser.add_argument("--grid_rows", type=int, default=4, help="samples per style in the grid")
@@ -307,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         report.update({"sketches": str(args.sketches), "files": names,
                        "face_rate": round(sum(map(has_face, fake)) / len(fake), 4)})
     else:
-        test_path = args.data / "test.npy"
+        test_path = args.data / f"{args.split}.npy"
         if not test_path.exists():
             sys.exit(f"error: no test split at {test_path}; make a dataset first with "
                      f"python -m training.prepare --synthetic N --out {args.data}")
@@ -318,8 +390,13 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"error: test faces are {faces.shape[1]} px, the model takes {model.resolution} px")
         results, real_rate, grid = evaluate(model, faces, styles, args.seed, args.grid_rows)
         save_grid(grid_path, {f"{style}: sketch | generated | real": rows for style, rows in grid.items()})
-        report.update({"data": str(args.data), "split": "test", "samples": int(len(faces)), "seed": args.seed,
+        report.update({"data": str(args.data), "split": args.split, "samples": int(len(faces)), "seed": args.seed,
                        "styles": results, "real_face_rate": real_rate})
+        subset = faces[: min(len(faces), 200)]
+        if model.takes_hints:
+            report["hint_error"] = hint_error(model, subset, args.seed)
+        if model.z_dim:
+            report["diversity"] = diversity(model, subset[:100], args.seed)
 
     report["inference_ms"] = inference_ms(model, model.resolution, args.timing_runs)
     report["grid"] = str(grid_path)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from training.export import CONTRACT_VERSION, export_onnx, write_metadata
+from training.export import CONTRACT_V1, export_onnx, write_metadata
 from training.networks import GeneratorConfig, UNetGenerator, count_parameters, init_weights
 
 REFERENCE = GeneratorConfig(resolution=256, ngf=64, norm="batch")
@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     init_weights(net)
     net.eval()  # BatchNorm uses its running statistics, dropout is off: inference as shipped
     with torch.no_grad():
-        export_onnx(net, REFERENCE.resolution, args.out)
+        export_onnx(net, asdict(REFERENCE), args.out)
     write_metadata(args.out, {
-        "sketch2face.contract": CONTRACT_VERSION,
+        "sketch2face.contract": CONTRACT_V1,
         "sketch2face.resolution": str(REFERENCE.resolution),
         "sketch2face.generator": json.dumps(asdict(REFERENCE)),
         "sketch2face.note": "reference pix2pix generator (unet_256, ngf 64, BatchNorm) with random "

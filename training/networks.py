@@ -1,7 +1,17 @@
 """pix2pix networks: a U-Net generator and a PatchGAN discriminator (Isola et al. 2017).
 
 Built from a config dataclass so that a checkpoint can rebuild its model from the arguments it
-stores, with nothing looked up by string at run time.
+stores, with nothing looked up by string at run time. The defaults rebuild the v1 networks; v2
+adds, each by its own config field:
+- `upsample="resize"`: decoder levels that upsample bilinearly and then convolve (1x1 at the low
+  resolution, 3x3 at the high one) instead of transposed convolutions, whose uneven kernel overlap
+  paints a checkerboard (Odena et al. 2016);
+- `hint_channels=4`: colour hints (RGB and a mask) concatenated to the sketch at the input;
+- `z_dim=8`: a variation code that scales and shifts the normalised features of the deepest
+  decoder levels (FiLM), where instance normalisation cannot wash it out; z = 0 leaves them as
+  they are, so the zero code is the default face;
+- discriminator `scales=2` and `spectral_norm=True`: a PatchGAN at full and at half resolution,
+  spectrally normalised, returning every layer's features for feature matching.
 """
 
 from __future__ import annotations
@@ -21,6 +31,10 @@ class GeneratorConfig:
     dropout: float = 0.5
     in_channels: int = 1
     out_channels: int = 3
+    upsample: str = "transpose"  # "transpose" (v1) or "resize"
+    hint_channels: int = 0  # 0, or 4: RGB + mask, concatenated to the sketch
+    z_dim: int = 0  # 0: no variation input
+    z_levels: int = 4  # the deepest decoder levels (by output size 2, 4, 8, ...) that z modulates
 
 
 @dataclass
@@ -29,6 +43,8 @@ class DiscriminatorConfig:
     norm: str = "instance"
     layers: int = 3  # 3 layers: the 70x70 PatchGAN
     in_channels: int = 1 + 3
+    scales: int = 1  # PatchGANs at full, half, ... resolution
+    spectral_norm: bool = False
 
 
 def norm_layer(kind: str, channels: int) -> nn.Module:
@@ -39,11 +55,39 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
     raise ValueError(f"unknown norm {kind!r}: expected 'instance' or 'batch'")
 
 
+def up_layers(kind: str, channels_in: int, channels_out: int, bias: bool) -> list[nn.Module]:
+    """Double the resolution: a transposed convolution (v1), or bilinear resizing between a 1x1
+    convolution at the low resolution and a 3x3 one at the high resolution. Convolving the
+    resized map costs 9x per output pixel; narrowing the channels first keeps it within the
+    transposed convolution's budget."""
+    if kind == "transpose":
+        return [nn.ConvTranspose2d(channels_in, channels_out, 4, 2, 1, bias=bias)]
+    if kind == "resize":
+        return [nn.Conv2d(channels_in, channels_out, 1, bias=False),
+                nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                nn.Conv2d(channels_out, channels_out, 3, 1, 1, bias=bias)]
+    raise ValueError(f"unknown upsample {kind!r}: expected 'transpose' or 'resize'")
+
+
+class FiLM(nn.Module):
+    """x * (1 + gamma(z)) + beta(z), per channel, with no bias: z = 0 leaves x unchanged."""
+
+    def __init__(self, z_dim: int, channels: int):
+        super().__init__()
+        self.project = nn.Linear(z_dim, 2 * channels, bias=False)
+        nn.init.normal_(self.project.weight, 0.0, 0.02)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.project(z).unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)
+        return x * (1 + gamma) + beta
+
+
 class UNetBlock(nn.Module):
     """One level of the U-Net: down, the inner levels, up, and the skip connection."""
 
-    def __init__(self, outer: int, inner: int, in_channels: int | None, sub: nn.Module | None,
-                 norm: str, outermost: bool = False, dropout: float = 0.0, out_channels: int | None = None):
+    def __init__(self, outer: int, inner: int, in_channels: int | None, sub: "UNetBlock | None",
+                 norm: str, outermost: bool = False, dropout: float = 0.0, out_channels: int | None = None,
+                 upsample: str = "transpose", z_dim: int = 0):
         super().__init__()
         in_channels = in_channels or outer
         use_bias = norm == "instance"  # BatchNorm has its own bias
@@ -55,18 +99,29 @@ class UNetBlock(nn.Module):
             down.append(norm_layer(norm, inner))
         up_in = inner if innermost else inner * 2
         if outermost:
-            up = [nn.ReLU(True), nn.ConvTranspose2d(up_in, out_channels or outer, 4, 2, 1), nn.Tanh()]
+            up = [nn.ReLU(True), *up_layers(upsample, up_in, out_channels or outer, True), nn.Tanh()]
+            after = []
         else:
-            up = [nn.ReLU(True), nn.ConvTranspose2d(up_in, outer, 4, 2, 1, bias=use_bias), norm_layer(norm, outer)]
-            if dropout > 0:
-                up.append(nn.Dropout(dropout))
+            up = [nn.ReLU(True), *up_layers(upsample, up_in, outer, use_bias), norm_layer(norm, outer)]
+            after = [nn.Dropout(dropout)] if dropout > 0 else []
         self.outermost = outermost
-        self.model = nn.Sequential(*down, *([sub] if sub is not None else []), *up)
+        self.down = nn.Sequential(*down)
+        self.sub = sub
+        self.up = nn.Sequential(*up)
+        self.film = FiLM(z_dim, outer) if z_dim and not outermost else None
+        self.after = nn.Sequential(*after)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        y = self.down(x)
+        if self.sub is not None:
+            y = self.sub(y, z)
+        y = self.up(y)
+        if self.film is not None:
+            y = self.film(y, z)
+        y = self.after(y)
         if self.outermost:
-            return self.model(x)
-        return torch.cat([x, self.model(x)], 1)
+            return y
+        return torch.cat([x, y], 1)
 
 
 class UNetGenerator(nn.Module):
@@ -75,44 +130,82 @@ class UNetGenerator(nn.Module):
         levels = int(math.log2(config.resolution))
         if 2**levels != config.resolution or levels < 5:
             raise ValueError(f"resolution must be a power of two >= 32, got {config.resolution}")
+        if config.hint_channels not in (0, 4):
+            raise ValueError(f"hint_channels must be 0 or 4, got {config.hint_channels}")
         self.config = config
-        ngf, norm = config.ngf, config.norm
-        block = UNetBlock(ngf * 8, ngf * 8, None, None, norm)  # innermost, 1x1
+        ngf, norm, up = config.ngf, config.norm, config.upsample
+        # Levels are built innermost first; level k (from 0) outputs (2**(k+1))^2 pixels.
+        z_for = lambda k: config.z_dim if k < config.z_levels else 0  # noqa: E731
+        block = UNetBlock(ngf * 8, ngf * 8, None, None, norm, upsample=up, z_dim=z_for(0))  # innermost, 1x1
+        k = 1
         for _ in range(levels - 5):  # the 8*ngf levels in between, with dropout as in pix2pix
-            block = UNetBlock(ngf * 8, ngf * 8, None, block, norm, dropout=config.dropout)
+            block = UNetBlock(ngf * 8, ngf * 8, None, block, norm, dropout=config.dropout, upsample=up,
+                              z_dim=z_for(k))
+            k += 1
         for mult in (4, 2, 1):
-            block = UNetBlock(ngf * mult, ngf * mult * 2, None, block, norm)
-        self.model = UNetBlock(ngf, ngf, config.in_channels, block, norm, outermost=True,
-                               out_channels=config.out_channels)
+            block = UNetBlock(ngf * mult, ngf * mult * 2, None, block, norm, upsample=up, z_dim=z_for(k))
+            k += 1
+        self.model = UNetBlock(ngf, ngf, config.in_channels + config.hint_channels, block, norm,
+                               outermost=True, out_channels=config.out_channels, upsample=up)
 
-    def forward(self, sketch: torch.Tensor) -> torch.Tensor:
-        return self.model(sketch)
+    def forward(self, sketch: torch.Tensor, hints: torch.Tensor | None = None,
+                z: torch.Tensor | None = None) -> torch.Tensor:
+        x = sketch
+        if self.config.hint_channels:
+            if hints is None:
+                hints = sketch.new_zeros(sketch.shape[0], self.config.hint_channels, *sketch.shape[2:])
+            x = torch.cat([sketch, hints], 1)
+        if self.config.z_dim and z is None:
+            z = sketch.new_zeros(sketch.shape[0], self.config.z_dim)
+        return self.model(x, z if self.config.z_dim else None)
 
 
 class PatchDiscriminator(nn.Module):
+    """A PatchGAN, or several at successively halved resolutions (`scales`). The forward pass
+    returns, per scale, the features of every layer; the last is the patch logits."""
+
     def __init__(self, config: DiscriminatorConfig):
         super().__init__()
         self.config = config
-        ndf, use_bias = config.ndf, config.norm == "instance"
-        layers: list[nn.Module] = [nn.Conv2d(config.in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        self.nets = nn.ModuleList(self._patchgan(config) for _ in range(config.scales))
+        self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+
+    @staticmethod
+    def _patchgan(config: DiscriminatorConfig) -> nn.ModuleList:
+        sn = nn.utils.spectral_norm if config.spectral_norm else (lambda m: m)
+        # Spectral norm bounds each layer already; a norm layer on top only slows it down.
+        norm = (lambda c: nn.Identity()) if config.spectral_norm else (lambda c: norm_layer(config.norm, c))
+        ndf, use_bias = config.ndf, config.norm == "instance" or config.spectral_norm
+        stages: list[nn.Module] = [nn.Sequential(sn(nn.Conv2d(config.in_channels, ndf, 4, 2, 1)), nn.LeakyReLU(0.2, True))]
         mult = 1
         for n in range(1, config.layers + 1):
             prev, mult = mult, min(2**n, 8)
             stride = 2 if n < config.layers else 1
-            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1, bias=use_bias),
-                       norm_layer(config.norm, ndf * mult), nn.LeakyReLU(0.2, True)]
-        layers.append(nn.Conv2d(ndf * mult, 1, 4, 1, 1))
-        self.model = nn.Sequential(*layers)
+            stages.append(nn.Sequential(sn(nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1, bias=use_bias)),
+                                        norm(ndf * mult), nn.LeakyReLU(0.2, True)))
+        stages.append(sn(nn.Conv2d(ndf * mult, 1, 4, 1, 1)))
+        return nn.ModuleList(stages)
 
-    def forward(self, sketch_and_face: torch.Tensor) -> torch.Tensor:
-        return self.model(sketch_and_face)
+    def forward(self, sketch_and_face: torch.Tensor) -> list[list[torch.Tensor]]:
+        outputs = []
+        x = sketch_and_face
+        for i, net in enumerate(self.nets):
+            if i:
+                x = self.downsample(x)
+            features, h = [], x
+            for stage in net:
+                h = stage(h)
+                features.append(h)
+            outputs.append(features)
+        return outputs
 
 
 def init_weights(net: nn.Module, gain: float = 0.02) -> None:
     """Normal(0, 0.02) init, as in pix2pix."""
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, gain)
+            weight = getattr(m, "weight_orig", m.weight)  # spectral norm keeps the raw weight there
+            nn.init.normal_(weight, 0.0, gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d):
@@ -133,4 +226,4 @@ def count_parameters(net: nn.Module) -> int:
 
 
 __all__ = ["GeneratorConfig", "DiscriminatorConfig", "UNetGenerator", "PatchDiscriminator",
-           "init_weights", "build_generator", "build_discriminator", "count_parameters", "asdict"]
+           "FiLM", "init_weights", "build_generator", "build_discriminator", "count_parameters", "asdict"]

@@ -98,9 +98,12 @@ def hand(rgb: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     min_length = rng.uniform(0.03, 0.07) * size  # people do not draw specks
     base_width = rng.uniform(*HAND_WIDTH_RANGE)
     jitter = rng.uniform(0.2, 0.6)  # pixels
+    drop = rng.uniform(0.0, 0.2)  # people leave out lines the edges have
     strokes = []
     for line in lines:
         if len(line) < min_length and rng.random() < 0.85:
+            continue
+        if rng.random() < drop:
             continue
         simplified = cv2.approxPolyDP(line[:, ::-1].reshape(-1, 1, 2), 0.8, False).reshape(-1, 2)
         if len(simplified) < 2:
@@ -110,7 +113,8 @@ def hand(rgb: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         strokes.append({
             "tool": "Brush",
             "width": base_width * rng.uniform(0.85, 1.15),
-            "points": [{"x": x / size, "y": y / size, "pressure": pressure} for x, y in simplified],
+            # Pixel (col, row) is centred at (col + 0.5, row + 0.5) on the canvas.
+            "points": [{"x": (x + 0.5) / size, "y": (y + 0.5) / size, "pressure": pressure} for x, y in simplified],
         })
     return raster.rasterize(strokes, size)
 

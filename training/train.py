@@ -5,8 +5,15 @@
     torchrun --nproc_per_node=4 -m training.train --data=... --out=...      # several GPUs (DDP)
 
 Any Config field can be overridden as --name=value. Training resumes from OUT/ckpt.pt when it
-exists. Loss: GAN + 100 x L1; Adam 2e-4, betas (0.5, 0.999); the learning rate decays linearly to
-zero over the second half of the run (by steps or by the time budget, whichever ends first).
+exists. Adam 2e-4, betas (0.5, 0.999); the learning rate decays linearly to zero over the second
+half of the run (by steps or by the time budget, whichever ends first).
+
+Presets:
+- default (v1): U-Net with transposed convolutions, PatchGAN, GAN (BCE) + 100 x L1;
+- baseline: the reference pix2pix recipe (ngf 64, BatchNorm, fp32);
+- v2: resize-convolution U-Net taking colour hints and a variation code z; hinge loss with a
+  spectrally normalised PatchGAN at two scales, discriminator feature matching (10), L1 (10) and
+  a mode-seeking term (Mao et al. 2019) on pairs of z; faces reframed and sketches roughened.
 """
 
 from __future__ import annotations
@@ -24,9 +31,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn import functional as F
 from tqdm import tqdm
 
-from training import sketches
+from training import augment, hints as hint_sim, sketches
 from training.networks import (DiscriminatorConfig, GeneratorConfig, build_discriminator,
                                build_generator, init_weights)
 
@@ -47,7 +55,17 @@ class Config:
     max_steps: int = 0  # 0: no step limit
     time_budget_min: float = 0.0  # 0: no time limit; counts across resumes
     decay_start: float = 0.5  # fraction of the run after which the learning rate decays linearly
-    styles: str = "canny2017,xdog,hand"
+    styles: str = "canny2017,xdog,hand"  # drawn with sketches.STYLE_WEIGHTS, renormalised
+    # v2 (0 / "transpose" / "bce" keep the v1 recipe). Flags are ints: bool("0") is True.
+    upsample: str = "transpose"
+    hint_channels: int = 0
+    z_dim: int = 0
+    gan_loss: str = "bce"  # "bce" or "hinge"
+    d_scales: int = 1
+    spectral_norm: int = 0
+    lambda_fm: float = 0.0
+    lambda_ms: float = 0.0
+    augment: int = 0  # reframe faces and roughen sketches (training/augment.py)
     sample_every: int = 500
     checkpoint_every_min: float = 5.0
     log_every: int = 50
@@ -60,6 +78,9 @@ PRESETS = {
     "default": {},
     # The reference pix2pix recipe: U-Net ngf 64, BatchNorm, PatchGAN ndf 64, fp32.
     "baseline": {"ngf": 64, "ndf": 64, "norm": "batch", "precision": "fp32", "out": "training/runs/baseline"},
+    "v2": {"data": "training/data/utkface", "out": "training/runs/v2", "upsample": "resize", "hint_channels": 4,
+           "z_dim": 8, "gan_loss": "hinge", "d_scales": 2, "spectral_norm": 1, "lambda_fm": 10.0,
+           "lambda_l1": 10.0, "lambda_ms": 1.0, "augment": 1},
 }
 
 
@@ -101,19 +122,80 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return t.unsqueeze(1) if t.dim() == 3 else t.permute(0, 3, 1, 2)
 
 
+@dataclass
+class Batch:
+    sketch: torch.Tensor  # [N, 1, H, W]
+    hints: torch.Tensor  # [N, 4, H, W] (all zero when the model takes none)
+    face: torch.Tensor  # [N, 3, H, W]
+
+
+def style_weights(styles: list[str]) -> np.ndarray:
+    weights = np.array([sketches.STYLE_WEIGHTS[sketches.STYLES.index(s)] for s in styles])
+    return weights / weights.sum()
+
+
 def make_batch(faces: np.ndarray, styles: list[str], rng: np.random.Generator, flip: bool = True,
-               fixed_styles: list[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(sketch [N,1,H,W], face [N,3,H,W]) with a random sketch style per sample."""
-    out_faces, out_sketches = [], []
+               fixed_styles: list[str] | None = None, augmented: bool = False, with_hints: bool = False) -> Batch:
+    """A sketch style per sample (sketches.STYLE_WEIGHTS); with `augmented`, the face is reframed
+    first and the sketch roughened after; with `with_hints`, colour hints simulated from the face."""
+    weights = style_weights(styles)
+    out_faces, out_sketches, out_hints = [], [], []
     for i, face in enumerate(faces):
         face = np.asarray(face)
         if flip and rng.random() < 0.5:
             face = face[:, ::-1]
         face = np.ascontiguousarray(face)
-        style = fixed_styles[i] if fixed_styles else str(rng.choice(styles))
-        out_sketches.append(sketches.make_sketch(face, style, rng))
+        frame = augment.Frame(0.0, 0.0, float(face.shape[0]))
+        if augmented:
+            face, frame = augment.reframe(face, rng)
+        style = fixed_styles[i] if fixed_styles else str(rng.choice(styles, p=weights))
+        sketch = sketches.make_sketch(face, style, rng)
+        if augmented:
+            sketch = augment.roughen(sketch, rng)
+        out_sketches.append(sketch)
         out_faces.append(face)
-    return to_tensor(np.stack(out_sketches)), to_tensor(np.stack(out_faces))
+        if with_hints:
+            out_hints.append(hint_sim.simulate(face, frame, rng))
+    size = faces.shape[1]
+    hints = (torch.from_numpy(np.stack(out_hints)) if with_hints else torch.zeros(len(faces), 4, size, size))
+    return Batch(to_tensor(np.stack(out_sketches)), hints, to_tensor(np.stack(out_faces)))
+
+
+def d_loss(kind: str, real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:
+    """Discriminator loss, averaged over scales; the last feature of each scale is its logits."""
+    total = 0.0
+    for r, f in zip(real, fake):
+        r, f = r[-1].float(), f[-1].float()
+        if kind == "hinge":
+            total = total + torch.relu(1 - r).mean() + torch.relu(1 + f).mean()
+        else:
+            total = total + 0.5 * (F.binary_cross_entropy_with_logits(r, torch.ones_like(r))
+                                   + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)))
+    return total / len(real)
+
+
+def g_gan_loss(kind: str, fake: list[list[torch.Tensor]]) -> torch.Tensor:
+    total = 0.0
+    for f in fake:
+        f = f[-1].float()
+        total = total + (-f.mean() if kind == "hinge" else F.binary_cross_entropy_with_logits(f, torch.ones_like(f)))
+    return total / len(fake)
+
+
+def feature_matching(real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:
+    """L1 between the discriminator's inner features of real and generated pairs (pix2pixHD)."""
+    total, count = 0.0, 0
+    for r, f in zip(real, fake):
+        for rf, ff in zip(r[:-1], f[:-1]):
+            total = total + F.l1_loss(ff.float(), rf.detach().float())
+            count += 1
+    return total / max(count, 1)
+
+
+def mode_seeking(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
+    """Mao et al. 2019: reward faces that differ as much as their codes do."""
+    ratio = (fake_a.float() - fake_b.float()).abs().mean() / (z_a - z_b).abs().mean()
+    return 1.0 / (ratio + 1e-5)
 
 
 def to_uint8(t: torch.Tensor) -> np.ndarray:
@@ -122,6 +204,13 @@ def to_uint8(t: torch.Tensor) -> np.ndarray:
     if t.shape[1] == 1:
         t = t.repeat(1, 3, 1, 1)
     return t.permute(0, 2, 3, 1).numpy()
+
+
+def hints_over_sketch(sketch: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+    """The sketch as RGB with the hinted pixels painted in their colour, for pictures."""
+    rgb = sketch.repeat(1, 3, 1, 1)
+    mask = hints[:, 3:4] > 0.5
+    return torch.where(mask, hints[:, :3], rgb)
 
 
 def save_grid(path: Path, sketch: torch.Tensor, fake: torch.Tensor, real: torch.Tensor) -> None:
@@ -174,8 +263,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"error: unknown sketch styles {sorted(unknown)}; expected some of {sketches.STYLES}")
 
     torch.manual_seed(config.seed + rank)
-    generator_args = asdict(GeneratorConfig(resolution=config.resolution, ngf=config.ngf, norm=config.norm))
-    discriminator_args = asdict(DiscriminatorConfig(ndf=config.ndf, norm=config.norm))
+    if config.gan_loss not in ("bce", "hinge"):
+        sys.exit(f"error: unknown gan_loss {config.gan_loss!r}; expected bce or hinge")
+    generator_args = asdict(GeneratorConfig(resolution=config.resolution, ngf=config.ngf, norm=config.norm,
+                                            upsample=config.upsample, hint_channels=config.hint_channels,
+                                            z_dim=config.z_dim))
+    discriminator_args = asdict(DiscriminatorConfig(ndf=config.ndf, norm=config.norm,
+                                                    in_channels=1 + config.hint_channels + 3,
+                                                    scales=config.d_scales, spectral_norm=bool(config.spectral_norm)))
     G = build_generator(generator_args).to(device)
     D = build_discriminator(discriminator_args).to(device)
     init_weights(G)
@@ -228,10 +323,15 @@ def main(argv: list[str] | None = None) -> int:
     # Fixed validation samples, one row per style, for the sample grids.
     sample_faces = val_faces[: 2 * len(styles)]
     sample_styles = [styles[i % len(styles)] for i in range(len(sample_faces))]
-    sample_sketch, sample_real = make_batch(sample_faces, styles, np.random.default_rng(7), flip=False,
-                                            fixed_styles=sample_styles)
+    sample = make_batch(sample_faces, styles, np.random.default_rng(7), flip=False, fixed_styles=sample_styles,
+                        augmented=bool(config.augment), with_hints=config.hint_channels > 0)
+    with_hints = config.hint_channels > 0
+    z_dim = config.z_dim
+    ms_pairs = config.batch_size // 2 if z_dim and config.lambda_ms > 0 else 0
 
-    bce = nn.BCEWithLogitsLoss()
+    def condition(b_sketch: torch.Tensor, b_hints: torch.Tensor) -> torch.Tensor:
+        return torch.cat([b_sketch, b_hints], 1) if with_hints else b_sketch
+
     l1 = nn.L1Loss()
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
     log_path = out / "log.jsonl"
@@ -245,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     cursor = 0
     budget_s = config.time_budget_min * 60
     window_start, window_images = time.time(), 0
-    bar = tqdm(initial=step, total=config.max_steps or None, desc=config.preset, unit="step", disable=not is_main)
+    bar = tqdm(initial=step, total=config.max_steps or None, desc=config.preset, unit="step",
+               disable=not is_main or not sys.stderr.isatty())  # a log file gets log.jsonl, not bars
     G.train()
     D.train()
     while True:
@@ -267,25 +368,42 @@ def main(argv: list[str] | None = None) -> int:
             order, cursor = rng.permutation(len(train_faces)), 0
         idx = np.sort(order[cursor : cursor + config.batch_size])
         cursor += config.batch_size
-        sketch, real = make_batch(train_faces[idx], styles, rng)
-        sketch, real = sketch.to(device), real.to(device)
+        batch = make_batch(train_faces[idx], styles, rng, augmented=bool(config.augment), with_hints=with_hints)
+        sketch, hints, real = batch.sketch.to(device), batch.hints.to(device), batch.face.to(device)
+        z = torch.randn(len(sketch), z_dim, device=device) if z_dim else None
+        if ms_pairs:  # a second code for the first samples: the mode-seeking pairs
+            z_b = torch.randn(ms_pairs, z_dim, device=device)
+            sketch = torch.cat([sketch, sketch[:ms_pairs]])
+            hints = torch.cat([hints, hints[:ms_pairs]])
+            real = torch.cat([real, real[:ms_pairs]])
+            z = torch.cat([z, z_b])
+        cond = condition(sketch, hints)
 
         with autocast:
-            fake = G(sketch)
-        # Discriminator: real pairs -> 1, generated pairs -> 0.
+            fake = G(sketch, hints if with_hints else None, z)
+        # Discriminator: real pairs -> real, generated pairs -> fake.
         with autocast:
-            pred_real = D(torch.cat([sketch, real], 1)).float()
-            pred_fake = D(torch.cat([sketch, fake.detach()], 1)).float()
-        loss_d = 0.5 * (bce(pred_real, torch.ones_like(pred_real)) + bce(pred_fake, torch.zeros_like(pred_fake)))
+            pred_real = D(torch.cat([cond, real], 1))
+            pred_fake = D(torch.cat([cond, fake.detach()], 1))
+        loss_d = d_loss(config.gan_loss, pred_real, pred_fake)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
-        # Generator: fool the discriminator and stay close to the real face.
+        # Generator: fool the discriminator, match its features, stay close to the real face,
+        # and make different codes give different faces.
         with autocast:
-            pred = D(torch.cat([sketch, fake], 1)).float()
-        loss_gan = bce(pred, torch.ones_like(pred))
+            pred = D(torch.cat([cond, fake], 1))
+        loss_gan = g_gan_loss(config.gan_loss, pred)
         loss_l1 = l1(fake.float(), real)
         loss_g = loss_gan + config.lambda_l1 * loss_l1
+        loss_fm = loss_ms = torch.zeros(())
+        if config.lambda_fm > 0:  # the real features of the discriminator step (detached there)
+            loss_fm = feature_matching(pred_real, pred)
+            loss_g = loss_g + config.lambda_fm * loss_fm
+        if ms_pairs:
+            n = len(fake) - ms_pairs
+            loss_ms = mode_seeking(fake[:ms_pairs], fake[n:], z[:ms_pairs], z[n:])
+            loss_g = loss_g + config.lambda_ms * loss_ms
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -298,16 +416,17 @@ def main(argv: list[str] | None = None) -> int:
             window_start, window_images = time.time(), 0
             record = {"step": step, "elapsed_s": round(elapsed, 1), "lr": config.lr * scale,
                       "loss_d": loss_d.item(), "loss_gan": loss_gan.item(), "loss_l1": loss_l1.item(),
-                      "images_per_s": round(rate, 2)}
+                      "loss_fm": loss_fm.item(), "loss_ms": loss_ms.item(), "images_per_s": round(rate, 2)}
             bar.set_postfix(l1=f"{record['loss_l1']:.3f}", d=f"{record['loss_d']:.3f}", ips=f"{rate:.1f}")
             with log_path.open("a") as f:
                 f.write(json.dumps(record) + "\n")
         if is_main and step % config.sample_every == 0:
             G.eval()
             with torch.no_grad(), autocast:
-                sample_fake = bare_g(sample_sketch.to(device))
+                sample_fake = bare_g(sample.sketch.to(device), sample.hints.to(device) if with_hints else None)
             G.train()
-            save_grid(out / "samples" / f"step_{step:07d}.png", sample_sketch, sample_fake, sample_real)
+            shown = hints_over_sketch(sample.sketch, sample.hints) if with_hints else sample.sketch
+            save_grid(out / "samples" / f"step_{step:07d}.png", shown, sample_fake, sample.face)
         if time.time() - last_checkpoint > config.checkpoint_every_min * 60:
             save_checkpoint(elapsed_before + time.time() - start)
             last_checkpoint = time.time()
