@@ -21,10 +21,10 @@ def test_output_shapes(resolution, patches, norm):
     sketch = torch.rand(2, 1, resolution, resolution) * 2 - 1
     with torch.no_grad():
         face = G(sketch)
-        score = D(torch.cat([sketch, face], 1))
+        (features,) = D(torch.cat([sketch, face], 1))
     assert face.shape == (2, 3, resolution, resolution)
     assert face.min() >= -1 and face.max() <= 1, "tanh output"
-    assert score.shape == (2, 1, patches, patches), "70x70 PatchGAN: one score per patch"
+    assert features[-1].shape == (2, 1, patches, patches), "70x70 PatchGAN: one score per patch"
 
 
 def test_eval_mode_handles_a_batch_of_one():
@@ -56,3 +56,47 @@ def test_bad_resolution_is_an_error(resolution):
 def test_bad_norm_is_an_error():
     with pytest.raises(ValueError, match="unknown norm"):
         build_generator(asdict(GeneratorConfig(norm="group")))
+
+
+V2 = dict(resolution=128, ngf=8, upsample="resize", hint_channels=4, z_dim=8)
+
+
+def test_v2_generator_takes_hints_and_a_code_and_defaults_them_to_zero():
+    G = build_generator(asdict(GeneratorConfig(**V2))).eval()
+    init_weights(G)
+    sketch = torch.rand(3, 1, 128, 128) * 2 - 1
+    with torch.no_grad():
+        default = G(sketch)
+        explicit = G(sketch, torch.zeros(3, 4, 128, 128), torch.zeros(3, 8))
+        hinted = G(sketch, torch.ones(3, 4, 128, 128), None)
+        varied = G(sketch, None, torch.randn(3, 8) * 3)
+    assert default.shape == (3, 3, 128, 128)
+    assert torch.equal(default, explicit), "missing inputs are zeros"
+    assert not torch.allclose(default, hinted), "hints reach the output"
+    assert not torch.allclose(default, varied), "z reaches the output"
+
+
+def test_film_with_a_zero_code_is_the_identity():
+    from training.networks import FiLM
+
+    film = FiLM(8, 16)
+    x = torch.randn(2, 16, 4, 4)
+    assert torch.equal(film(x, torch.zeros(2, 8)), x)
+
+
+def test_resize_upsampling_has_no_transposed_convolution_and_costs_less():
+    v1 = build_generator(asdict(GeneratorConfig(resolution=128, ngf=32)))
+    v2 = build_generator(asdict(GeneratorConfig(resolution=128, ngf=32, upsample="resize", hint_channels=4, z_dim=8)))
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in v2.modules())
+    assert count_parameters(v2) < count_parameters(v1)
+
+
+def test_multiscale_spectral_discriminator_returns_features_per_scale():
+    D = build_discriminator(asdict(DiscriminatorConfig(ndf=8, in_channels=8, scales=2, spectral_norm=True)))
+    init_weights(D)
+    with torch.no_grad():
+        outputs = D(torch.randn(2, 8, 128, 128))
+    assert len(outputs) == 2
+    assert outputs[0][-1].shape == (2, 1, 14, 14) and outputs[1][-1].shape == (2, 1, 6, 6)
+    assert len(outputs[0]) == 5, "four feature stages and the logits"
+    assert any(hasattr(m, "weight_orig") for m in D.modules()), "spectrally normalised"

@@ -19,7 +19,8 @@ TINY = ["--resolution=64", "--ngf=8", "--ndf=8", "--batch_size=4", "--threads=2"
 def fixed_batch(faces: np.ndarray):
     """The same sketches of the first 8 faces in every call (no flips)."""
     styles = ["hand", "xdog"] * 4
-    return train.make_batch(faces[:8], styles, np.random.default_rng(99), flip=False, fixed_styles=styles)
+    batch = train.make_batch(faces[:8], styles, np.random.default_rng(99), flip=False, fixed_styles=styles)
+    return batch.sketch, batch.face
 
 
 def l1(G: torch.nn.Module, sketch: torch.Tensor, real: torch.Tensor) -> float:
@@ -106,3 +107,34 @@ def test_resuming_with_other_network_arguments_is_refused(tiny_dataset, tmp_path
     with pytest.raises(SystemExit) as exit_info:
         train.main([f"--data={tiny_dataset}", f"--out={out}", "--max_steps=2", *other])
     assert "'ngf': (8, 4)" in str(exit_info.value.code)
+
+
+def test_v2_preset_trains_with_hints_codes_and_augmentation(tiny_dataset, tmp_path):
+    out = tmp_path / "v2"
+    args = [f"--data={tiny_dataset}", f"--out={out}", "--preset=v2", "--max_steps=3", "--log_every=1", *TINY]
+    assert train.main(args) == 0
+    ckpt = torch.load(out / "ckpt.pt", map_location="cpu", weights_only=False)
+    g, d = ckpt["generator_args"], ckpt["discriminator_args"]
+    assert (g["upsample"], g["hint_channels"], g["z_dim"]) == ("resize", 4, 8)
+    assert (d["scales"], d["spectral_norm"], d["in_channels"]) == (2, True, 8)
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r[k]) for r in log for k in ("loss_d", "loss_fm", "loss_ms", "loss_l1"))
+    assert any(r["loss_fm"] > 0 for r in log) and any(r["loss_ms"] > 0 for r in log)
+
+
+def test_styles_are_drawn_with_the_card_weights():
+    weights = train.style_weights(["canny2017", "xdog", "hand"])
+    assert weights.tolist() == pytest.approx([0.2, 0.2, 0.6])
+    assert train.style_weights(["hand", "xdog"]).tolist() == pytest.approx([0.75, 0.25])
+
+
+def test_hinge_and_mode_seeking_losses():
+    real = [[torch.full((1, 1, 2, 2), 2.0)]]
+    fake = [[torch.full((1, 1, 2, 2), -2.0)]]
+    assert float(train.d_loss("hinge", real, fake)) == 0.0, "confident and right: no hinge loss"
+    assert float(train.d_loss("hinge", fake, real)) == pytest.approx(6.0)
+    assert float(train.g_gan_loss("hinge", fake)) == pytest.approx(2.0)
+    a, b = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
+    za, zb = torch.zeros(1, 8), torch.ones(1, 8)
+    assert float(train.mode_seeking(a, b, za, zb)) < float(train.mode_seeking(a, a + 0.1, za, zb)), \
+        "faces further apart for the same codes cost less"
