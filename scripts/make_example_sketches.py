@@ -1,6 +1,8 @@
 """Draws the example sketches in assets/sketches/: clean line drawings of three different faces,
 black lines on white paper, 512 x 512 PNG, framed like the training faces (the face fills the
-page: eyes at about 45% of the height, mouth at about 78%, see assets/guide.png).
+page: eyes at about 45% of the height, mouth at about 78%, see assets/guide.png), and two small
+whole heads with hair, neck and shoulders on empty paper, the way people often draw, with a
+slight hand tremor on every line.
 
     .venv/bin/python scripts/make_example_sketches.py
 
@@ -21,17 +23,25 @@ OUT = Path(__file__).resolve().parent.parent / "assets" / "sketches"
 class Pen:
     """Draws smooth strokes through points given in page units (0..1)."""
 
-    def __init__(self):
+    def __init__(self, scale=1.0, offset=(0.0, 0.0), tremor=0.0, seed=0):
         self.side = SIZE * SCALE
         self.image = Image.new("L", (self.side, self.side), 255)
         self.draw = ImageDraw.Draw(self.image)
+        self.scale, self.offset = scale, offset  # where the face's page lands on this page
+        self.tremor = tremor  # page units: a hand wobbles a little around each point
+        self.random = __import__("random").Random(seed)
+
+    def place(self, p):
+        return (self.offset[0] + p[0] * self.scale, self.offset[1] + p[1] * self.scale)
 
     def px(self, p):
         return (p[0] * self.side, p[1] * self.side)
 
     def curve(self, points, width=0.010, closed=False):
         """A Catmull-Rom curve through `points`, round caps and joins."""
-        pts = list(points)
+        pts = [self.place(p) for p in points]
+        if self.tremor:
+            pts = [(x + self.random.gauss(0, self.tremor), y + self.random.gauss(0, self.tremor)) for x, y in pts]
         if closed:
             pts = [pts[-1]] + pts + [pts[0], pts[1]]
         else:
@@ -53,7 +63,14 @@ class Pen:
             self.dot_px(end, w / 2)
 
     def dot(self, centre, radius):
-        self.dot_px(self.px(centre), radius * self.side)
+        self.dot_px(self.px(self.place(centre)), radius * self.scale * self.side)
+
+    def page_curve(self, points, width=0.010):
+        """A curve in this page's own units (not moved with the face)."""
+        scale, offset = self.scale, self.offset
+        self.scale, self.offset = 1.0, (0.0, 0.0)
+        self.curve(points, width)
+        self.scale, self.offset = scale, offset
 
     def dot_px(self, c, r):
         self.draw.ellipse([c[0] - r, c[1] - r, c[0] + r, c[1] + r], fill=0)
@@ -129,11 +146,41 @@ def face_three(pen):
     both(pen, [(0.19, 0.42), (0.14, 0.44), (0.14, 0.55), (0.20, 0.60)], width=0.008)
 
 
+def small_head_short_hair(pen):
+    """Face one at half size, high on the page, with the back of the head, ears, neck, shoulders."""
+    face_one(pen)
+    pen.page_curve([(0.33, 0.32), (0.30, 0.22), (0.36, 0.12), (0.50, 0.09), (0.64, 0.12), (0.70, 0.22),
+                    (0.67, 0.32)], width=0.012)
+    pen.page_curve([(0.44, 0.49), (0.43, 0.60)])
+    pen.page_curve([(0.56, 0.49), (0.57, 0.60)])
+    pen.page_curve([(0.43, 0.60), (0.30, 0.64), (0.19, 0.70), (0.13, 0.78)])
+    pen.page_curve([(0.57, 0.60), (0.70, 0.64), (0.81, 0.70), (0.87, 0.78)])
+
+
+def small_head_long_hair(pen):
+    """Face two small in the middle of an empty page: long hair falling to the shoulders."""
+    face_two(pen)
+    pen.page_curve([(0.34, 0.57), (0.32, 0.63), (0.28, 0.68)], width=0.012)
+    pen.page_curve([(0.66, 0.57), (0.68, 0.63), (0.72, 0.68)], width=0.012)
+    pen.page_curve([(0.45, 0.57), (0.45, 0.65)])
+    pen.page_curve([(0.55, 0.57), (0.55, 0.65)])
+    pen.page_curve([(0.45, 0.65), (0.34, 0.68), (0.24, 0.74), (0.19, 0.80)])
+    pen.page_curve([(0.55, 0.65), (0.66, 0.68), (0.76, 0.74), (0.81, 0.80)])
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, draw in [("face_oval_short_hair", face_one), ("face_round_long_hair", face_two),
-                       ("face_narrow_fringe", face_three)]:
-        pen = Pen()
+    drawings = [
+        ("face_oval_short_hair", face_one, {}),
+        ("face_round_long_hair", face_two, {}),
+        ("face_narrow_fringe", face_three, {}),
+        ("head_small_short_hair", small_head_short_hair,
+         {"scale": 0.4, "offset": (0.3, 0.13), "tremor": 0.0025, "seed": 1}),
+        ("head_small_long_hair", small_head_long_hair,
+         {"scale": 0.4, "offset": (0.3, 0.2), "tremor": 0.0025, "seed": 2}),
+    ]
+    for name, draw, placement in drawings:
+        pen = Pen(**placement)
         draw(pen)
         path = OUT / f"{name}.png"
         pen.save(path)
