@@ -29,6 +29,8 @@ from pathlib import Path
 
 RULE = "=" * 100
 LEGAL_FILE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE|UNLICENSE|COPYRIGHT)([-._].*)?$", re.IGNORECASE)
+# Folders whose text files are all licences: embedded fonts carry theirs beside them (epaint_default_fonts).
+LEGAL_DIRS = {"fonts", "licenses", "LICENSES"}
 TERMS_WORDS = re.compile(r"\b(terms|licen[cs]ed?|non-commercial)\b", re.IGNORECASE)
 
 
@@ -128,26 +130,36 @@ def crates(root_dir: Path) -> list[dict]:
     return sorted((packages[i] for i in seen), key=lambda p: (p["name"], p["version"]))
 
 
+def legal_files(crate_dir: Path) -> list[tuple[str, Path]]:
+    """A crate's licence files: LICENSE* and the like at its root, every text file in LEGAL_DIRS."""
+    found = [(f.name, f) for f in sorted(crate_dir.iterdir()) if f.is_file() and LEGAL_FILE.match(f.name)]
+    for folder in sorted(d for d in crate_dir.iterdir() if d.is_dir() and d.name in LEGAL_DIRS):
+        found += [(f"{folder.name}/{f.name}", f) for f in sorted(folder.iterdir())
+                  if f.is_file() and f.suffix.lower() in (".txt", ".md", "")]
+    return found
+
+
 def crates_section(root_dir: Path) -> str:
     listing, texts = [], {}
     for package in crates(root_dir):
         label = f"{package['name']} {package['version']}"
         listing.append(f"    {label:<40} {package.get('license') or '(no licence expression)'}"
                        + (f"  {package['repository']}" if package.get("repository") else ""))
-        crate_dir = Path(package["manifest_path"]).parent
-        for f in sorted(crate_dir.iterdir()):
-            if f.is_file() and LEGAL_FILE.match(f.name):
-                text = f.read_text(encoding="utf-8", errors="replace").strip()
-                digest = hashlib.sha256(re.sub(r"\s+", " ", text).encode()).hexdigest()
-                texts.setdefault(digest, (text, []))[1].append(f"{label} ({f.name})")
+        files = legal_files(Path(package["manifest_path"]).parent)
+        if not files:
+            listing[-1] += "  (the crate ships no licence file)"
+        for name, f in files:
+            text = f.read_text(encoding="utf-8", errors="replace").strip()
+            digest = hashlib.sha256(re.sub(r"\s+", " ", text).encode()).hexdigest()
+            texts.setdefault(digest, (text, []))[1].append(f"{label} ({name})")
     parts = [
         RULE,
         "3. RUST CRATES COMPILED INTO THE PROGRAM",
         RULE,
         "",
         wrap("Each crate, its version, its licence and its repository; then the licence files the crates "
-             "ship, each distinct text once, with the crates that carry it. Where a crate offers a choice "
-             "(\"MIT OR Apache-2.0\"), sketch2face uses it under the first it names."),
+             "ship (the fonts' licences included), each distinct text once, with the crates that carry it. "
+             "Where a crate offers a choice (\"MIT OR Apache-2.0\"), either licence applies."),
         "",
         *listing,
         "",
