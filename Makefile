@@ -1,6 +1,8 @@
 # sketch2face. Two commands do all the setup on a fresh machine:
 #   make run    fetch ONNX Runtime, build (release) and start the desktop app
 #   make test   fetch ONNX Runtime, create the Python venv, run every Rust and Python test
+#   make test-rust   the quick path: the Rust tests only, without the Python venv (5.9 GB)
+#   make doctor      check the prerequisites first; says what is missing and how to get it
 # Every step is idempotent: a second run only does what changed.
 
 CARGO  ?= cargo
@@ -13,6 +15,10 @@ VENV_STAMP := .venv/.installed
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+.PHONY: doctor
+doctor:  ## check the prerequisites (Rust, Python, build tools, libraries, disk): what is missing, how to get it
+	@scripts/doctor.sh
 
 runtime:  ## ONNX Runtime 1.31.1 (CPU) from its PyPI wheel -> third_party/onnxruntime/
 	scripts/fetch-onnxruntime.sh cpu
