@@ -65,9 +65,11 @@ class Config:
     spectral_norm: int = 0
     lambda_fm: float = 0.0
     lambda_ms: float = 0.0
+    ms_target: float = 0.1  # face distance per code distance (mean abs, [-1, 1] units) worth rewarding
     augment: int = 0  # reframe faces and roughen sketches (training/augment.py)
     sample_every: int = 500
     checkpoint_every_min: float = 5.0
+    snapshot_every: int = 0  # also keep the generator alone every N steps (OUT/snapshots/), 0: never
     log_every: int = 50
     threads: int = 0  # torch intra-op threads on the CPU; 0: torch's default
     seed: int = 0
@@ -192,10 +194,14 @@ def feature_matching(real: list[list[torch.Tensor]], fake: list[list[torch.Tenso
     return total / max(count, 1)
 
 
-def mode_seeking(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
-    """Mao et al. 2019: reward faces that differ as much as their codes do."""
+def mode_seeking(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor,
+                 target: float) -> torch.Tensor:
+    """Mao et al. 2019: reward faces that differ as their codes do. Their 1 / ratio term is
+    unbounded and, early in training, outweighs everything else (the generator paints colour
+    blobs that follow z and ignore the sketch); this one pushes the ratio up to `target` and no
+    further, and lies in [0, 1]."""
     ratio = (fake_a.float() - fake_b.float()).abs().mean() / (z_a - z_b).abs().mean()
-    return 1.0 / (ratio + 1e-5)
+    return torch.relu(1 - ratio / target)
 
 
 def to_uint8(t: torch.Tensor) -> np.ndarray:
@@ -402,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             loss_g = loss_g + config.lambda_fm * loss_fm
         if ms_pairs:
             n = len(fake) - ms_pairs
-            loss_ms = mode_seeking(fake[:ms_pairs], fake[n:], z[:ms_pairs], z[n:])
+            loss_ms = mode_seeking(fake[:ms_pairs], fake[n:], z[:ms_pairs], z[n:], config.ms_target)
             loss_g = loss_g + config.lambda_ms * loss_ms
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -427,6 +433,11 @@ def main(argv: list[str] | None = None) -> int:
             G.train()
             shown = hints_over_sketch(sample.sketch, sample.hints) if with_hints else sample.sketch
             save_grid(out / "samples" / f"step_{step:07d}.png", shown, sample_fake, sample.face)
+        if is_main and config.snapshot_every and step % config.snapshot_every == 0:
+            (out / "snapshots").mkdir(exist_ok=True)
+            torch.save({"generator_args": generator_args, "generator": bare_g.state_dict(), "step": step,
+                        "elapsed_s": elapsed, "config": asdict(config), "commit": commit},
+                       out / "snapshots" / f"step_{step:07d}.pt")
         if time.time() - last_checkpoint > config.checkpoint_every_min * 60:
             save_checkpoint(elapsed_before + time.time() - start)
             last_checkpoint = time.time()

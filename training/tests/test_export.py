@@ -52,6 +52,59 @@ def test_contract_names_shapes_and_metadata(tiny_model):
     json.loads(meta["sketch2face.data"])
 
 
+@pytest.fixture(scope="module")
+def tiny_v2_model(tiny_dataset, tmp_path_factory):
+    """A 2-step v2 checkpoint (hints and z) and its ONNX export with the golden set."""
+    folder = tmp_path_factory.mktemp("export_v2")
+    assert train.main([f"--data={tiny_dataset}", f"--out={folder / 'run'}", "--max_steps=2", "--preset=v2",
+                       *TINY]) == 0
+    checkpoint, onnx_path, golden = folder / "run" / "ckpt.pt", folder / "tiny_v2.onnx", folder / "golden"
+    assert export.main(["--checkpoint", str(checkpoint), "--out", str(onnx_path), "--data", str(tiny_dataset),
+                        "--golden", str(golden)]) == 0
+    return checkpoint, onnx_path, golden
+
+
+def test_v2_contract_inputs_and_metadata(tiny_v2_model):
+    _, onnx_path, _ = tiny_v2_model
+    model = onnx.load(str(onnx_path))
+    inputs = {i.name: dims(i) for i in model.graph.input}
+    assert list(inputs) == ["sketch", "hints", "z"]
+    assert inputs["hints"][1:] == [4, 64, 64] and inputs["z"][1:] == [8]
+    assert all(isinstance(d[0], str) for d in inputs.values()), "dynamic batch everywhere"
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["sketch2face.contract"] == "2"
+    assert not any(n.op_type == "ConvTranspose" for n in model.graph.node), "resize-convolutions only"
+
+
+def test_v2_onnxruntime_matches_pytorch_with_hints_and_codes(tiny_v2_model, tiny_dataset):
+    checkpoint, onnx_path, _ = tiny_v2_model
+    net, _ = export.load_generator(checkpoint)
+    rng = np.random.default_rng(1)
+    sketch = rng.uniform(-1, 1, (3, 1, 64, 64)).astype(np.float32)
+    hints = np.zeros((3, 4, 64, 64), np.float32)
+    hints[:, 3, 10:30, 20:40] = 1
+    hints[:, :3, 10:30, 20:40] = rng.uniform(-1, 1, (3, 3, 1, 1))
+    z = rng.standard_normal((3, 8)).astype(np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(sketch), torch.from_numpy(hints), torch.from_numpy(z)).numpy()
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    actual = session.run(["face"], {"sketch": sketch, "hints": hints, "z": z})[0]
+    assert np.abs(actual - expected).max() <= export.PARITY_TOLERANCE
+
+
+def test_v2_golden_set_carries_hints_and_a_code(tiny_v2_model):
+    _, _, golden = tiny_v2_model
+    spec = json.loads((golden / "golden.json").read_text())
+    assert spec["contract"] == "2" and len(spec["z"]) == 8
+    rgba = cv2.imread(str(golden / spec["hints"]), cv2.IMREAD_UNCHANGED)
+    assert rgba.shape == (64, 64, 4)
+    alpha = rgba[..., 3]
+    assert set(np.unique(alpha)) <= {0, 255} and (alpha == 255).any()
+    hints = export.rgba_to_hints(cv2.cvtColor(rgba, cv2.COLOR_BGRA2RGBA))
+    np.testing.assert_array_equal(hints[3] == 1, alpha == 255)
+    assert np.all(hints[:3, alpha == 0] == 0)
+
+
 def test_onnxruntime_matches_pytorch(tiny_model):
     checkpoint, onnx_path, _ = tiny_model
     net, _ = export.load_generator(checkpoint)

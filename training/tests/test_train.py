@@ -136,5 +136,6 @@ def test_hinge_and_mode_seeking_losses():
     assert float(train.g_gan_loss("hinge", fake)) == pytest.approx(2.0)
     a, b = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
     za, zb = torch.zeros(1, 8), torch.ones(1, 8)
-    assert float(train.mode_seeking(a, b, za, zb)) < float(train.mode_seeking(a, a + 0.1, za, zb)), \
+    assert float(train.mode_seeking(a, a + 0.02, za, zb, target=0.1)) > float(train.mode_seeking(a, a + 0.05, za, zb, target=0.1)), \
         "faces further apart for the same codes cost less"
+    assert float(train.mode_seeking(a, b, za, zb, target=0.1)) == 0.0, "no reward past the target"
