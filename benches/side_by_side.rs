@@ -18,14 +18,35 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::json;
-use sketch2face::engine::{self, Device, Engine, EngineOptions};
+use image::{Rgba, RgbaImage};
+use sketch2face::engine::{self, Conditions, Device, Engine, EngineOptions, Seed};
 use sketch2face::sketch;
 
 struct Timed {
     name: &'static str,
     engine: Engine,
     sketch: image::GrayImage,
+    /// Colour hints, when the model takes them: every input is fed, as in the app.
+    hints: Option<RgbaImage>,
+    /// A variation code, when the model takes one.
+    code: Option<Vec<f32>>,
     runs_ms: Vec<f64>,
+}
+
+/// A few broad colour strokes (skin, hair, background), like a user's hints.
+fn sample_hints(side: u32) -> RgbaImage {
+    RgbaImage::from_fn(side, side, |x, y| {
+        let (u, v) = (x as f32 / side as f32, y as f32 / side as f32);
+        if (0.35..0.65).contains(&u) && (0.5..0.56).contains(&v) {
+            Rgba([214, 170, 140, 255])
+        } else if (0.2..0.8).contains(&u) && (0.05..0.1).contains(&v) {
+            Rgba([90, 60, 40, 255])
+        } else if u < 0.06 {
+            Rgba([120, 150, 190, 255])
+        } else {
+            Rgba([0, 0, 0, 0])
+        }
+    })
 }
 
 impl Timed {
@@ -34,6 +55,9 @@ impl Timed {
         let engine = Engine::load(path, opts)
             .map_err(|e| anyhow::anyhow!("{name} model {}: {e}", path.display()))?;
         let sketch = sketch::rasterize(&common::face_drawing(), engine.resolution());
+        let info = engine.info();
+        let hints = info.takes_hints.then(|| sample_hints(info.resolution));
+        let code = (info.z_dim > 0).then(|| Seed(7).code(info.z_dim));
         println!(
             "{name:9} {} ({} px, loaded in {:.0} ms)",
             path.display(),
@@ -44,19 +68,38 @@ impl Timed {
             name,
             engine,
             sketch,
+            hints,
+            code,
             runs_ms: Vec::new(),
         })
     }
 
     fn run(&mut self, record: bool) -> anyhow::Result<()> {
+        let conditions = Conditions {
+            hints: self.hints.as_ref(),
+            z: self.code.as_deref(),
+        };
         let start = Instant::now();
         self.engine
-            .generate(&self.sketch)
+            .generate_with(&self.sketch, &conditions)
             .map_err(|e| anyhow::anyhow!("{}: {e}", self.name))?;
         if record {
             self.runs_ms.push(common::ms(start.elapsed()));
         }
         Ok(())
+    }
+
+    /// Four variations of the sketch as one batch: the app's strip of alternatives.
+    fn run_variations(&mut self) -> anyhow::Result<f64> {
+        let codes: Vec<Vec<f32>> = (1..=4)
+            .map(|seed| Seed(seed).code(self.engine.info().z_dim))
+            .collect();
+        let codes: Vec<Option<&[f32]>> = codes.iter().map(|c| Some(&c[..])).collect();
+        let start = Instant::now();
+        self.engine
+            .generate_batch(&self.sketch, self.hints.as_ref(), &codes)
+            .map_err(|e| anyhow::anyhow!("{} variations: {e}", self.name))?;
+        Ok(common::ms(start.elapsed()))
     }
 
     fn summary(&self) -> serde_json::Value {
@@ -121,7 +164,26 @@ fn run() -> anyhow::Result<()> {
         reference.run(true)?;
     }
 
+    // The variations strip: a batch of four, against four times the single face.
+    let mut batch_ms = Vec::new();
+    if shipped.engine.info().z_dim > 0 {
+        shipped.run_variations()?;
+        for _ in 0..rounds {
+            batch_ms.push(shipped.run_variations()?);
+        }
+    }
+
     let (s, r) = (shipped.summary(), reference.summary());
+    let variations = (!batch_ms.is_empty()).then(|| {
+        let median = common::percentile(&batch_ms, 50.0);
+        let single = s["median_ms"].as_f64().unwrap_or(f64::NAN);
+        json!({
+            "batch": 4,
+            "runs": batch_ms.len(),
+            "median_ms": common::round3(median),
+            "times_single": common::round3(median / single),
+        })
+    });
     let speedup = common::round3(
         r["median_ms"].as_f64().unwrap_or(f64::NAN) / s["median_ms"].as_f64().unwrap_or(f64::NAN),
     );
@@ -137,6 +199,13 @@ fn run() -> anyhow::Result<()> {
         );
     }
     println!("  speedup (reference median / shipped median): {speedup:.1}x");
+    if let Some(v) = &variations {
+        println!(
+            "  4 variations as one batch: median {:.2} ms = {:.2}x one face",
+            v["median_ms"].as_f64().unwrap_or(f64::NAN),
+            v["times_single"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     common::write_json(
         &out,
         &json!({
@@ -146,8 +215,13 @@ fn run() -> anyhow::Result<()> {
             "rounds": rounds,
             "shipped_per_round": per_round,
             "shipped": s,
+            "shipped_inputs": {
+                "hints": shipped.hints.is_some(),
+                "z": shipped.code.is_some(),
+            },
             "reference": r,
             "speedup": speedup,
+            "variations": variations,
         }),
     );
     Ok(())

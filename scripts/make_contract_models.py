@@ -8,16 +8,25 @@ sketch into the face channels, so a model that passes the contract also gives a 
 
 and commit the result; the files are a few hundred bytes each and deterministic.
 
-| file                    | how it breaks the contract (contract version 1)                        |
+| file                    | how it breaks the contract                                              |
 |-------------------------|-------------------------------------------------------------------------|
-| valid.onnx              | nothing: sketch f32 [N,1,16,16] -> face = Concat(sketch x3) [N,3,16,16] |
+| valid.onnx              | nothing (v1): sketch f32 [N,1,16,16] -> face = Concat(sketch x3)        |
+| valid_v2.onnx           | nothing (v2): sketch, hints [N,4,16,16], z [N,8] -> face = sketch x3    |
+|                         | where the mask is 0, the hint colour where it is 1, plus mean(z)        |
+| hints_v2.onnx           | nothing (v2): sketch and hints, no z, the same graph without mean(z)    |
 | wrong_input_name.onnx   | the input is called `image`                                             |
 | wrong_rank.onnx         | the input is [N,16,16] (rank 3); Unsqueeze + Concat make the face       |
 | non_square.onnx         | the input is [N,1,16,24]                                                |
 | two_channel_output.onnx | the face is [N,2,16,16] (Concat of 2)                                   |
 | wrong_dtype.onnx        | input and output are float64                                            |
 | no_contract.onnx        | no `sketch2face.contract` metadata                                      |
-| contract_2.onnx         | `sketch2face.contract` = "2"                                            |
+| contract_3.onnx         | `sketch2face.contract` = "3"                                            |
+| v1_with_hints.onnx      | a v1 model (contract "1") with a `hints` input: only v2 may have one    |
+| v2_three_channel_hints  | v2 `hints` is [N,3,16,16]                                               |
+| v2_dynamic_z.onnx       | v2 `z` is [N,?]: the code length must be fixed                          |
+| v2_unknown_input.onnx   | v2 with an extra input `style`                                          |
+| huge_resolution.onnx    | sketch and face [N,1,65535,65535]: over the 2048 limit (refused before  |
+|                         | anything is allocated; a real run would need 16 GiB per buffer)         |
 """
 
 from pathlib import Path
@@ -62,6 +71,51 @@ def model(name, *, input_name="sketch", input_shape=("N", 1, SIDE, SIDE), channe
     return m
 
 
+def v2_model(name, *, hint_channels=4, z_shape=("N", 8), extra_input=None, version="2", side=SIDE):
+    """face = Concat(sketch x3) * (1 - mask) + hint RGB (+ mean(z) over the code when z is given)."""
+    ints = lambda name, values: helper.make_tensor(name, TensorProto.INT64, [len(values)], values)  # noqa: E731
+    initializers = [ints("rgb_start", [0]), ints("rgb_end", [3]), ints("mask_start", [3]), ints("mask_end", [4]),
+                    ints("channel_axis", [1]), ints("z_axes", [1]), ints("spatial_axes", [2, 3]),
+                    helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])]
+    nodes = [
+        helper.make_node("Concat", ["sketch"] * 3, ["gray3"], axis=1),
+        helper.make_node("Slice", ["hints", "rgb_start", "rgb_end", "channel_axis"], ["hint_rgb"]),
+        helper.make_node("Slice", ["hints", "mask_start", "mask_end", "channel_axis"], ["mask"]),
+        helper.make_node("Sub", ["one", "mask"], ["unpainted"]),
+        helper.make_node("Mul", ["gray3", "unpainted"], ["kept"]),
+        helper.make_node("Add", ["kept", "hint_rgb"], ["face" if z_shape is None else "painted"]),
+    ]
+    inputs = [helper.make_tensor_value_info("sketch", TensorProto.FLOAT, ["N", 1, side, side]),
+              helper.make_tensor_value_info("hints", TensorProto.FLOAT, ["N", hint_channels, side, side])]
+    if z_shape is not None:
+        nodes += [helper.make_node("ReduceMean", ["z", "z_axes"], ["z_mean"], keepdims=1),
+                  helper.make_node("Unsqueeze", ["z_mean", "spatial_axes"], ["z_bias"]),
+                  helper.make_node("Add", ["painted", "z_bias"], ["face"])]
+        inputs.append(helper.make_tensor_value_info("z", TensorProto.FLOAT, list(z_shape)))
+    if extra_input:
+        inputs.append(helper.make_tensor_value_info(extra_input, TensorProto.FLOAT, ["N", 1]))
+    if hint_channels != 4:  # keep the graph valid: pad the hints to four channels first
+        nodes.insert(0, helper.make_node("Concat", ["hints_in", "hints_in"], ["hints_wide"], axis=1))
+        nodes.insert(1, helper.make_node("Slice", ["hints_wide", "rgb_start", "mask_end", "channel_axis"], ["hints"]))
+        inputs[1] = helper.make_tensor_value_info("hints_in", TensorProto.FLOAT, ["N", hint_channels, side, side])
+        inputs[1].name = "hints"
+        for node in nodes[:2]:
+            node.input[:] = ["hints" if i == "hints_in" else i for i in node.input]
+        nodes[1].output[:] = ["hints4"]
+        for node in nodes[2:]:
+            node.input[:] = ["hints4" if i == "hints" else i for i in node.input]
+    graph = helper.make_graph(nodes, name, inputs,
+                              [helper.make_tensor_value_info("face", TensorProto.FLOAT, ["N", 3, side, side])],
+                              initializer=initializers)
+    m = helper.make_model(graph, producer_name="sketch2face make_contract_models.py",
+                          opset_imports=[helper.make_opsetid("", 18)])
+    m.ir_version = IR_VERSION
+    helper.set_model_props(m, {"sketch2face.note": f"contract test model {name}, made by scripts/make_contract_models.py",
+                               "sketch2face.contract": version, "sketch2face.resolution": str(side)})
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
 MODELS = {
     "valid": model("valid"),
     "wrong_input_name": model("wrong_input_name", input_name="image"),
@@ -70,7 +124,15 @@ MODELS = {
     "two_channel_output": model("two_channel_output", channels=2),
     "wrong_dtype": model("wrong_dtype", dtype=TensorProto.DOUBLE),
     "no_contract": model("no_contract", metadata={}),
-    "contract_2": model("contract_2", metadata={"sketch2face.contract": "2"}),
+    "contract_3": model("contract_3", metadata={"sketch2face.contract": "3"}),
+    "valid_v2": v2_model("valid_v2"),
+    "hints_v2": v2_model("hints_v2", z_shape=None),
+    "v1_with_hints": v2_model("v1_with_hints", z_shape=None, version="1"),
+    "v2_three_channel_hints": v2_model("v2_three_channel_hints", hint_channels=3, z_shape=None),
+    "v2_dynamic_z": v2_model("v2_dynamic_z", z_shape=("N", "Z")),
+    "v2_unknown_input": v2_model("v2_unknown_input", extra_input="style"),
+    "huge_resolution": model("huge_resolution", input_shape=("N", 1, 65535, 65535),
+                             metadata={"sketch2face.contract": "1", "sketch2face.resolution": "65535"}),
 }
 
 

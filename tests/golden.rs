@@ -1,11 +1,12 @@
-//! The golden pair written by the training export (`tests/data/golden_*.png`, `golden.json`): the
-//! engine's face for the golden sketch must match PyTorch's within the recorded tolerance.
+//! The golden set written by the training export (`tests/data/golden_*.png`, `golden.json`): the
+//! engine's face for the golden sketch (with the golden colour hints and variation code when the
+//! model takes them) must match PyTorch's within the recorded tolerance.
 //! Runs through the library (not `generate`, which normalises sketch files) so the model sees
 //! exactly the golden input.
 
 use std::path::{Path, PathBuf};
 
-use sketch2face::engine::{Device, Engine, EngineOptions};
+use sketch2face::engine::{Conditions, Device, Engine, EngineOptions};
 
 fn project(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -38,7 +39,25 @@ fn engine_matches_the_golden_face() {
     };
     let mut engine = Engine::load(&project("models/sketch2face.onnx"), &options).unwrap();
     assert_eq!(engine.resolution(), resolution);
-    let face = engine.generate(&sketch).unwrap();
+    let hints = golden["hints"].as_str().map(|name| {
+        image::open(project(&format!("tests/data/{name}")))
+            .unwrap()
+            .into_rgba8()
+    });
+    let code: Option<Vec<f32>> = golden["z"].as_array().map(|values| {
+        values
+            .iter()
+            .map(|v| v.as_f64().expect("z holds numbers") as f32)
+            .collect()
+    });
+    let info = engine.info();
+    assert_eq!(hints.is_some(), info.takes_hints, "golden hints iff the model takes hints");
+    assert_eq!(code.as_ref().map_or(0, Vec::len), info.z_dim, "golden code iff the model takes z");
+    let conditions = Conditions {
+        hints: hints.as_ref(),
+        z: code.as_deref(),
+    };
+    let face = engine.generate_with(&sketch, &conditions).unwrap();
     assert_eq!(face.dimensions(), expected.dimensions());
 
     let diffs: Vec<u8> = face

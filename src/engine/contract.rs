@@ -1,8 +1,15 @@
-//! The model contract (version 1), checked once when a model is loaded.
+//! The model contract, checked once when a model is loaded. Versions 1 and 2 are accepted.
 //!
-//! - input `sketch`: float32 [N, 1, H, W], white paper = +1, black ink = -1, H == W;
+//! - input `sketch`: float32 [N, 1, H, W], white paper = +1, black ink = -1, H == W, at most
+//!   [`MAX_RESOLUTION`];
+//! - version 2 only, each optional (a model declares what it takes):
+//!   - input `hints`: float32 [N, 4, H, W]: RGB in [-1, 1] where the user painted colour and 0
+//!     elsewhere, then a mask channel, 1 where painted and 0 elsewhere;
+//!   - input `z`: float32 [N, Z], 1 <= Z <= [`MAX_Z_DIM`]: the variation code, drawn from N(0, 1);
+//!     all zeros is the default face;
 //! - output `face`: float32 [N, 3, H, W], RGB in [-1, 1];
-//! - ONNX metadata `sketch2face.contract` = "1" (and `sketch2face.resolution` = H when present).
+//! - ONNX metadata `sketch2face.contract` = "1" or "2" (and `sketch2face.resolution` = H when
+//!   present).
 //!
 //! The check works on plain [`TensorSpec`]s so it can be tested without a runtime; the session
 //! converts `ort`'s outlets into them.
@@ -15,14 +22,25 @@ use ort::value::{Outlet, TensorElementType, ValueType};
 
 use super::EngineError;
 
-/// The contract version this engine implements.
-pub const CONTRACT_VERSION: &str = "1";
+/// The contract versions this engine implements, oldest first.
+pub const CONTRACT_VERSIONS: [&str; 2] = ["1", "2"];
+/// The newest contract version.
+pub const CONTRACT_VERSION: &str = "2";
+/// The largest side a model may declare: the input, output and hint buffers of a bigger one
+/// would cost gigabytes before the first run.
+pub const MAX_RESOLUTION: i64 = 2048;
+/// The longest variation code a model may declare.
+pub const MAX_Z_DIM: i64 = 1024;
 /// Metadata key holding the contract version.
 pub const CONTRACT_KEY: &str = "sketch2face.contract";
 /// Metadata key holding the square resolution H.
 pub const RESOLUTION_KEY: &str = "sketch2face.resolution";
-/// Name of the model input.
+/// Name of the sketch input.
 pub const INPUT_NAME: &str = "sketch";
+/// Name of the optional colour-hint input (version 2).
+pub const HINTS_NAME: &str = "hints";
+/// Name of the optional variation-code input (version 2).
+pub const Z_NAME: &str = "z";
 /// Name of the model output.
 pub const OUTPUT_NAME: &str = "face";
 
@@ -113,7 +131,20 @@ impl TensorSpec {
     }
 }
 
-/// Checks a model against contract version 1 and returns its resolution H.
+/// What a model that passed the contract is and takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Contract {
+    /// 1 or 2.
+    pub version: u32,
+    /// Side of the square input and output images.
+    pub resolution: u32,
+    /// Whether the model takes colour hints.
+    pub takes_hints: bool,
+    /// Length of the variation code; 0 when the model takes none.
+    pub z_dim: usize,
+}
+
+/// Checks a model against the contract and says what it takes.
 ///
 /// `path` only names the model in errors.
 pub fn check_contract(
@@ -121,7 +152,7 @@ pub fn check_contract(
     inputs: &[TensorSpec],
     outputs: &[TensorSpec],
     metadata: &BTreeMap<String, String>,
-) -> Result<u32, EngineError> {
+) -> Result<Contract, EngineError> {
     let refuse = |what: &str, expected: &str, found: String| EngineError::Contract {
         path: path.to_owned(),
         what: what.to_owned(),
@@ -131,22 +162,32 @@ pub fn check_contract(
 
     // The version first: a model of another contract version is best told as such.
     let contract = metadata.get(CONTRACT_KEY);
-    if contract.map(String::as_str) != Some(CONTRACT_VERSION) {
-        return Err(refuse(
-            &format!("metadata `{CONTRACT_KEY}`"),
-            &format!("\"{CONTRACT_VERSION}\""),
-            contract.map_or_else(|| "no such entry".to_owned(), |v| format!("\"{v}\"")),
-        ));
-    }
+    let version = match contract.map(String::as_str) {
+        Some("1") => 1,
+        Some("2") => 2,
+        _ => {
+            return Err(refuse(
+                &format!("metadata `{CONTRACT_KEY}`"),
+                "\"1\" or \"2\"",
+                contract.map_or_else(|| "no such entry".to_owned(), |v| format!("\"{v}\"")),
+            ));
+        }
+    };
 
-    let input = single(inputs, INPUT_NAME).map_err(|found| {
-        refuse(
-            "inputs",
-            &format!("exactly one input named `{INPUT_NAME}`"),
-            found,
-        )
+    let optional: &[&str] = if version == 1 {
+        &[]
+    } else {
+        &[HINTS_NAME, Z_NAME]
+    };
+    let input = find_inputs(inputs, optional).map_err(|found| {
+        let expected = if version == 1 {
+            format!("exactly one input named `{INPUT_NAME}`")
+        } else {
+            format!("an input `{INPUT_NAME}`, optionally `{HINTS_NAME}` and `{Z_NAME}`, and no other")
+        };
+        refuse("inputs", &expected, found)
     })?;
-    let expected_input = "f32 [N, 1, H, W] with N dynamic or 1, H == W fixed";
+    let expected_input = "f32 [N, 1, H, W] with N dynamic or 1, H == W fixed, at most 2048";
     let bad_input = || {
         refuse(
             &format!("input `{INPUT_NAME}`"),
@@ -160,7 +201,7 @@ pub fn check_contract(
     let batch_ok = |spec: &TensorSpec| matches!(spec.dims[0], Dim::Dynamic(_) | Dim::Fixed(1));
     let (height, width) = (input.fixed(2), input.fixed(3));
     let resolution = match (height, width) {
-        (Some(h), Some(w)) if h == w && h > 0 && h <= i64::from(u16::MAX) => h,
+        (Some(h), Some(w)) if h == w && h > 0 && h <= MAX_RESOLUTION => h,
         _ => return Err(bad_input()),
     };
     if !batch_ok(input) || input.fixed(1) != Some(1) {
@@ -205,7 +246,75 @@ pub fn check_contract(
         ));
     }
 
-    Ok(resolution as u32)
+    let hints = inputs.iter().find(|spec| spec.name == HINTS_NAME);
+    if let Some(hints) = hints {
+        let side_ok = |axis: usize| match &hints.dims[axis] {
+            Dim::Fixed(n) => *n == resolution,
+            Dim::Dynamic(_) => true,
+        };
+        if hints.element.as_deref() != Some("f32")
+            || hints.dims.len() != 4
+            || !batch_ok(hints)
+            || hints.fixed(1) != Some(4)
+            || !side_ok(2)
+            || !side_ok(3)
+        {
+            return Err(refuse(
+                &format!("input `{HINTS_NAME}`"),
+                &format!("f32 [N, 4, {resolution}, {resolution}] (RGB and a mask)"),
+                hints.description.clone(),
+            ));
+        }
+    }
+    let mut z_dim = 0;
+    if let Some(z) = inputs.iter().find(|spec| spec.name == Z_NAME) {
+        match (z.element.as_deref(), z.dims.len(), z.fixed(1)) {
+            (Some("f32"), 2, Some(n)) if batch_ok(z) && (1..=MAX_Z_DIM).contains(&n) => {
+                z_dim = n as usize;
+            }
+            _ => {
+                return Err(refuse(
+                    &format!("input `{Z_NAME}`"),
+                    &format!("f32 [N, Z] with 1 <= Z <= {MAX_Z_DIM} fixed"),
+                    z.description.clone(),
+                ));
+            }
+        }
+    }
+
+    Ok(Contract {
+        version,
+        resolution: resolution as u32,
+        takes_hints: hints.is_some(),
+        z_dim,
+    })
+}
+
+/// The `sketch` input among `inputs`, when the others are all in `optional` and none repeats;
+/// otherwise a description of what is there.
+fn find_inputs<'a>(inputs: &'a [TensorSpec], optional: &[&str]) -> Result<&'a TensorSpec, String> {
+    let describe = || {
+        if inputs.is_empty() {
+            return "none".to_owned();
+        }
+        inputs
+            .iter()
+            .map(|s| format!("`{}`: {}", s.name, s.description))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let known = |name: &str| name == INPUT_NAME || optional.contains(&name);
+    let repeated = inputs
+        .iter()
+        .enumerate()
+        .any(|(i, a)| inputs[..i].iter().any(|b| b.name == a.name));
+    if repeated || !inputs.iter().all(|spec| known(&spec.name)) {
+        return Err(describe());
+    }
+    inputs
+        .iter()
+        .find(|spec| spec.name == INPUT_NAME)
+        .ok_or_else(describe)
 }
 
 /// The one spec named `name`, or a description of what is there instead.
@@ -255,7 +364,9 @@ mod tests {
         outputs: &[TensorSpec],
         meta: &BTreeMap<String, String>,
     ) -> Result<u32, String> {
-        check_contract(Path::new("m.onnx"), inputs, outputs, meta).map_err(|e| e.to_string())
+        check_contract(Path::new("m.onnx"), inputs, outputs, meta)
+            .map(|contract| contract.resolution)
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -290,9 +401,9 @@ mod tests {
 
     #[test]
     fn refuses_other_contract_versions_with_expected_and_found() {
-        let err = check(&[good_input(16)], &[good_output(16)], &metadata(Some("2"))).unwrap_err();
+        let err = check(&[good_input(16)], &[good_output(16)], &metadata(Some("3"))).unwrap_err();
         assert!(err.contains("m.onnx"), "{err}");
-        assert!(err.contains("expected \"1\", found \"2\""), "{err}");
+        assert!(err.contains("expected \"1\" or \"2\", found \"3\""), "{err}");
         let err = check(&[good_input(16)], &[good_output(16)], &metadata(None)).unwrap_err();
         assert!(err.contains("found no such entry"), "{err}");
     }
@@ -381,5 +492,75 @@ mod tests {
         );
         meta.insert(RESOLUTION_KEY.to_owned(), "16".to_owned());
         assert_eq!(check(&[good_input(16)], &[good_output(16)], &meta), Ok(16));
+    }
+
+    fn hints(h: i64) -> TensorSpec {
+        TensorSpec::f32(
+            HINTS_NAME,
+            &[dyn_n(), Dim::Fixed(4), Dim::Fixed(h), Dim::Fixed(h)],
+        )
+    }
+
+    fn z(dim: Dim) -> TensorSpec {
+        TensorSpec::f32(Z_NAME, &[dyn_n(), dim])
+    }
+
+    fn contract(inputs: &[TensorSpec], version: &str) -> Result<Contract, String> {
+        check_contract(
+            Path::new("m.onnx"),
+            inputs,
+            &[good_output(16)],
+            &metadata(Some(version)),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn version_2_takes_optional_hints_and_code_in_any_order() {
+        let full = contract(&[z(Dim::Fixed(8)), good_input(16), hints(16)], "2").unwrap();
+        assert_eq!(
+            full,
+            Contract {
+                version: 2,
+                resolution: 16,
+                takes_hints: true,
+                z_dim: 8
+            }
+        );
+        let bare = contract(&[good_input(16)], "2").unwrap();
+        assert_eq!((bare.version, bare.takes_hints, bare.z_dim), (2, false, 0));
+        let v1 = contract(&[good_input(16)], "1").unwrap();
+        assert_eq!((v1.version, v1.takes_hints, v1.z_dim), (1, false, 0));
+    }
+
+    #[test]
+    fn version_2_refuses_bad_hints_codes_and_strangers() {
+        let err = contract(&[good_input(16), hints(32)], "2").unwrap_err();
+        assert!(err.contains("input `hints`") && err.contains("[N, 4, 16, 16]"), "{err}");
+        let err = contract(&[good_input(16), z(Dim::Fixed(0))], "2").unwrap_err();
+        assert!(err.contains("input `z`"), "{err}");
+        let err = contract(&[good_input(16), z(Dim::Fixed(MAX_Z_DIM + 1))], "2").unwrap_err();
+        assert!(err.contains("input `z`"), "{err}");
+        let err = contract(&[good_input(16), hints(16), hints(16)], "2").unwrap_err();
+        assert!(err.contains("and no other"), "a repeated input: {err}");
+        let err = contract(&[hints(16)], "2").unwrap_err();
+        assert!(err.contains("an input `sketch`"), "{err}");
+        let err = contract(&[good_input(16), hints(16)], "1").unwrap_err();
+        assert!(err.contains("exactly one input named `sketch`"), "{err}");
+    }
+
+    #[test]
+    fn refuses_resolutions_over_the_limit() {
+        let side = MAX_RESOLUTION + 1;
+        let err = check(&[good_input(side)], &[good_output(side)], &metadata(Some("1"))).unwrap_err();
+        assert!(err.contains("at most 2048"), "{err}");
+        assert_eq!(
+            check(
+                &[good_input(MAX_RESOLUTION)],
+                &[good_output(MAX_RESOLUTION)],
+                &metadata(Some("1"))
+            ),
+            Ok(2048)
+        );
     }
 }

@@ -48,7 +48,7 @@ pub enum EngineError {
     },
 
     #[error(
-        "model {} does not follow the sketch2face contract {CONTRACT_VERSION}: {what}: expected {expected}, found {found}",
+        "model {} does not follow the sketch2face contract (version 1 or {CONTRACT_VERSION}): {what}: expected {expected}, found {found}",
         path.display()
     )]
     Contract {
@@ -63,6 +63,16 @@ pub enum EngineError {
         path: PathBuf,
         #[source]
         source: ort::Error,
+    },
+
+    #[error(
+        "model {} takes a variation code of {expected} numbers, but {found} were given",
+        path.display()
+    )]
+    CodeLength {
+        path: PathBuf,
+        expected: usize,
+        found: usize,
     },
 
     #[error("output tensor `{tensor}`: expected shape {expected}, found {found}")]

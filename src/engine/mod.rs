@@ -9,6 +9,7 @@ mod contract;
 mod error;
 mod process;
 mod runtime;
+mod seed;
 mod session;
 
 use std::collections::BTreeMap;
@@ -17,13 +18,16 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 pub use contract::{
-    CONTRACT_KEY, CONTRACT_VERSION, INPUT_NAME, OUTPUT_NAME, RESOLUTION_KEY, TensorSpec,
-    check_contract,
+    CONTRACT_KEY, CONTRACT_VERSION, CONTRACT_VERSIONS, Contract, HINTS_NAME, INPUT_NAME,
+    MAX_RESOLUTION, MAX_Z_DIM, OUTPUT_NAME, RESOLUTION_KEY, TensorSpec, Z_NAME, check_contract,
 };
 pub use error::EngineError;
-pub use process::{postprocess, preprocess, preprocess_into, upscale};
-pub use runtime::{RUNTIME_FILE, default_model_path, init_runtime, runtime_candidates};
-pub use session::{Engine, preload_cuda_libraries};
+pub use process::{hints_into, hints_tensor, postprocess, preprocess, preprocess_into, upscale};
+pub use runtime::{
+    RUNTIME_FILE, default_model_path, init_runtime, runtime_candidates, runtime_version,
+};
+pub use seed::{Seed, z_from_seed};
+pub use session::{Conditions, Engine, preload_cuda_libraries};
 
 /// Which execution provider the user asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -98,6 +102,12 @@ pub struct ModelInfo {
     pub path: PathBuf,
     /// Side of the square input and output images (H == W).
     pub resolution: u32,
+    /// The contract version the model declares (1 or 2).
+    pub contract: u32,
+    /// Whether the model takes colour hints (`hints`).
+    pub takes_hints: bool,
+    /// Length of the model's variation code (`z`); 0 when it takes none.
+    pub z_dim: usize,
     /// Every custom metadata entry of the ONNX file (`sketch2face.*` and any other).
     pub metadata: BTreeMap<String, String>,
 }

@@ -1,7 +1,7 @@
 //! Pre- and post-processing: pure functions between images and the model's tensors.
 
 use image::imageops::{self, FilterType};
-use image::{GrayImage, Rgb, RgbImage};
+use image::{GrayImage, Rgb, RgbImage, Rgba, RgbaImage};
 use ndarray::{Array4, ArrayView4};
 
 use super::{EngineError, OUTPUT_NAME};
@@ -33,6 +33,62 @@ pub fn preprocess_into(gray: &GrayImage, input: &mut Array4<f32>) {
         .expect("input buffer must be in standard layout");
     for (value, pixel) in data.iter_mut().zip(fitted.as_raw()) {
         *value = f32::from(*pixel) / 127.5 - 1.0;
+    }
+}
+
+/// Colour hints as the model's `hints` input [1, 4, size, size]: an RGBA image of any size, with
+/// colour where alpha > 0, fitted like the sketch (centred on a transparent square, resized),
+/// mapped to RGB in [-1, 1] where hinted and 0 elsewhere, and a mask channel (1 where hinted).
+///
+/// A pixel of the resized image is hinted where painted pixels cover at least half of it; its
+/// colour is theirs (resizing works on premultiplied colour, so unpainted pixels do not darken
+/// it). At the model's size the image maps pixel for pixel.
+pub fn hints_tensor(rgba: &RgbaImage, size: u32) -> Array4<f32> {
+    let side = size as usize;
+    let mut hints = Array4::zeros((1, 4, side, side));
+    hints_into(rgba, &mut hints);
+    hints
+}
+
+/// [`hints_tensor`] into an existing [1, 4, S, S] buffer.
+///
+/// # Panics
+/// If `hints` is not [1, 4, S, S].
+pub fn hints_into(rgba: &RgbaImage, hints: &mut Array4<f32>) {
+    let (n, c, h, w) = hints.dim();
+    assert!(
+        n == 1 && c == 4 && h == w,
+        "hints buffer must be [1, 4, S, S], not {:?}",
+        hints.dim()
+    );
+    let size = h as u32;
+    // Painted or not, nothing in between; colour premultiplied by that coverage.
+    let (width, height) = rgba.dimensions();
+    let side = width.max(height).max(1);
+    let mut square = RgbaImage::new(side, side);
+    let (left, top) = ((side - width) / 2, (side - height) / 2);
+    for (x, y, pixel) in rgba.enumerate_pixels() {
+        if pixel[3] > 0 {
+            square.put_pixel(x + left, y + top, Rgba([pixel[0], pixel[1], pixel[2], 255]));
+        }
+    }
+    let fitted = if side == size {
+        square
+    } else {
+        imageops::resize(&square, size, size, FilterType::Triangle)
+    };
+    hints.fill(0.0);
+    for (x, y, pixel) in fitted.enumerate_pixels() {
+        let alpha = pixel[3];
+        if alpha < 128 {
+            continue;
+        }
+        let (x, y) = (x as usize, y as usize);
+        for channel in 0..3 {
+            let colour = (f32::from(pixel[channel]) * 255.0 / f32::from(alpha)).min(255.0);
+            hints[[0, channel, y, x]] = colour / 127.5 - 1.0;
+        }
+        hints[[0, 3, y, x]] = 1.0;
     }
 }
 
@@ -171,5 +227,50 @@ mod tests {
         );
         assert_eq!(upscale(&face, 16), face);
         assert_eq!(upscale(&face, 8).dimensions(), (8, 8));
+    }
+
+    #[test]
+    fn hints_mark_exactly_the_painted_pixels_with_their_colour() {
+        let mut rgba = RgbaImage::new(4, 4);
+        rgba.put_pixel(1, 2, Rgba([255, 0, 51, 255]));
+        rgba.put_pixel(3, 0, Rgba([10, 20, 30, 1])); // faint alpha still counts as painted
+        let hints = hints_tensor(&rgba, 4);
+        assert_eq!(hints.dim(), (1, 4, 4, 4));
+        for y in 0..4 {
+            for x in 0..4 {
+                let painted = (x, y) == (1, 2) || (x, y) == (3, 0);
+                assert_eq!(hints[[0, 3, y, x]], f32::from(u8::from(painted)), "mask at ({x},{y})");
+                if !painted {
+                    assert_eq!(hints[[0, 0, y, x]], 0.0);
+                }
+            }
+        }
+        assert_eq!(hints[[0, 0, 2, 1]], 1.0);
+        assert_eq!(hints[[0, 1, 2, 1]], -1.0);
+        assert!((hints[[0, 2, 2, 1]] - (51.0 / 127.5 - 1.0)).abs() < 1e-6);
+        assert!((hints[[0, 0, 0, 3]] - (10.0 / 127.5 - 1.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn hints_are_fitted_like_the_sketch() {
+        // 8 x 4, left half blue: centred on an 8 x 8 square (rows 2..6), then halved to 4 x 4.
+        let rgba = RgbaImage::from_fn(8, 4, |x, _| {
+            if x < 4 {
+                Rgba([0, 0, 255, 255])
+            } else {
+                Rgba([0, 0, 0, 0])
+            }
+        });
+        let hints = hints_tensor(&rgba, 4);
+        let mask: Vec<Vec<f32>> = (0..4)
+            .map(|y| (0..4).map(|x| hints[[0, 3, y, x]]).collect())
+            .collect();
+        assert_eq!(mask[0], [0.0; 4], "padding above is unpainted");
+        assert_eq!(mask[3], [0.0; 4], "padding below is unpainted");
+        assert_eq!(mask[1][..2], [1.0, 1.0]);
+        assert_eq!(mask[1][2..], [0.0, 0.0]);
+        // Colour inside stays pure blue: unpainted neighbours do not darken it.
+        assert_eq!(hints[[0, 2, 1, 0]], 1.0);
+        assert_eq!(hints[[0, 0, 1, 0]], -1.0);
     }
 }

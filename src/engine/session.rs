@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use image::{GrayImage, RgbImage};
-use ndarray::{Array4, Ix4};
+use image::{GrayImage, RgbImage, RgbaImage};
+use ndarray::{Array2, Array4, Axis, Ix4};
 use ort::environment::Environment;
 use ort::session::Session;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
@@ -13,9 +13,10 @@ use ort::value::TensorRef;
 
 use super::contract::{TensorSpec, check_contract};
 use super::runtime::runtime;
+use super::contract::{HINTS_NAME, Z_NAME};
 use super::{
-    Device, EngineError, EngineOptions, INPUT_NAME, ModelInfo, OUTPUT_NAME, Provider, postprocess,
-    preprocess_into,
+    Device, EngineError, EngineOptions, INPUT_NAME, ModelInfo, OUTPUT_NAME, Provider, hints_into,
+    postprocess, preprocess_into,
 };
 
 /// Most intra-op threads used when the options leave the count to the engine.
@@ -28,8 +29,22 @@ pub struct Engine {
     provider: Provider,
     /// Why `Device::Auto` ended on the CPU, when it tried CUDA and failed.
     cuda_error: Option<String>,
-    /// The model input, reused between calls.
+    /// The sketch input, reused between calls.
     input: Array4<f32>,
+    /// The hints input ([1, 4, S, S]) when the model takes hints, reused between calls.
+    hints: Option<Array4<f32>>,
+}
+
+/// What steers a face besides the sketch. The default is no hints and the zero code: the
+/// model's default face.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Conditions<'a> {
+    /// Colour hints: an RGBA image of any size, colour where alpha > 0, fitted like the sketch.
+    /// Ignored by a model without a `hints` input.
+    pub hints: Option<&'a RgbaImage>,
+    /// The variation code; ignored by a model without a `z` input, zeros when `None`. A code
+    /// shorter or longer than the model's is an error.
+    pub z: Option<&'a [f32]>,
 }
 
 impl Engine {
@@ -90,18 +105,24 @@ impl Engine {
             .iter()
             .map(TensorSpec::from_outlet)
             .collect();
-        let resolution = check_contract(path, &inputs, &outputs, &metadata)?;
-        let side = resolution as usize;
+        let contract = check_contract(path, &inputs, &outputs, &metadata)?;
+        let side = contract.resolution as usize;
         Ok(Engine {
             session,
             info: ModelInfo {
                 path: path.to_owned(),
-                resolution,
+                resolution: contract.resolution,
+                contract: contract.version,
+                takes_hints: contract.takes_hints,
+                z_dim: contract.z_dim,
                 metadata,
             },
             provider,
             cuda_error,
             input: Array4::zeros((1, 1, side, side)),
+            hints: contract
+                .takes_hints
+                .then(|| Array4::zeros((1, 4, side, side))),
         })
     }
 
@@ -124,19 +145,85 @@ impl Engine {
         self.cuda_error.as_deref()
     }
 
-    /// A grayscale sketch of any size to a face at the model's resolution.
+    /// A grayscale sketch of any size to a face at the model's resolution: the default face
+    /// (no hints, the zero code).
     pub fn generate(&mut self, sketch: &GrayImage) -> Result<RgbImage, EngineError> {
-        preprocess_into(sketch, &mut self.input);
-        let path = &self.info.path;
+        self.generate_with(sketch, &Conditions::default())
+    }
+
+    /// A face for a sketch, steered by colour hints and a variation code where the model takes
+    /// them.
+    pub fn generate_with(
+        &mut self,
+        sketch: &GrayImage,
+        conditions: &Conditions,
+    ) -> Result<RgbImage, EngineError> {
+        let mut faces = self.generate_batch(sketch, conditions.hints, &[conditions.z])?;
+        Ok(faces.remove(0))
+    }
+
+    /// One face per code for the same sketch and hints, run as one batch (the variations strip
+    /// and `generate --variations`). `None` codes are zeros. Needs a model with a dynamic batch
+    /// when there is more than one code.
+    pub fn generate_batch(
+        &mut self,
+        sketch: &GrayImage,
+        hints: Option<&RgbaImage>,
+        codes: &[Option<&[f32]>],
+    ) -> Result<Vec<RgbImage>, EngineError> {
+        let batch = codes.len().max(1);
+        let z_dim = self.info.z_dim;
+        let path = self.info.path.clone();
         let run_error = |source| EngineError::Run {
             path: path.clone(),
             source,
         };
-        let tensor = TensorRef::from_array_view(&self.input).map_err(run_error)?;
-        let outputs = self
-            .session
-            .run(ort::inputs![INPUT_NAME => tensor])
-            .map_err(run_error)?;
+        let mut z = Array2::<f32>::zeros((batch, z_dim));
+        for (row, code) in codes.iter().enumerate() {
+            match code {
+                Some(code) if z_dim > 0 && code.len() != z_dim => {
+                    return Err(EngineError::CodeLength {
+                        path,
+                        expected: z_dim,
+                        found: code.len(),
+                    });
+                }
+                Some(code) if z_dim > 0 => {
+                    z.row_mut(row).assign(&ndarray::ArrayView1::from(*code));
+                }
+                _ => {}
+            }
+        }
+
+        preprocess_into(sketch, &mut self.input);
+        if let Some(buffer) = self.hints.as_mut() {
+            match hints {
+                Some(hints) => hints_into(hints, buffer),
+                None => buffer.fill(0.0),
+            }
+        }
+        // A batch repeats the one sketch (and hints); a single face uses the buffers as they are.
+        let repeat = |one: &Array4<f32>| -> Array4<f32> {
+            let views = vec![one.view(); batch];
+            ndarray::concatenate(Axis(0), &views).expect("same shapes")
+        };
+        let sketches = (batch > 1).then(|| repeat(&self.input));
+        let hint_batch = match (&self.hints, batch > 1) {
+            (Some(one), true) => Some(repeat(one)),
+            _ => None,
+        };
+
+        let mut inputs = ort::inputs![
+            INPUT_NAME => TensorRef::from_array_view(sketches.as_ref().unwrap_or(&self.input)).map_err(run_error)?
+        ];
+        if let Some(one) = &self.hints {
+            let tensor = TensorRef::from_array_view(hint_batch.as_ref().unwrap_or(one)).map_err(run_error)?;
+            inputs.push((HINTS_NAME.into(), tensor.into()));
+        }
+        if z_dim > 0 {
+            inputs.push((Z_NAME.into(), TensorRef::from_array_view(&z).map_err(run_error)?.into()));
+        }
+        let outputs = self.session.run(inputs).map_err(run_error)?;
         let face = outputs
             .get(OUTPUT_NAME)
             .ok_or_else(|| run_error(ort::Error::new(format!("no output named `{OUTPUT_NAME}`"))))?
@@ -145,12 +232,16 @@ impl Engine {
         let found = format!("{:?}", face.shape());
         let face = face
             .into_dimensionality::<Ix4>()
-            .map_err(|_| EngineError::OutputShape {
+            .ok()
+            .filter(|face| face.shape()[0] == batch)
+            .ok_or_else(|| EngineError::OutputShape {
                 tensor: OUTPUT_NAME,
-                expected: "[1, 3, H, W]".to_owned(),
+                expected: format!("[{batch}, 3, H, W]"),
                 found,
             })?;
-        postprocess(face)
+        face.axis_iter(Axis(0))
+            .map(|one| postprocess(one.insert_axis(Axis(0))))
+            .collect()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use image::{GrayImage, Luma};
+use image::{GrayImage, Luma, Rgba, RgbaImage};
 
 use super::*;
 
@@ -136,15 +136,147 @@ fn refuses_float64_tensors() {
 fn refuses_missing_contract_metadata() {
     let message = load_error("no_contract");
     assert!(
-        message.contains("`sketch2face.contract`: expected \"1\", found no such entry"),
+        message.contains("`sketch2face.contract`: expected \"1\" or \"2\", found no such entry"),
         "{message}"
     );
 }
 
 #[test]
-fn refuses_contract_version_2() {
-    let message = load_error("contract_2");
-    assert!(message.contains("expected \"1\", found \"2\""), "{message}");
+fn refuses_an_unknown_contract_version() {
+    let message = load_error("contract_3");
+    assert!(
+        message.contains("expected \"1\" or \"2\", found \"3\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_v1_model_takes_only_the_sketch() {
+    let info = load("valid", Device::Cpu).unwrap().info().clone();
+    assert_eq!((info.contract, info.takes_hints, info.z_dim), (1, false, 0));
+}
+
+#[test]
+fn a_v2_model_reports_what_it_takes() {
+    let full = load("valid_v2", Device::Cpu).unwrap();
+    let info = full.info();
+    assert_eq!((info.contract, info.takes_hints, info.z_dim), (2, true, 8));
+    let hints_only = load("hints_v2", Device::Cpu).unwrap();
+    let info = hints_only.info();
+    assert_eq!((info.contract, info.takes_hints, info.z_dim), (2, true, 0));
+}
+
+/// A mid-gray sketch, so the face shows the hint colour where painted and gray elsewhere.
+fn gray_sketch() -> GrayImage {
+    GrayImage::from_pixel(16, 16, Luma([128]))
+}
+
+#[test]
+fn inputs_the_caller_leaves_out_are_zeros() {
+    let mut engine = load("valid_v2", Device::Cpu).unwrap();
+    let face = engine.generate(&gray_sketch()).unwrap();
+    assert!(face.pixels().all(|p| p.0 == [128, 128, 128]), "no hints, z = 0: the sketch");
+}
+
+#[test]
+fn hints_reach_the_model_where_painted_and_only_there() {
+    let mut engine = load("valid_v2", Device::Cpu).unwrap();
+    // Painted: the left half red; alpha 0 on the right half (its colour must be ignored).
+    let hints = RgbaImage::from_fn(16, 16, |x, _| {
+        if x < 8 {
+            Rgba([200, 30, 10, 255])
+        } else {
+            Rgba([0, 255, 0, 0])
+        }
+    });
+    let conditions = Conditions {
+        hints: Some(&hints),
+        z: None,
+    };
+    let face = engine.generate_with(&gray_sketch(), &conditions).unwrap();
+    for (x, _, pixel) in face.enumerate_pixels() {
+        let expected = if x < 8 { [200, 30, 10] } else { [128, 128, 128] };
+        assert_eq!(pixel.0, expected, "column {x}");
+    }
+    // Hints at another size are fitted like the sketch: a 64 x 64 image, the same picture.
+    let big = image::imageops::resize(&hints, 64, 64, image::imageops::FilterType::Nearest);
+    let face = engine
+        .generate_with(
+            &gray_sketch(),
+            &Conditions {
+                hints: Some(&big),
+                z: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(face.get_pixel(2, 5).0, [200, 30, 10]);
+    assert_eq!(face.get_pixel(13, 5).0, [128, 128, 128]);
+}
+
+#[test]
+fn the_code_reaches_the_model_and_a_wrong_length_is_refused() {
+    let mut engine = load("valid_v2", Device::Cpu).unwrap();
+    let code = [0.2_f32; 8];
+    let face = engine
+        .generate_with(
+            &gray_sketch(),
+            &Conditions {
+                hints: None,
+                z: Some(&code),
+            },
+        )
+        .unwrap();
+    // 128 -> 0.0039 in [-1, 1]; + mean(z) 0.2 -> 154 after rounding.
+    assert!(face.pixels().all(|p| p.0 == [154, 154, 154]), "{:?}", face.get_pixel(0, 0));
+    let error = engine
+        .generate_with(
+            &gray_sketch(),
+            &Conditions {
+                hints: None,
+                z: Some(&[0.0; 3]),
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(error, EngineError::CodeLength { expected: 8, found: 3, .. }), "{error}");
+    assert!(error.to_string().contains("valid_v2.onnx"), "{error}");
+}
+
+#[test]
+fn a_batch_gives_one_face_per_code_in_order() {
+    let mut engine = load("valid_v2", Device::Cpu).unwrap();
+    let codes = [[0.0_f32; 8], [0.2; 8], [-0.2; 8]];
+    let refs: Vec<Option<&[f32]>> = codes.iter().map(|c| Some(&c[..])).collect();
+    let faces = engine.generate_batch(&gray_sketch(), None, &refs).unwrap();
+    let firsts: Vec<u8> = faces.iter().map(|f| f.get_pixel(3, 3)[0]).collect();
+    assert_eq!(firsts, [128, 154, 102]);
+    // A model without z ignores codes; the batch still has one face per code.
+    let mut hints_only = load("hints_v2", Device::Cpu).unwrap();
+    let faces = hints_only.generate_batch(&gray_sketch(), None, &refs).unwrap();
+    assert_eq!(faces.len(), 3);
+}
+
+#[test]
+fn refuses_v2_inputs_that_break_the_contract() {
+    let message = load_error("v1_with_hints");
+    assert!(message.contains("exactly one input named `sketch`"), "{message}");
+    let message = load_error("v2_three_channel_hints");
+    assert!(
+        message.contains("input `hints`") && message.contains("found f32 [N, 3, 16, 16]"),
+        "{message}"
+    );
+    let message = load_error("v2_dynamic_z");
+    assert!(message.contains("input `z`") && message.contains("found f32 [N, Z]"), "{message}");
+    let message = load_error("v2_unknown_input");
+    assert!(message.contains("`style`") && message.contains("and no other"), "{message}");
+}
+
+#[test]
+fn refuses_a_huge_resolution_before_allocating() {
+    let message = load_error("huge_resolution");
+    assert!(
+        message.contains("at most 2048") && message.contains("65535"),
+        "{message}"
+    );
 }
 
 #[test]
