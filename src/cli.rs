@@ -1,17 +1,104 @@
 //! The headless commands: `generate` (sketch files to face images) and `info` (what a model is and
 //! where it runs). Uses `sketch` to open files and `engine` to run the model; never any UI.
+//!
+//! Results go to standard output, problems to standard error, and the exit status says which kind
+//! of failure happened ([`Failure`], [`exit_code`]) so that scripts can tell them apart.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::collections::{HashMap, HashSet};
+use std::fmt::{self, Write as _};
+use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow};
 use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
+use image::RgbImage;
+use image::codecs::png::PngEncoder;
+use serde::Serialize;
 
 use crate::engine::{self, CONTRACT_KEY, Device, Engine, EngineOptions, INPUT_NAME, OUTPUT_NAME};
 use crate::sketch::load_sketch_file;
+
+/// The exit statuses besides 0 (success) and 2 (usage errors, from clap), as `generate --help`
+/// and the README document them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Exit 1: some sketches failed, each named on standard error; the others got their faces.
+    SomeSketches,
+    /// Exit 3: nothing could run: ONNX Runtime or the model could not be loaded, or the output
+    /// folder could not be made. Nothing was written.
+    CannotRun,
+    /// Exit 4: refused before any work: a face would overwrite an existing file (without
+    /// `--force`) or one of the sketches, or two sketches would get the same face file. Nothing
+    /// was written.
+    Refused,
+}
+
+impl Failure {
+    pub fn exit_status(self) -> u8 {
+        match self {
+            Failure::SomeSketches => 1,
+            Failure::CannotRun => 3,
+            Failure::Refused => 4,
+        }
+    }
+
+    /// `error` marked with this failure, for [`exit_code`].
+    fn of(self, error: anyhow::Error) -> anyhow::Error {
+        anyhow::Error::new(Failed {
+            failure: self,
+            error,
+        })
+    }
+}
+
+/// An error that carries its [`Failure`]. It prints exactly as the error it wraps.
+#[derive(Debug)]
+struct Failed {
+    failure: Failure,
+    error: anyhow::Error,
+}
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Only the outermost message: anyhow's `{:#}` adds the causes from `source()`.
+        write!(f, "{}", self.error)
+    }
+}
+
+impl std::error::Error for Failed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// The exit code for an error a command returned: its [`Failure`]'s status, else 1.
+pub fn exit_code(error: &anyhow::Error) -> ExitCode {
+    error
+        .downcast_ref::<Failed>()
+        .map_or(ExitCode::FAILURE, |failed| {
+            ExitCode::from(failed.failure.exit_status())
+        })
+}
+
+const GENERATE_AFTER_HELP: &str = "\
+Each face is written to DIR/<sketch file name>.png: only the last extension is replaced, so
+a.v2.jpg gives DIR/a.v2.png. Faces are written atomically (a temporary file, then a rename).
+Before any work, every sketch's face file is checked: an existing file is refused without
+--force, and two sketches that would write the same file (a.png and a.jpg) are refused always.
+
+Results go to standard output (a line per face written, or with --json a JSON object per
+sketch), problems to standard error.
+
+Exit status:
+  0  every sketch got its face
+  1  some sketches failed (each is named); the others got their faces
+  2  usage error (bad arguments)
+  3  nothing could run: ONNX Runtime or the model could not be loaded, or DIR could not be made
+  4  refused before any work: a face file exists (use --force), is one of the sketches, or
+     would be written for two sketches; nothing was written";
 
 /// Options shared by every command that loads a model.
 #[derive(Args, Clone, Debug)]
@@ -57,18 +144,27 @@ fn device_parser() -> impl TypedValueParser<Value = Device> {
 
 /// `sketch2face generate SKETCH... --out DIR`
 #[derive(Args, Clone, Debug)]
+#[command(after_help = GENERATE_AFTER_HELP)]
 pub struct GenerateArgs {
     /// Sketch images (PNG, JPEG, BMP, GIF, WebP, TIFF, PNM): dark lines on light paper, or the reverse
     #[arg(required = true, value_name = "SKETCH")]
     pub sketches: Vec<PathBuf>,
 
-    /// Folder for the faces, written as DIR/<sketch name>.png (created if missing)
+    /// Folder for the faces, written as DIR/<sketch file name>.png (created if missing)
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,
 
-    /// Upscale each face to N x N pixels (Lanczos3) [default: the model's resolution]
+    /// Upscale each face to N x N pixels, N from 1 to 8192 (Lanczos3) [default: the model's resolution]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8192))]
     pub size: Option<u32>,
+
+    /// Overwrite faces that exist already in DIR (without it, nothing is written when one exists)
+    #[arg(long)]
+    pub force: bool,
+
+    /// One JSON object per sketch on standard output: {"input", "output", "model_ms", "total_ms"}, or {"input", "output", "error"}
+    #[arg(long)]
+    pub json: bool,
 
     #[command(flatten)]
     pub model: ModelArgs,
@@ -81,71 +177,154 @@ pub struct InfoArgs {
     pub model: ModelArgs,
 }
 
-/// Turns every sketch into a face; carries on past a bad file and fails at the end naming each.
-/// Prints one line per face with the time of the model (preprocess, run, postprocess) and the
-/// total (reading, normalising, the model, upscaling and writing).
+/// Turns every sketch into a face. Checks every face file first and refuses the whole batch when
+/// one clashes ([`Failure::Refused`]); then carries on past a bad sketch and fails at the end
+/// naming each ([`Failure::SomeSketches`]). Prints one result per sketch with the time of the
+/// model (preprocess, run, postprocess) and the total (reading, normalising, the model, upscaling
+/// and writing).
 pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
-    let mut engine = args.model.load()?;
+    let outputs = output_paths(&args.sketches, &args.out, args.force);
+    let outputs = match outputs {
+        Ok(outputs) => outputs,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("error: {problem}");
+            }
+            return Err(Failure::Refused.of(anyhow!(
+                "{} of {} sketches refused before any work; nothing was written",
+                problems.len(),
+                args.sketches.len()
+            )));
+        }
+    };
     std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
-    println!(
-        "model {} ({}x{}) on {}",
-        engine.info().path.display(),
-        engine.resolution(),
-        engine.resolution(),
-        engine.provider(),
-    );
+        .with_context(|| format!("cannot create the output folder {}", args.out.display()))
+        .map_err(|error| Failure::CannotRun.of(error))?;
+    let mut engine = args
+        .model
+        .load()
+        .map_err(|error| Failure::CannotRun.of(error))?;
+    if !args.json {
+        println!(
+            "model {} ({}x{}) on {}",
+            engine.info().path.display(),
+            engine.resolution(),
+            engine.resolution(),
+            engine.provider(),
+        );
+    }
 
-    let mut written: HashMap<PathBuf, &Path> = HashMap::new();
     let mut failures: Vec<String> = Vec::new();
-    for sketch in &args.sketches {
+    for (sketch, out) in args.sketches.iter().zip(&outputs) {
         let started = Instant::now();
-        match generate_one(&mut engine, sketch, args, &written) {
-            Ok((out, model_time)) => {
-                println!(
-                    "{} -> {} (model {} ms, total {} ms)",
-                    sketch.display(),
-                    out.display(),
-                    model_time.as_millis(),
-                    started.elapsed().as_millis()
-                );
-                written.insert(out, sketch);
-            }
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                failures.push(sketch.display().to_string());
-            }
+        let result = generate_one(&mut engine, sketch, out, args);
+        let report = SketchReport::new(sketch, out, &result, started.elapsed());
+        if let Err(error) = &result {
+            eprintln!("error: {error:#}");
+            failures.push(sketch.display().to_string());
+        }
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string(&report).expect("a report serialises")
+            );
+        } else if result.is_ok() {
+            println!("{report}");
         }
     }
     if !failures.is_empty() {
-        bail!(
+        return Err(Failure::SomeSketches.of(anyhow!(
             "{} of {} sketches failed: {}",
             failures.len(),
             args.sketches.len(),
             failures.join(", ")
-        );
+        )));
     }
     Ok(())
 }
 
-fn generate_one(
-    engine: &mut Engine,
+/// Where the face for `sketch` goes: `out_dir/<the sketch's file name>.png` with only its last
+/// extension replaced (`a.v2.jpg` -> `a.v2.png`). A variation `Some(k)` adds `-k` before the
+/// extension (`a.v2-1.png`), for several faces from one sketch.
+pub fn output_path(
+    out_dir: &Path,
     sketch: &Path,
-    args: &GenerateArgs,
-    written: &HashMap<PathBuf, &Path>,
-) -> anyhow::Result<(PathBuf, Duration)> {
+    variation: Option<usize>,
+) -> anyhow::Result<PathBuf> {
     let stem = sketch
         .file_stem()
         .with_context(|| format!("{} has no file name", sketch.display()))?;
-    let out = args.out.join(stem).with_extension("png");
-    if let Some(earlier) = written.get(&out) {
-        bail!(
-            "{}: its face would overwrite {}, already written for {}",
-            sketch.display(),
-            out.display(),
-            earlier.display()
-        );
+    let mut name = stem.to_os_string();
+    if let Some(k) = variation {
+        name.push(format!("-{k}"));
     }
+    name.push(".png");
+    Ok(out_dir.join(name))
+}
+
+/// Every sketch's face file, in order, or every reason to refuse the batch: a sketch without a
+/// file name, two sketches with the same face file, a face file that exists (unless `force`) or
+/// that is one of the sketches (even with `force`: the sketch would be lost).
+fn output_paths(
+    sketches: &[PathBuf],
+    out_dir: &Path,
+    force: bool,
+) -> Result<Vec<PathBuf>, Vec<String>> {
+    let inputs: HashSet<PathBuf> = sketches
+        .iter()
+        .filter_map(|sketch| sketch.canonicalize().ok())
+        .collect();
+    let mut claimed_by: HashMap<PathBuf, &Path> = HashMap::new();
+    let mut outputs = Vec::with_capacity(sketches.len());
+    let mut problems = Vec::new();
+    for sketch in sketches {
+        let out = match output_path(out_dir, sketch, None) {
+            Ok(out) => out,
+            Err(error) => {
+                problems.push(format!("{error:#}"));
+                continue;
+            }
+        };
+        if let Some(earlier) = claimed_by.get(&out) {
+            problems.push(format!(
+                "{} and {} would both be written to {}; rename one of them",
+                earlier.display(),
+                sketch.display(),
+                out.display()
+            ));
+        } else if out.symlink_metadata().is_ok() {
+            if out.canonicalize().is_ok_and(|real| inputs.contains(&real)) {
+                problems.push(format!(
+                    "{}: its face would overwrite the sketch {} itself; choose another --out",
+                    sketch.display(),
+                    out.display()
+                ));
+            } else if !force {
+                problems.push(format!(
+                    "{}: {} exists already (--force overwrites it)",
+                    sketch.display(),
+                    out.display()
+                ));
+            }
+        }
+        claimed_by.entry(out.clone()).or_insert(sketch);
+        outputs.push(out);
+    }
+    if problems.is_empty() {
+        Ok(outputs)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Reads, normalises and generates one sketch, then writes its face to `out`; returns the model's
+/// time.
+fn generate_one(
+    engine: &mut Engine,
+    sketch: &Path,
+    out: &Path,
+    args: &GenerateArgs,
+) -> anyhow::Result<Duration> {
     let gray = load_sketch_file(sketch)?;
     let started = Instant::now();
     let mut face = engine
@@ -155,20 +334,96 @@ fn generate_one(
     if let Some(size) = args.size {
         face = engine::upscale(&face, size);
     }
-    face.save(&out).with_context(|| {
+    write_png_atomically(&face, out, args.force).with_context(|| {
         format!(
             "cannot write {} (the face for {})",
             out.display(),
             sketch.display()
         )
     })?;
-    Ok((out, model_time))
+    Ok(model_time)
+}
+
+/// Writes `face` as PNG to a temporary file beside `path` and renames it into place, so `path`
+/// is never left half-written. Without `overwrite`, a file that appeared at `path` since the
+/// check before the work is kept and this fails.
+fn write_png_atomically(face: &RgbImage, path: &Path, overwrite: bool) -> anyhow::Result<()> {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".sketch2face-")
+        .suffix(".png.tmp")
+        // A plain file's mode (0666 less the umask), not tempfile's private 0600.
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(folder)
+        .with_context(|| format!("cannot create a temporary file in {}", folder.display()))?;
+    {
+        let mut writer = BufWriter::new(temp.as_file_mut());
+        face.write_with_encoder(PngEncoder::new(&mut writer))?;
+        writer.flush()?;
+    }
+    let persisted = if overwrite {
+        temp.persist(path)
+    } else {
+        temp.persist_noclobber(path)
+    };
+    // On failure the temporary file is removed as it drops.
+    persisted.map_err(|failed| failed.error)?;
+    Ok(())
+}
+
+/// One sketch's result, as a line of text or a JSON object (`--json`).
+#[derive(Serialize)]
+struct SketchReport {
+    input: String,
+    output: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl SketchReport {
+    fn new(sketch: &Path, out: &Path, result: &anyhow::Result<Duration>, total: Duration) -> Self {
+        let (model_ms, total_ms, error) = match result {
+            Ok(model) => (Some(millis(*model)), Some(millis(total)), None),
+            Err(error) => (None, None, Some(format!("{error:#}"))),
+        };
+        SketchReport {
+            input: sketch.display().to_string(),
+            output: out.display().to_string(),
+            model_ms,
+            total_ms,
+            error,
+        }
+    }
+}
+
+impl fmt::Display for SketchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} -> {}", self.input, self.output)?;
+        match (&self.error, self.model_ms, self.total_ms) {
+            (None, Some(model), Some(total)) => {
+                write!(f, " (model {model:.0} ms, total {total:.0} ms)")
+            }
+            _ => f.write_str(" failed"),
+        }
+    }
+}
+
+/// Milliseconds to 0.01 ms, enough for a face and short in JSON.
+fn millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 100_000.0).round() / 100.0
 }
 
 /// Prints the model's contract, resolution and metadata, and the provider that runs it.
 pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
-    let runtime = engine::init_runtime()?;
-    let engine = args.model.load()?;
+    let runtime = engine::init_runtime().map_err(|error| Failure::CannotRun.of(error.into()))?;
+    let engine = args
+        .model
+        .load()
+        .map_err(|error| Failure::CannotRun.of(error))?;
     print!("{}", describe(&engine, &runtime, args.model.device));
     Ok(())
 }
@@ -203,4 +458,101 @@ fn describe(engine: &Engine, runtime: &Path, device: Device) -> String {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name_of(sketch: &str, variation: Option<usize>) -> PathBuf {
+        output_path(Path::new("faces"), Path::new(sketch), variation).unwrap()
+    }
+
+    #[test]
+    fn face_files_keep_the_whole_sketch_name_but_its_last_extension() {
+        assert_eq!(name_of("a.png", None), Path::new("faces/a.png"));
+        assert_eq!(name_of("in/a.v2.png", None), Path::new("faces/a.v2.png"));
+        assert_eq!(name_of("a.v2.jpg", None), Path::new("faces/a.v2.png"));
+        assert_eq!(name_of("scan", None), Path::new("faces/scan.png"));
+        assert_eq!(name_of(".hidden", None), Path::new("faces/.hidden.png"));
+    }
+
+    #[test]
+    fn variations_are_numbered_before_the_extension() {
+        assert_eq!(name_of("a.v2.png", Some(1)), Path::new("faces/a.v2-1.png"));
+        assert_eq!(name_of("a", Some(12)), Path::new("faces/a-12.png"));
+    }
+
+    #[test]
+    fn a_path_without_a_file_name_is_named_in_the_error() {
+        let error = output_path(Path::new("faces"), Path::new("sketches/.."), None).unwrap_err();
+        assert_eq!(error.to_string(), "sketches/.. has no file name");
+    }
+
+    #[test]
+    fn every_clash_is_listed_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("faces");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("old.png"), b"a face from before").unwrap();
+        let sketches: Vec<PathBuf> = ["a.png", "b.png", "x/a.jpg", "old.png"]
+            .map(PathBuf::from)
+            .into();
+        let problems = output_paths(&sketches, &out, false).unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("a.png and x/a.jpg would both be written to"));
+        assert!(problems[1].contains("old.png exists already (--force overwrites it)"));
+
+        let problems = output_paths(&sketches, &out, true).unwrap_err();
+        assert_eq!(
+            problems.len(),
+            1,
+            "--force allows overwriting: {problems:?}"
+        );
+        let fine = output_paths(&sketches[..2], &out, false).unwrap();
+        assert_eq!(fine, [out.join("a.png"), out.join("b.png")]);
+    }
+
+    #[test]
+    fn a_face_never_replaces_its_own_sketch_even_with_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let sketch = dir.path().join("a.png");
+        std::fs::write(&sketch, b"the only copy of a drawing").unwrap();
+        let problems = output_paths(&[sketch], dir.path(), true).unwrap_err();
+        assert!(
+            problems[0].contains("would overwrite the sketch"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn writes_replace_only_when_asked_and_leave_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("face.png");
+        let red = RgbImage::from_pixel(4, 4, image::Rgb([255, 0, 0]));
+        let blue = RgbImage::from_pixel(4, 4, image::Rgb([0, 0, 255]));
+        write_png_atomically(&red, &path, false).unwrap();
+        let error = write_png_atomically(&blue, &path, false).unwrap_err();
+        assert_eq!(
+            error
+                .downcast_ref::<std::io::Error>()
+                .map(std::io::Error::kind),
+            Some(std::io::ErrorKind::AlreadyExists),
+            "{error:#}"
+        );
+        assert_eq!(image::open(&path).unwrap().into_rgb8(), red);
+        write_png_atomically(&blue, &path, true).unwrap();
+        assert_eq!(image::open(&path).unwrap().into_rgb8(), blue);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["face.png"]);
+
+        // The face is as readable as any file the user makes there (not tempfile's 0600).
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions();
+        assert_eq!(mode(&path), mode(&plain));
+    }
 }

@@ -64,11 +64,36 @@ fn assert_no_panic(output: &Output) {
     assert_ne!(output.status.code(), Some(101), "panic exit code: {stderr}");
 }
 
-/// The standard error of a run that must have failed with exit status 1.
-fn failure_text(output: &Output) -> String {
+/// Exit statuses of `sketch2face` (`generate --help`, README "Command line").
+const SOME_SKETCHES_FAILED: i32 = 1;
+const CANNOT_RUN: i32 = 3;
+const REFUSED: i32 = 4;
+
+/// The standard error of a run that must have failed with exit status `status`.
+fn failure_text(output: &Output, status: i32) -> String {
     let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(status), "{stderr}");
     stderr
+}
+
+/// A copy of example sketch `index` at `path` (re-encoded when the extension says JPEG).
+fn sketch_copy(index: usize, path: &Path) -> PathBuf {
+    image::open(&example_sketches()[index])
+        .unwrap()
+        .into_rgb8()
+        .save(path)
+        .unwrap();
+    path.to_path_buf()
+}
+
+/// Every file in `folder`, by name.
+fn file_names(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 fn open_rgb(path: &Path) -> RgbImage {
@@ -170,7 +195,16 @@ fn bad_sketches_are_named_and_the_good_ones_still_written() {
     ];
     let output = generate(&inputs, &out, &[]);
     assert_no_panic(&output);
-    let stderr = failure_text(&output);
+    let stderr = failure_text(&output, SOME_SKETCHES_FAILED);
+    // Results on standard output, problems on standard error, never mixed.
+    let stdout = text(&output.stdout);
+    assert!(!stdout.contains("error"), "{stdout}");
+    assert!(!stderr.contains(" -> "), "{stderr}");
+    assert_eq!(
+        stdout.lines().filter(|line| line.contains(" -> ")).count(),
+        1,
+        "{stdout}"
+    );
     for bad in [&empty, &truncated, &text_file, &missing] {
         let name = bad.display().to_string();
         let lines = stderr
@@ -194,15 +228,183 @@ fn bad_sketches_are_named_and_the_good_ones_still_written() {
 }
 
 #[test]
-fn two_sketches_with_the_same_name_do_not_overwrite_each_other() {
+fn faces_keep_the_whole_sketch_name_with_only_the_last_extension_replaced() {
     let dir = tempfile::tempdir().unwrap();
-    let good = example_sketches()[0].clone();
-    let copy = dir.path().join(good.file_name().unwrap());
-    std::fs::copy(&good, &copy).unwrap();
-    let output = generate(&[good, copy.clone()], &dir.path().join("faces"), &[]);
+    let sketches = [
+        sketch_copy(0, &dir.path().join("a.v2.png")),
+        sketch_copy(1, &dir.path().join("b.v2.jpg")),
+        sketch_copy(2, &dir.path().join("c.final.bmp")),
+    ];
+    let out = dir.path().join("faces");
+    let output = sketch2face()
+        .arg("generate")
+        .args(&sketches)
+        .arg("-o")
+        .arg(&out)
+        .arg("--model")
+        .arg(shipped_model())
+        .args(["--device", "cpu"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(file_names(&out), ["a.v2.png", "b.v2.png", "c.final.png"]);
+    let stdout = text(&output.stdout);
+    for (sketch, face) in sketches.iter().zip(["a.v2.png", "b.v2.png", "c.final.png"]) {
+        let line = format!("{} -> {}", sketch.display(), out.join(face).display());
+        assert!(stdout.contains(&line), "{line} in {stdout}");
+        assert_eq!(open_rgb(&out.join(face)).dimensions(), (128, 128));
+    }
+}
+
+#[test]
+fn sketches_that_would_share_a_face_file_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("jpeg")).unwrap();
+    let png = sketch_copy(0, &dir.path().join("face.png"));
+    let jpeg = sketch_copy(1, &dir.path().join("jpeg/face.jpg"));
+    let other = sketch_copy(2, &dir.path().join("other.png"));
+    let out = dir.path().join("faces");
+    let output = generate(&[png.clone(), other, jpeg.clone()], &out, &["--force"]);
     assert_no_panic(&output);
-    let stderr = failure_text(&output);
-    assert!(stderr.contains("would overwrite"), "{stderr}");
+    let stderr = failure_text(&output, REFUSED);
+    let clash = format!(
+        "{} and {} would both be written to {}",
+        png.display(),
+        jpeg.display(),
+        out.join("face.png").display()
+    );
+    assert!(stderr.contains(&clash), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(!out.exists(), "not even the folder was made");
+    assert!(text(&output.stdout).is_empty());
+}
+
+#[test]
+fn existing_faces_are_kept_unless_force_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = sketch_copy(0, &dir.path().join("kept.png"));
+    let new = sketch_copy(1, &dir.path().join("new.png"));
+    let out = dir.path().join("faces");
+    std::fs::create_dir(&out).unwrap();
+    let earlier = out.join("kept.png");
+    std::fs::write(&earlier, b"a face the user wants to keep").unwrap();
+
+    let output = generate(&[new.clone(), kept.clone()], &out, &[]);
+    assert_no_panic(&output);
+    let stderr = failure_text(&output, REFUSED);
+    assert!(
+        stderr.contains(&format!(
+            "{} exists already (--force overwrites it)",
+            earlier.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&earlier).unwrap(),
+        b"a face the user wants to keep"
+    );
+    assert_eq!(file_names(&out), ["kept.png"], "nothing at all was written");
+
+    let output = generate(&[new, kept], &out, &["--force"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(open_rgb(&earlier).dimensions(), (128, 128));
+    assert_eq!(
+        file_names(&out),
+        ["kept.png", "new.png"],
+        "no temporary files left"
+    );
+}
+
+#[test]
+fn a_face_never_replaces_its_own_sketch() {
+    let dir = tempfile::tempdir().unwrap();
+    let sketch = sketch_copy(0, &dir.path().join("drawing.png"));
+    let before = std::fs::read(&sketch).unwrap();
+    let output = generate(std::slice::from_ref(&sketch), dir.path(), &["--force"]);
+    let stderr = failure_text(&output, REFUSED);
+    assert!(stderr.contains("would overwrite the sketch"), "{stderr}");
+    assert_eq!(std::fs::read(&sketch).unwrap(), before);
+}
+
+#[test]
+fn json_gives_one_object_per_sketch_with_its_times_or_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = sketch_copy(0, &dir.path().join("good.png"));
+    let empty = dir.path().join("empty.png");
+    std::fs::write(&empty, b"").unwrap();
+    let out = dir.path().join("faces");
+    let output = generate(&[good.clone(), empty.clone()], &out, &["--json"]);
+    failure_text(&output, SOME_SKETCHES_FAILED);
+    let stdout = text(&output.stdout);
+    let reports: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(reports.len(), 2, "only JSON on standard output: {stdout}");
+
+    let done = &reports[0];
+    assert_eq!(done["input"], good.display().to_string());
+    assert_eq!(done["output"], out.join("good.png").display().to_string());
+    let model_ms = done["model_ms"].as_f64().expect("model_ms");
+    let total_ms = done["total_ms"].as_f64().expect("total_ms");
+    assert!(
+        model_ms > 0.0 && total_ms >= model_ms,
+        "model {model_ms} ms, total {total_ms} ms"
+    );
+    assert!(done.get("error").is_none(), "{done}");
+    assert_eq!(open_rgb(&out.join("good.png")).dimensions(), (128, 128));
+
+    let failed = &reports[1];
+    assert_eq!(failed["input"], empty.display().to_string());
+    assert_eq!(
+        failed["output"],
+        out.join("empty.png").display().to_string()
+    );
+    let error = failed["error"].as_str().expect("error");
+    assert!(error.contains("is empty"), "{error}");
+    assert!(failed.get("model_ms").is_none(), "{failed}");
+}
+
+#[test]
+fn exit_statuses_tell_nothing_could_run_from_some_sketches_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sketch = sketch_copy(0, &dir.path().join("sketch.png"));
+    let out = dir.path().join("faces");
+    let generate_with = |env: Option<(&str, &str)>, model: &Path| {
+        let mut command = sketch2face();
+        command
+            .arg("generate")
+            .arg(&sketch)
+            .arg("--out")
+            .arg(&out)
+            .arg("--model")
+            .arg(model);
+        if let Some((key, value)) = env {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    };
+
+    let no_runtime = generate_with(
+        Some(("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")),
+        &shipped_model(),
+    );
+    let stderr = failure_text(&no_runtime, CANNOT_RUN);
+    assert!(stderr.contains("run `make runtime`"), "{stderr}");
+    let not_a_model = generate_with(None, &sketch);
+    failure_text(&not_a_model, CANNOT_RUN);
+    assert!(
+        !out.join("sketch.png").exists(),
+        "nothing is written when nothing can run"
+    );
+
+    let all_good = generate_with(None, &shipped_model());
+    assert_eq!(
+        all_good.status.code(),
+        Some(0),
+        "{}",
+        text(&all_good.stderr)
+    );
 }
 
 #[test]
@@ -219,7 +421,7 @@ fn a_missing_model_is_named() {
         .output()
         .unwrap();
     assert_no_panic(&output);
-    let stderr = failure_text(&output);
+    let stderr = failure_text(&output, CANNOT_RUN);
     assert!(
         stderr.contains(&format!("model file {} not found", model.display())),
         "{stderr}"
@@ -241,7 +443,7 @@ fn a_model_with_the_wrong_contract_is_refused() {
         }
         let output = cmd.output().unwrap();
         assert_no_panic(&output);
-        let stderr = failure_text(&output);
+        let stderr = failure_text(&output, CANNOT_RUN);
         assert!(stderr.contains("contract_2.onnx"), "{stderr}");
         assert!(
             stderr.contains("`sketch2face.contract`: expected \"1\", found \"2\""),
@@ -255,7 +457,7 @@ fn a_model_with_the_wrong_contract_is_refused() {
         .arg(&model)
         .output()
         .unwrap();
-    let stderr = failure_text(&output);
+    let stderr = failure_text(&output, CANNOT_RUN);
     assert!(stderr.contains("found f32 [N, 2, 16, 16]"), "{stderr}");
 }
 
@@ -267,7 +469,7 @@ fn a_missing_runtime_says_how_to_get_it() {
         .output()
         .unwrap();
     assert_no_panic(&output);
-    let stderr = failure_text(&output);
+    let stderr = failure_text(&output, CANNOT_RUN);
     assert!(
         stderr.contains("/nonexistent/libonnxruntime.so") && stderr.contains("run `make runtime`"),
         "{stderr}"
@@ -312,7 +514,7 @@ fn cuda_is_either_used_or_refused_clearly() {
     if output.status.success() {
         assert!(text(&output.stdout).contains("provider:   CUDA"));
     } else {
-        let stderr = failure_text(&output);
+        let stderr = failure_text(&output, CANNOT_RUN);
         assert!(stderr.contains("CUDA cannot be used"), "{stderr}");
     }
 }
@@ -323,6 +525,7 @@ fn usage_errors_exit_with_2() {
         &["generate", "--out", "x"][..],
         &["generate", "a.png"],
         &["info", "--device", "gpu"],
+        &["generate", "a.png", "--out", "x", "--size", "8193"],
         &["frobnicate", "x"],
     ] {
         let output = sketch2face().args(args).output().unwrap();
@@ -335,5 +538,16 @@ fn usage_errors_exit_with_2() {
     }
     let help = sketch2face().args(["generate", "--help"]).output().unwrap();
     assert!(help.status.success());
-    assert!(text(&help.stdout).contains("--device <DEVICE>"));
+    let help = text(&help.stdout);
+    for documented in [
+        "--device <DEVICE>",
+        "-o, --out <DIR>",
+        "N from 1 to 8192",
+        "--force",
+        "--json",
+        "Exit status:",
+        "  3  nothing could run",
+    ] {
+        assert!(help.contains(documented), "{documented} in {help}");
+    }
 }
