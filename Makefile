@@ -11,7 +11,7 @@ PYTHON ?= .venv/bin/python
 VENV_STAMP := .venv/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help runtime runtime-gpu build run test test-rust bench bench-gpu
+.PHONY: help runtime runtime-gpu build run test test-rust bench bench-gpu dist test-dist
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -32,18 +32,32 @@ build: runtime  ## release build of the app and the command line
 run: runtime  ## start the desktop app
 	$(CARGO) run --release
 
-test: runtime $(VENV_STAMP)  ## every test: Rust (unit, integration, app) and Python (training/)
+test: runtime $(VENV_STAMP)  ## every test: Rust (unit, integration, app), Python (training/), the bundle
 	$(CARGO) test
 	$(PYTHON) -m pytest training/tests -q
+	PROFILE=$(TEST_DIST_PROFILE) CARGO=$(CARGO) scripts/test-dist.sh
 
 test-rust: runtime  ## the Rust tests only
 	$(CARGO) test
+
+# ---- the download (README "Download and run") ------------------------------------------------------------
+# `make dist` bundles the release build; PROFILE=debug bundles the debug build instead. The tests bundle the
+# debug build `cargo test` has just made, so CI never builds twice (a release build takes ~10 min on 2 cores).
+PROFILE ?= release
+TEST_DIST_PROFILE ?= debug
+
+dist: runtime  ## the download: dist/sketch2face-<version>-linux-x86_64.tar.gz (release build)
+	PROFILE=$(PROFILE) CARGO=$(CARGO) scripts/dist.sh
+
+test-dist: runtime  ## bundle, unpack, run bare from elsewhere, install, uninstall (debug build)
+	PROFILE=$(TEST_DIST_PROFILE) CARGO=$(CARGO) scripts/test-dist.sh
 
 # ---- benchmarks (BENCHMARKS.md) ----------------------------------------------------------------
 bench: runtime $(VENV_STAMP) target/bench/reference.onnx  ## benchmarks (release) -> target/bench/summary.json
 	$(CARGO) bench --bench pipeline
 	$(CARGO) bench --bench side_by_side -- --out target/bench/side_by_side.json
 	$(CARGO) bench --bench live -- --out target/bench/live.json
+	$(CARGO) bench --bench serve_load -- --out target/bench/serve_load.json
 	$(PYTHON) scripts/bench_summary.py
 
 bench-gpu:  ## CUDA latency and batch throughput (needs an NVIDIA GPU; fetches the gpu runtime)

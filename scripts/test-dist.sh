@@ -94,7 +94,7 @@ out="$(bare "$exe" --version)" || fail "--version failed: $out"
 [[ "$(sed -n 1p <<< "$out")" == "sketch2face $version" ]] || fail "--version's first line is not 'sketch2face $version': $out"
 [[ "$(sed -n 2p <<< "$out")" == "ONNX Runtime ${runtime_file#libonnxruntime.so.} ($bundle/libonnxruntime.so)" ]] \
     || fail "--version does not name the bundle's runtime and its version: $out"
-[[ "$(sed -n 3p <<< "$out")" == "model sketch2face.onnx, "*"($bundle/models/sketch2face.onnx)" ]] \
+[[ "$(sed -n 3p <<< "$out")" == "model $bundle/models/sketch2face.onnx: "* ]] \
     || fail "--version does not name the bundle's model: $out"
 ok "--version: $(tr '\n' '|' <<< "$out")"
 
@@ -120,8 +120,9 @@ grep -q 'THIRD PARTY SOFTWARE NOTICES' "$bundle/THIRD-PARTY" || fail "THIRD-PART
 grep -qE '^    eframe [0-9.]+ +MIT OR Apache-2.0' "$bundle/THIRD-PARTY" || fail "THIRD-PARTY does not list the Rust crates"
 ok "THIRD-PARTY: the model's data terms, ONNX Runtime's licence and notices, the Rust crates"
 
-out="$(bare "$exe" generate sketches/*.png --out faces --size 200)" || fail "generate failed from the bundle: $out"
 sketches=("$elsewhere"/sketches/*.png)
+relative=("${sketches[@]/#"$elsewhere"\/}")  # sketches/NAME.png, from the folder it runs in
+out="$(bare "$exe" generate "${relative[@]}" --out faces --size 200)" || fail "generate failed from the bundle: $out"
 faces=("$elsewhere"/faces/*.png)
 ((${#faces[@]} == ${#sketches[@]})) || fail "generate wrote ${#faces[@]} faces for ${#sketches[@]} sketches: $out"
 for face in "${faces[@]}"; do
@@ -131,7 +132,8 @@ done
 ok "generate: ${#faces[@]} faces at 200 px, from a bare environment in another folder"
 
 if bare "$exe" help serve >/dev/null 2>&1; then
-    bare "$exe" serve --addr 127.0.0.1:0 --workers 1 2> "$tmp/serve.log" &
+    # exec all the way down, so that $! is the server itself.
+    (cd "$elsewhere" && exec env -i "$exe" serve --addr 127.0.0.1:0 --workers 1 > "$tmp/serve.log" 2>&1) &
     server=$!
     port=""
     for _ in $(seq 300); do
@@ -169,7 +171,7 @@ if command -v xvfb-run >/dev/null; then
         'cd "$1" && exec timeout 6 env -i DISPLAY="$DISPLAY" XAUTHORITY="${XAUTHORITY:-}" HOME="$2" "$3" sketches/face_narrow_fringe.png' \
         _ "$elsewhere" "$tmp/app-home" "$exe" > "$tmp/app.log" 2>&1 || status=$?
     ((status == 124)) || fail "the app did not keep running (status $status): $(tail -20 "$tmp/app.log")"
-    ok "the app opened a window with a sketch under Xvfb and kept running"
+    ok "the app started under Xvfb with a sketch, in an empty environment, and kept running for 6 s"
 else
     echo "skip: no xvfb-run, the app's window is not opened"
 fi
@@ -181,7 +183,7 @@ check_installed() {  # check_installed PREFIX
     out="$(bare "$prefix/bin/sketch2face" --version)" || fail "the installed program failed: $out"
     [[ "$(sed -n 2p <<< "$out")" == "ONNX Runtime "*"($prefix/lib/sketch2face/libonnxruntime.so)" ]] \
         || fail "the installed program does not use its own runtime: $out"
-    [[ "$(sed -n 3p <<< "$out")" == *"($prefix/lib/sketch2face/models/sketch2face.onnx)" ]] \
+    [[ "$(sed -n 3p <<< "$out")" == "model $prefix/lib/sketch2face/models/sketch2face.onnx: "* ]] \
         || fail "the installed program does not use its own model: $out"
     entry="$prefix/share/applications/sketch2face.desktop"
     desktop-file-validate "$entry" || fail "the installed desktop entry does not validate"

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod engine;
 pub mod imaging;
 pub mod sketch;
+pub mod version;
 pub mod worker;
 
 /// An error and its causes on one line, `error: cause: cause`, like anyhow's `{:#}` (a cause

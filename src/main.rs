@@ -10,7 +10,7 @@ use sketch2face::cli::{self, GenerateArgs, InfoArgs, ModelArgs};
 ///
 /// Without a command, opens the desktop app (with SKETCH loaded when given).
 #[derive(Parser, Debug)]
-#[command(version, args_conflicts_with_subcommands = true)]
+#[command(disable_version_flag = true, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -22,6 +22,10 @@ struct Cli {
     /// The model the app runs, and where
     #[command(flatten)]
     model: ModelArgs,
+
+    /// Print the version, the ONNX Runtime version and the model's name
+    #[arg(short = 'V', long)]
+    version: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -34,6 +38,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.version {
+        print!("{}", sketch2face::version::version_report(&cli.model.model_path()));
+        return ExitCode::SUCCESS;
+    }
     let result = match &cli.command {
         Some(Command::Generate(args)) => cli::generate(args),
         Some(Command::Info(args)) => cli::info(args),

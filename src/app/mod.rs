@@ -25,6 +25,23 @@ pub use state::{AppOptions, Layout, Message, ModelStatus, SketchApp};
 /// Name of the window and of the folder eframe keeps the settings in.
 pub const APP_NAME: &str = "sketch2face";
 
+/// The project's icon (`assets/icon/sketch2face.png`, rendered from the SVG beside it by
+/// `scripts/render-icon.sh`): the window's icon, and the launcher's once installed.
+const ICON_PNG: &[u8] = include_bytes!("../../assets/icon/sketch2face.png");
+
+/// The window icon, decoded from the embedded PNG.
+pub fn window_icon() -> egui::IconData {
+    let icon = image::load_from_memory_with_format(ICON_PNG, image::ImageFormat::Png)
+        .expect("the embedded icon is a valid PNG (tested)")
+        .into_rgba8();
+    let (width, height) = icon.dimensions();
+    egui::IconData {
+        rgba: icon.into_raw(),
+        width,
+        height,
+    }
+}
+
 /// Open the window (wgpu renderer) with `model` running on the worker, and run until it is closed.
 pub fn run(
     initial_file: Option<PathBuf>,
@@ -35,6 +52,7 @@ pub fn run(
         viewport: egui::ViewportBuilder::default()
             .with_title("sketch2face")
             .with_app_id(APP_NAME)
+            .with_icon(window_icon())
             .with_inner_size([1120.0, 640.0])
             .with_min_inner_size([560.0, 360.0])
             .with_drag_and_drop(true),
@@ -60,4 +78,20 @@ pub fn run(
         }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_icon_is_the_256_px_project_icon_with_transparent_corners() {
+        let icon = window_icon();
+        assert_eq!((icon.width, icon.height), (256, 256));
+        assert_eq!(icon.rgba.len(), 256 * 256 * 4);
+        // The rounded tile leaves the corners clear and fills the middle.
+        assert_eq!(icon.rgba[3], 0, "top-left corner alpha");
+        let centre = (128 * 256 + 128) * 4;
+        assert_eq!(icon.rgba[centre + 3], 255, "centre alpha");
+    }
 }

@@ -92,3 +92,25 @@ fn exe_dir() -> Option<PathBuf> {
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
 }
+
+/// Loads ONNX Runtime (as [`init_runtime`]) and returns its path and the version it reports of itself
+/// (`OrtGetApiBase()->GetVersionString()`, e.g. `1.31.1`); `None` when the library does not say.
+pub fn runtime_version() -> Result<(PathBuf, Option<String>), EngineError> {
+    let path = init_runtime()?;
+    // SAFETY: `path` is the library `init_runtime` has loaded and kept loaded, and ort checked that it
+    // exports `OrtGetApiBase`; opening it again returns the same handle and runs no initialiser.
+    // `OrtGetApiBase` and `GetVersionString` take no arguments and return pointers into the library's
+    // static data, copied here before the handle is dropped.
+    let version = unsafe {
+        libloading::Library::new(&path).ok().and_then(|library| {
+            let get_api_base = library
+                .get::<unsafe extern "system" fn() -> *const ort::sys::OrtApiBase>(b"OrtGetApiBase")
+                .ok()?;
+            let base = get_api_base();
+            let version = base.as_ref().map(|base| (base.GetVersionString)())?;
+            (!version.is_null())
+                .then(|| std::ffi::CStr::from_ptr(version).to_string_lossy().into_owned())
+        })
+    };
+    Ok((path, version))
+}
