@@ -27,12 +27,27 @@ and commit the result; the files are a few hundred bytes each and deterministic.
 | v2_unknown_input.onnx   | v2 with an extra input `style`                                          |
 | huge_resolution.onnx    | sketch and face [N,1,65535,65535]: over the 2048 limit (refused before  |
 |                         | anything is allocated; a real run would need 16 GiB per buffer)         |
+
+Hostile models: each follows the contract, but does something a model must not do.
+
+| file                       | what it does                                                         |
+|----------------------------|----------------------------------------------------------------------|
+| external_initializer.onnx  | valid, plus an initializer `bias` f32 [1] whose data is EXTERNAL, in  |
+|                            | `external_bias.bin` beside it (4 zero bytes): loads only when allowed |
+| external_constant.onnx     | the same bias as a `Constant` node's `value`, data in the same file   |
+| external_subgraph.onnx     | the Constant inside the `then_branch` subgraph of an `If` node        |
+| external_outside.onnx      | the initializer's data in `../../../Cargo.toml`, outside the folder   |
+|                            | (ONNX Runtime refuses that path itself when external data is allowed) |
+| runtime_reshape.onnx       | Reshape of the sketch to [-1,3,16,16]: fine for shape inference, but  |
+|                            | 256 values cannot fill 768, so every run of one sketch fails          |
+| runtime_output_shape.onnx  | face declared [N,3,H,W] (dynamic, as the contract allows), but Tile   |
+|                            | by a count known only at run time gives [N,3,32,32], not 16 x 16      |
 """
 
 from pathlib import Path
 
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, external_data_helper, helper
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "contract"
 SIDE = 16
@@ -116,6 +131,72 @@ def v2_model(name, *, hint_channels=4, z_shape=("N", 8), extra_input=None, versi
     return m
 
 
+def with_bias(name, *, where, location="external_bias.bin"):
+    """The valid graph plus `face = Concat(sketch x3) + bias`, `bias` f32 [1] (0.0) kept in another
+    file: as an initializer, a Constant node, or a Constant in an If node's then-branch."""
+    bias = helper.make_tensor("bias", TensorProto.FLOAT, [1], bytes(4), raw=True)
+    external_data_helper.set_external_data(bias, location, offset=0, length=4)
+    bias.data_location = TensorProto.EXTERNAL
+    bias.ClearField("raw_data")
+    nodes = [helper.make_node("Concat", ["sketch"] * 3, ["gray3"], axis=1)]
+    initializers = []
+    if where == "initializer":
+        initializers.append(bias)
+    elif where == "constant":
+        nodes.append(helper.make_node("Constant", [], ["bias"], value=bias))
+    else:  # an If whose condition is an initializer, the external Constant in its then-branch
+        initializers.append(helper.make_tensor("yes", TensorProto.BOOL, [], [True]))
+        branch = lambda name, value: helper.make_graph(  # noqa: E731
+            [helper.make_node("Constant", [], [name], value=value)], name, [],
+            [helper.make_tensor_value_info(name, TensorProto.FLOAT, [1])])
+        nodes.append(helper.make_node("If", ["yes"], ["bias"], then_branch=branch("then_bias", bias),
+                                      else_branch=branch("else_bias", helper.make_tensor(
+                                          "zero", TensorProto.FLOAT, [1], [0.0]))))
+    nodes.append(helper.make_node("Add", ["gray3", "bias"], ["face"]))
+    return finish(name, nodes, initializers, face_shape=["N", 3, SIDE, SIDE], check=False)
+
+
+def finish(name, nodes, initializers, *, face_shape, check=True):
+    """A v1 model around `nodes`: input `sketch` [N,1,16,16], output `face` of `face_shape`."""
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("sketch", TensorProto.FLOAT, ["N", 1, SIDE, SIDE])],
+        [helper.make_tensor_value_info("face", TensorProto.FLOAT, face_shape)],
+        initializer=initializers)
+    m = helper.make_model(graph, producer_name="sketch2face make_contract_models.py",
+                          opset_imports=[helper.make_opsetid("", OPSET)])
+    m.ir_version = IR_VERSION
+    helper.set_model_props(m, {"sketch2face.note": f"hostile test model {name}, made by scripts/make_contract_models.py",
+                               "sketch2face.contract": "1", "sketch2face.resolution": str(SIDE)})
+    if check:  # the external-data models are left unchecked: the checker would read their files
+        onnx.checker.check_model(m, full_check=True)
+    return m
+
+
+def runtime_reshape():
+    shape = helper.make_tensor("shape", TensorProto.INT64, [4], [-1, 3, SIDE, SIDE])
+    return finish("runtime_reshape", [helper.make_node("Reshape", ["sketch", "shape"], ["face"])],
+                  [shape], face_shape=["N", 3, SIDE, SIDE])
+
+
+def runtime_output_shape():
+    """Tile by [1, 3, k, k] with k = 1 + (min(sketch) > -2), which is 2 for every sketch but is known
+    only at run time, so neither shape inference nor ONNX Runtime can tell the face's size early."""
+    ints = lambda name, values: helper.make_tensor(name, TensorProto.INT64, [len(values)], values)  # noqa: E731
+    initializers = [ints("one_three", [1, 3]), ints("one", [1]), ints("shape1", [1]),
+                    helper.make_tensor("minus_two", TensorProto.FLOAT, [], [-2.0])]
+    nodes = [
+        helper.make_node("ReduceMin", ["sketch"], ["lowest"], keepdims=0),
+        helper.make_node("Greater", ["lowest", "minus_two"], ["above"]),
+        helper.make_node("Cast", ["above"], ["above_int"], to=TensorProto.INT64),
+        helper.make_node("Reshape", ["above_int", "shape1"], ["above1"]),
+        helper.make_node("Add", ["above1", "one"], ["k"]),
+        helper.make_node("Concat", ["one_three", "k", "k"], ["repeats"], axis=0),
+        helper.make_node("Tile", ["sketch", "repeats"], ["face"]),
+    ]
+    return finish("runtime_output_shape", nodes, initializers, face_shape=["N", 3, "H", "W"])
+
+
 MODELS = {
     "valid": model("valid"),
     "wrong_input_name": model("wrong_input_name", input_name="image"),
@@ -133,7 +214,15 @@ MODELS = {
     "v2_unknown_input": v2_model("v2_unknown_input", extra_input="style"),
     "huge_resolution": model("huge_resolution", input_shape=("N", 1, 65535, 65535),
                              metadata={"sketch2face.contract": "1", "sketch2face.resolution": "65535"}),
+    "external_initializer": with_bias("external_initializer", where="initializer"),
+    "external_constant": with_bias("external_constant", where="constant"),
+    "external_subgraph": with_bias("external_subgraph", where="subgraph"),
+    "external_outside": with_bias("external_outside", where="initializer", location="../../../Cargo.toml"),
+    "runtime_reshape": runtime_reshape(),
+    "runtime_output_shape": runtime_output_shape(),
 }
+# The data the external_* models name: one float32 zero.
+DATA_FILES = {"external_bias.bin": bytes(4)}
 
 
 def main():
@@ -142,6 +231,8 @@ def main():
         path = OUT / f"{name}.onnx"
         path.write_bytes(m.SerializeToString())
         print(f"wrote {path.relative_to(OUT.parent.parent.parent)} ({path.stat().st_size} bytes)")
+    for name, data in DATA_FILES.items():
+        (OUT / name).write_bytes(data)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::contract::CONTRACT_VERSION;
+use super::onnx_scan::{ExternalTensor, NotOnnx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -29,6 +30,60 @@ pub enum EngineError {
 
     #[error("model file {} not found", path.display())]
     ModelNotFound { path: PathBuf },
+
+    #[error("model path {} is a folder; give the .onnx file itself", path.display())]
+    ModelIsFolder { path: PathBuf },
+
+    #[error("model path {} is not a regular file (a device, a pipe or a socket)", path.display())]
+    ModelNotAFile { path: PathBuf },
+
+    #[error("cannot read model file {}", path.display())]
+    ModelUnreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "model file {} is too large: {size} bytes, the limit is {limit} bytes (protobuf's own)",
+        path.display()
+    )]
+    ModelTooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+
+    #[error("model file {} is not an ONNX model", path.display())]
+    NotOnnx {
+        path: PathBuf,
+        #[source]
+        source: NotOnnx,
+    },
+
+    #[error(
+        "model {} reads {count} tensor(s) from other files ({}); models that read other files are refused, as such a model can copy any file in its folder into the face (--allow-external-data trusts this one)",
+        path.display(),
+        display_list(tensors)
+    )]
+    ExternalData {
+        path: PathBuf,
+        /// The first few tensors, each with the file it names.
+        tensors: Vec<ExternalTensor>,
+        /// How many tensors read other files.
+        count: usize,
+    },
+
+    #[error(
+        "model {}: tensor `{tensor}` of shape {shape} would take more than {limit} bytes",
+        path.display()
+    )]
+    TensorTooLarge {
+        path: PathBuf,
+        tensor: &'static str,
+        shape: String,
+        limit: usize,
+    },
 
     #[error("cannot load model {}", path.display())]
     Session {
@@ -83,10 +138,14 @@ pub enum EngineError {
     },
 }
 
-fn display_paths(paths: &[PathBuf]) -> String {
-    paths
+fn display_list(items: &[impl std::fmt::Display]) -> String {
+    items
         .iter()
-        .map(|p| p.display().to_string())
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    display_list(&paths.iter().map(|p| p.display()).collect::<Vec<_>>())
 }

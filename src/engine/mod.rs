@@ -7,6 +7,7 @@
 
 mod contract;
 mod error;
+pub mod onnx_scan;
 mod process;
 mod runtime;
 mod seed;
@@ -22,12 +23,16 @@ pub use contract::{
     MAX_RESOLUTION, MAX_Z_DIM, OUTPUT_NAME, RESOLUTION_KEY, TensorSpec, Z_NAME, check_contract,
 };
 pub use error::EngineError;
-pub use process::{hints_into, hints_tensor, postprocess, preprocess, preprocess_into, upscale};
+pub use process::{hints_into, hints_tensor, postprocess, preprocess, preprocess_into};
+/// Moved to [`crate::imaging`] (an image helper, not inference); kept here for callers.
+pub use crate::imaging::upscale;
 pub use runtime::{
     RUNTIME_FILE, default_model_path, init_runtime, runtime_candidates, runtime_version,
 };
 pub use seed::{Seed, z_from_seed};
-pub use session::{Conditions, Engine, preload_cuda_libraries};
+pub use session::{
+    Conditions, Engine, ExternalData, MAX_MODEL_BYTES, MAX_TENSOR_BYTES, preload_cuda_libraries,
+};
 
 /// Which execution provider the user asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -4,7 +4,7 @@ use image::imageops::{self, FilterType};
 use image::{GrayImage, Rgb, RgbImage, Rgba, RgbaImage};
 use ndarray::{Array4, ArrayView4};
 
-use super::{EngineError, OUTPUT_NAME};
+use super::{EngineError, MAX_RESOLUTION, OUTPUT_NAME};
 use crate::imaging::fit_square_white;
 
 /// A grayscale sketch of any size as the model input: fitted into a white square, resized to
@@ -96,10 +96,11 @@ pub fn hints_into(rgba: &RgbaImage, hints: &mut Array4<f32>) {
 /// are clamped.
 pub fn postprocess(face: ArrayView4<f32>) -> Result<RgbImage, EngineError> {
     let (n, c, h, w) = face.dim();
-    if n != 1 || c != 3 || h == 0 || w == 0 {
+    let side_ok = |side: usize| (1..=MAX_RESOLUTION as usize).contains(&side);
+    if n != 1 || c != 3 || !side_ok(h) || !side_ok(w) {
         return Err(EngineError::OutputShape {
             tensor: OUTPUT_NAME,
-            expected: "[1, 3, H, W] with H, W > 0".to_owned(),
+            expected: format!("[1, 3, H, W] with H, W from 1 to {MAX_RESOLUTION}"),
             found: format!("{:?}", face.shape()),
         });
     }
@@ -118,14 +119,6 @@ pub fn postprocess(face: ArrayView4<f32>) -> Result<RgbImage, EngineError> {
             to_u8(face[[0, 2, y, x]]),
         ])
     }))
-}
-
-/// The face resized to `size` x `size` with Lanczos3 (a copy when it already has that size).
-pub fn upscale(face: &RgbImage, size: u32) -> RgbImage {
-    if face.dimensions() == (size, size) {
-        return face.clone();
-    }
-    imageops::resize(face, size, size, FilterType::Lanczos3)
 }
 
 #[cfg(test)]
@@ -216,17 +209,14 @@ mod tests {
     }
 
     #[test]
-    fn upscale_gives_the_asked_size() {
-        let face = RgbImage::from_pixel(16, 16, Rgb([10, 200, 30]));
-        let big = upscale(&face, 512);
-        assert_eq!(big.dimensions(), (512, 512));
-        assert_eq!(
-            big.get_pixel(100, 300).0,
-            [10, 200, 30],
-            "a flat colour stays flat"
-        );
-        assert_eq!(upscale(&face, 16), face);
-        assert_eq!(upscale(&face, 8).dimensions(), (8, 8));
+    fn postprocess_refuses_sides_over_the_limit_before_allocating() {
+        // A broadcast view: 65535 x 65535 without the memory; an image of it would need 12 GiB.
+        let one = Array4::<f32>::zeros((1, 3, 1, 1));
+        let huge = one.broadcast((1, 3, 65535, 65535)).unwrap();
+        let err = postprocess(huge).unwrap_err().to_string();
+        assert!(err.contains("from 1 to 2048") && err.contains("65535"), "{err}");
+        let tall = one.broadcast((1, 3, 2049, 1)).unwrap();
+        assert!(postprocess(tall).is_err());
     }
 
     #[test]

@@ -11,9 +11,10 @@ use ort::session::Session;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::value::TensorRef;
 
-use super::contract::{TensorSpec, check_contract};
-use super::runtime::runtime;
 use super::contract::{HINTS_NAME, Z_NAME};
+use super::contract::{TensorSpec, check_contract};
+use super::onnx_scan::scan_model;
+use super::runtime::runtime;
 use super::{
     Device, EngineError, EngineOptions, INPUT_NAME, ModelInfo, OUTPUT_NAME, Provider, hints_into,
     postprocess, preprocess_into,
@@ -21,6 +22,31 @@ use super::{
 
 /// Most intra-op threads used when the options leave the count to the engine.
 const DEFAULT_MAX_THREADS: usize = 4;
+/// Largest model file read: protobuf (and so ONNX Runtime) cannot parse a larger message.
+pub const MAX_MODEL_BYTES: u64 = i32::MAX as u64;
+/// Largest buffer the engine allocates for one tensor, in bytes.
+pub const MAX_TENSOR_BYTES: usize = 1 << 30;
+
+/// Whether a model may read tensor data from other files (ONNX "external data").
+///
+/// ONNX Runtime reads such data from any file in the model's folder that the model names, so a
+/// model from elsewhere could copy a neighbouring file into its face: refused unless allowed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExternalData {
+    /// Refuse a model whose tensors name other files, before ONNX Runtime opens it.
+    #[default]
+    Refuse,
+    /// Let ONNX Runtime read them, from the model's folder only.
+    Allow,
+}
+
+/// Where ONNX Runtime reads the model from.
+enum ModelSource<'a> {
+    /// The checked bytes themselves: what was checked is what runs.
+    Bytes(&'a [u8]),
+    /// The file, so that ONNX Runtime finds the external data beside it.
+    File(&'a Path),
+}
 
 /// A loaded model that turns sketches into faces. `generate` needs `&mut self`: one thread owns it.
 pub struct Engine {
@@ -48,16 +74,41 @@ pub struct Conditions<'a> {
 }
 
 impl Engine {
-    /// Loads the model at `path` on the device in `opts` and checks the contract.
+    /// Loads the model at `path` on the device in `opts` and checks the contract. A model that
+    /// reads other files is refused ([`ExternalData::Refuse`]).
     ///
     /// `Device::Auto` tries CUDA (registered with `error_on_failure`) and on any error builds a
     /// CPU-only session instead; `Device::Cuda` fails with [`EngineError::CudaUnavailable`].
     pub fn load(path: &Path, opts: &EngineOptions) -> Result<Engine, EngineError> {
-        if !path.is_file() {
-            return Err(EngineError::ModelNotFound {
-                path: path.to_owned(),
-            });
-        }
+        Self::load_with(path, opts, ExternalData::Refuse)
+    }
+
+    /// [`Engine::load`], with a say on models that read other files.
+    ///
+    /// The file is read and scanned first ([`scan_model`]): a folder, an unreadable file, a file
+    /// that is not ONNX and (unless allowed) external data are refused before ONNX Runtime sees
+    /// the model. Without external data the session is built from the bytes that were scanned.
+    pub fn load_with(
+        path: &Path,
+        opts: &EngineOptions,
+        external_data: ExternalData,
+    ) -> Result<Engine, EngineError> {
+        let bytes = read_model(path)?;
+        let scan = scan_model(&bytes).map_err(|source| EngineError::NotOnnx {
+            path: path.to_owned(),
+            source,
+        })?;
+        let source = match (scan.external_count, external_data) {
+            (0, _) => ModelSource::Bytes(&bytes),
+            (_, ExternalData::Allow) => ModelSource::File(path),
+            (count, ExternalData::Refuse) => {
+                return Err(EngineError::ExternalData {
+                    path: path.to_owned(),
+                    tensors: scan.external,
+                    count,
+                });
+            }
+        };
         let runtime = runtime()?;
         let threads = match opts.intra_threads {
             0 => std::thread::available_parallelism()
@@ -70,13 +121,13 @@ impl Engine {
             source,
         };
         let cpu_session =
-            || build_session(&runtime.environment, path, threads, false).map_err(session_error);
+            || build_session(&runtime.environment, &source, threads, false).map_err(session_error);
 
         let (session, provider, cuda_error) = match opts.device {
             Device::Cpu => (cpu_session()?, Provider::Cpu, None),
             Device::Cuda | Device::Auto => {
                 let cuda = preload_cuda_libraries(&runtime.path)
-                    .and_then(|()| build_session(&runtime.environment, path, threads, true));
+                    .and_then(|()| build_session(&runtime.environment, &source, threads, true));
                 match cuda {
                     Ok(session) => (session, Provider::Cuda, None),
                     Err(cuda_error) => {
@@ -107,6 +158,10 @@ impl Engine {
             .collect();
         let contract = check_contract(path, &inputs, &outputs, &metadata)?;
         let side = contract.resolution as usize;
+        checked_len(path, INPUT_NAME, &[1, 1, side, side])?;
+        if contract.takes_hints {
+            checked_len(path, HINTS_NAME, &[1, 4, side, side])?;
+        }
         Ok(Engine {
             session,
             info: ModelInfo {
@@ -178,6 +233,12 @@ impl Engine {
             path: path.clone(),
             source,
         };
+        let side = self.info.resolution as usize;
+        checked_len(&path, Z_NAME, &[batch, z_dim])?;
+        checked_len(&path, INPUT_NAME, &[batch, 1, side, side])?;
+        if self.hints.is_some() {
+            checked_len(&path, HINTS_NAME, &[batch, 4, side, side])?;
+        }
         let mut z = Array2::<f32>::zeros((batch, z_dim));
         for (row, code) in codes.iter().enumerate() {
             match code {
@@ -229,14 +290,15 @@ impl Engine {
             .ok_or_else(|| run_error(ort::Error::new(format!("no output named `{OUTPUT_NAME}`"))))?
             .try_extract_array::<f32>()
             .map_err(run_error)?;
+        // A model may declare one shape and give another: only the contract's is turned into images.
         let found = format!("{:?}", face.shape());
         let face = face
             .into_dimensionality::<Ix4>()
             .ok()
-            .filter(|face| face.shape()[0] == batch)
+            .filter(|face| face.shape() == [batch, 3, side, side])
             .ok_or_else(|| EngineError::OutputShape {
                 tensor: OUTPUT_NAME,
-                expected: format!("[{batch}, 3, H, W]"),
+                expected: format!("[{batch}, 3, {side}, {side}]"),
                 found,
             })?;
         face.axis_iter(Axis(0))
@@ -245,9 +307,70 @@ impl Engine {
     }
 }
 
+/// The model file's bytes, or why they cannot be read: missing, a folder, not a regular file,
+/// unreadable (permissions) or over [`MAX_MODEL_BYTES`].
+fn read_model(path: &Path) -> Result<Vec<u8>, EngineError> {
+    use std::io::Read;
+
+    let unreadable = |source| EngineError::ModelUnreadable {
+        path: path.to_owned(),
+        source,
+    };
+    // The kind first, so that a pipe is never opened (that would wait for a writer).
+    let metadata = std::fs::metadata(path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => EngineError::ModelNotFound {
+            path: path.to_owned(),
+        },
+        _ => unreadable(error),
+    })?;
+    if metadata.is_dir() {
+        return Err(EngineError::ModelIsFolder {
+            path: path.to_owned(),
+        });
+    }
+    if !metadata.is_file() {
+        return Err(EngineError::ModelNotAFile {
+            path: path.to_owned(),
+        });
+    }
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
+    if size > MAX_MODEL_BYTES {
+        return Err(EngineError::ModelTooLarge {
+            path: path.to_owned(),
+            size,
+            limit: MAX_MODEL_BYTES,
+        });
+    }
+    let mut bytes = Vec::new();
+    // Never more than the limit, even when the file grows while it is read.
+    file.take(MAX_MODEL_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    Ok(bytes)
+}
+
+/// The number of elements of a tensor of `shape`, computed with checked arithmetic, when its
+/// f32 values fit in [`MAX_TENSOR_BYTES`]; [`EngineError::TensorTooLarge`] otherwise.
+fn checked_len(path: &Path, tensor: &'static str, shape: &[usize]) -> Result<usize, EngineError> {
+    shape
+        .iter()
+        .try_fold(1usize, |len, &dim| len.checked_mul(dim))
+        .filter(|len| {
+            len.checked_mul(size_of::<f32>())
+                .is_some_and(|bytes| bytes <= MAX_TENSOR_BYTES)
+        })
+        .ok_or_else(|| EngineError::TensorTooLarge {
+            path: path.to_owned(),
+            tensor,
+            shape: format!("{shape:?}"),
+            limit: MAX_TENSOR_BYTES,
+        })
+}
+
 fn build_session(
     environment: &Environment,
-    path: &Path,
+    source: &ModelSource,
     threads: usize,
     cuda: bool,
 ) -> Result<Session, ort::Error> {
@@ -270,7 +393,10 @@ fn build_session(
             .with_execution_providers([cuda])
             .map_err(builder_error)?;
     }
-    builder.commit_from_file(path)
+    match source {
+        ModelSource::Bytes(bytes) => builder.commit_from_memory(bytes),
+        ModelSource::File(path) => builder.commit_from_file(path),
+    }
 }
 
 /// A builder error without the builder it carries for recovery.

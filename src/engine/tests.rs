@@ -289,26 +289,160 @@ fn missing_model_is_named() {
 }
 
 #[test]
-fn a_file_that_is_not_onnx_is_refused_with_its_name() {
+fn a_file_that_is_not_onnx_is_refused_with_its_name_and_why() {
     let dir = tempfile::tempdir().unwrap();
     let bogus = dir.path().join("bogus.onnx");
     std::fs::write(&bogus, b"this is not a protobuf").unwrap();
-    for device in Device::ALL {
-        let error = Engine::load(
-            &bogus,
-            &EngineOptions {
+    let png = dir.path().join("face.onnx");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden_face.png"),
+        &png,
+    )
+    .unwrap();
+    let empty = dir.path().join("empty.onnx");
+    std::fs::write(&empty, b"").unwrap();
+    for (path, why) in [
+        (&bogus, "the end of a group that was never started (at byte 0)"),
+        (&png, "(at byte"),
+        (&empty, "the file is empty"),
+    ] {
+        for device in Device::ALL {
+            let options = EngineOptions {
                 device,
                 intra_threads: 1,
-            },
-        )
-        .err()
-        .expect("garbage must fail");
-        assert!(
-            matches!(error, EngineError::Session { .. }),
-            "{device}: {error}"
-        );
-        assert!(error.to_string().contains("bogus.onnx"), "{error}");
+            };
+            let error = Engine::load(path, &options).err().expect("garbage must fail");
+            assert!(matches!(error, EngineError::NotOnnx { .. }), "{device}: {error}");
+            let message = crate::error_chain(&error);
+            assert!(
+                message.contains(&format!("{} is not an ONNX model", path.display()))
+                    && message.contains(why),
+                "{message}"
+            );
+        }
     }
+}
+
+#[test]
+fn a_folder_is_named_as_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = Engine::load(dir.path(), &EngineOptions::default()).err().unwrap();
+    assert!(matches!(error, EngineError::ModelIsFolder { .. }), "{error}");
+    assert!(
+        error.to_string().contains(&format!("{} is a folder", dir.path().display())),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unreadable_model_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    // A path through a file: the system refuses it (ENOTDIR) whoever runs the test.
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"x").unwrap();
+    let error = Engine::load(&file.join("model.onnx"), &EngineOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(error, EngineError::ModelUnreadable { .. }), "{error}");
+    let message = crate::error_chain(&error);
+    assert!(
+        message.contains("cannot read model file") && message.contains("Not a directory"),
+        "{message}"
+    );
+
+    // Permissions: only a user other than root can be refused by them.
+    use std::os::unix::fs::PermissionsExt;
+    let locked = dir.path().join("locked.onnx");
+    std::fs::copy(contract_model("valid"), &locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&locked).is_err() {
+        let error = Engine::load(&locked, &EngineOptions::default()).err().unwrap();
+        let message = crate::error_chain(&error);
+        assert!(
+            message.contains("cannot read model file") && message.contains("ermission denied"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_model_that_reads_other_files_is_refused_before_onnx_runtime_opens_it() {
+    for (name, location) in [
+        ("external_initializer", "external_bias.bin"),
+        ("external_constant", "external_bias.bin"),
+        ("external_subgraph", "external_bias.bin"),
+        ("external_outside", "../../../Cargo.toml"),
+    ] {
+        let error = load(name, Device::Cpu).err().expect("refused");
+        assert!(
+            matches!(error, EngineError::ExternalData { count: 1, .. }),
+            "{name}: {error}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("{name}.onnx"))
+                && message.contains(&format!("`bias` in \"{location}\""))
+                && message.contains("--allow-external-data"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn external_data_is_read_from_the_model_folder_only_when_allowed() {
+    let options = EngineOptions {
+        device: Device::Cpu,
+        intra_threads: 1,
+    };
+    let allowed = |name: &str| {
+        Engine::load_with(&contract_model(name), &options, ExternalData::Allow)
+    };
+    let mut engine = allowed("external_initializer").unwrap();
+    let face = engine.generate(&gray_sketch()).unwrap();
+    assert!(face.pixels().all(|p| p.0 == [128, 128, 128]), "the sketch plus a bias of 0");
+    // ONNX Runtime itself refuses a file outside the model's folder.
+    let error = allowed("external_outside").err().expect("refused by ONNX Runtime");
+    assert!(matches!(error, EngineError::Session { .. }), "{error}");
+    let message = crate::error_chain(&error);
+    assert!(message.contains("escapes model directory"), "{message}");
+}
+
+#[test]
+fn a_model_that_fails_at_run_time_is_an_error_not_an_abort() {
+    let mut reshape = load("runtime_reshape", Device::Cpu).unwrap();
+    let error = reshape.generate(&gray_sketch()).unwrap_err();
+    assert!(matches!(error, EngineError::Run { .. }), "{error}");
+    let message = crate::error_chain(&error);
+    assert!(
+        message.contains("runtime_reshape.onnx") && message.contains("Reshape"),
+        "{message}"
+    );
+    // The engine is still usable after a failed run (and fails the same way).
+    assert!(reshape.generate(&gray_sketch()).is_err());
+
+    let mut tiled = load("runtime_output_shape", Device::Cpu).unwrap();
+    let error = tiled.generate(&gray_sketch()).unwrap_err();
+    assert!(matches!(error, EngineError::OutputShape { .. }), "{error}");
+    assert!(
+        error.to_string().contains("expected shape [1, 3, 16, 16], found [1, 3, 32, 32]"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_batch_too_large_for_memory_is_refused_before_allocating() {
+    let mut engine = load("valid_v2", Device::Cpu).unwrap();
+    // 300,000 faces of hints [4, 16, 16] would be 1.2 GB of f32.
+    let codes = vec![None; 300_000];
+    let error = engine.generate_batch(&gray_sketch(), None, &codes).unwrap_err();
+    assert!(
+        matches!(error, EngineError::TensorTooLarge { tensor: "hints", .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("[300000, 4, 16, 16]") && error.to_string().contains("valid_v2.onnx"),
+        "{error}"
+    );
 }
 
 /// This machine has no GPU and `make runtime` fetches the CPU-only build: `Auto` must fall back.
