@@ -3,10 +3,10 @@
 
     python3 scripts/bench_summary.py [--bench-dir target/bench] [--criterion-dir target/criterion]
 
-Reads side_by_side.json and live.json (written by `cargo bench --bench side_by_side` and
-`--bench live`) and, when present, criterion's estimates of the `pipeline` benches. Prints one
-line per target; exits 0 even when a target is missed (the numbers are the result), 1 when an
-input is missing. Standard library only.
+Reads side_by_side.json, live.json and serve_load.json (written by `cargo bench --bench
+side_by_side`, `--bench live` and `--bench serve_load`) and, when present, criterion's estimates
+of the `pipeline` benches. Prints one line per target; exits 0 even when a target is missed (the
+numbers are the result), 1 when an input is missing. Standard library only.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ TARGETS = [
     ("ui_frame_ms_p99", 4.0, "max", "ms"),
     ("startup_to_first_face_ms", 1500.0, "max", "ms"),
     ("peak_rss_mb", 300.0, "max", "MB"),
+    ("serve_errors", 0, "max", ""),
+    ("serve_throughput_vs_engine", 0.7, "min", "x"),
+    ("serve_rss_growth_pct", 10.0, "max", "%"),
 ]
 
 
@@ -46,13 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     inputs = {}
-    for name in ("side_by_side", "live"):
+    for name in ("side_by_side", "live", "serve_load"):
         path = args.bench_dir / f"{name}.json"
         if not path.exists():
             print(f"error: {path} is missing; run `cargo bench --bench {name}` (or `make bench`)", file=sys.stderr)
             return 1
         inputs[name] = json.loads(path.read_text())
-    side, live = inputs["side_by_side"], inputs["live"]
+    side, live, serve = inputs["side_by_side"], inputs["live"], inputs["serve_load"]
 
     summary = {
         "inference_ms_p50": side["shipped"]["median_ms"],
@@ -65,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         "ui_frame_ms_p99": live["ui_frame_ms_worker_busy"]["p99"],
         "startup_to_first_face_ms": live["startup_to_first_face_ms"],
         "peak_rss_mb": live["peak_rss_mb"],
+        "serve_latency_ms_p50": serve["latency_ms"]["p50"],
+        "serve_latency_ms_p99": serve["latency_ms"]["p99"],
+        "serve_throughput_rps": serve["throughput_rps"],
+        "serve_engine_faces_per_s": max(serve["engine_faces_per_s"].values()),
+        "serve_throughput_vs_engine": serve["throughput_vs_engine"],
+        "serve_errors": serve["errors"],
+        "serve_rss_mb_before": serve["rss_mb"]["before"],
+        "serve_rss_mb_after": serve["rss_mb"]["after"],
+        "serve_rss_growth_pct": serve["rss_mb"]["growth_pct"],
     }
     checks = {}
     for key, target, kind, unit in TARGETS:
@@ -78,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     summary["details"] = {
         "side_by_side": side,
         "live": live,
+        "serve_load": serve,
         "criterion_median_ms": criterion_medians(args.criterion_dir) if args.criterion_dir.exists() else {},
     }
     out = args.bench_dir / "summary.json"

@@ -6,12 +6,14 @@
 //! - [`engine`]: ONNX Runtime, the model contract, pre- and post-processing (no UI);
 //! - [`worker`]: the background thread that owns the engine;
 //! - [`app`]: the desktop app;
-//! - [`cli`]: the headless commands.
+//! - [`cli`]: the headless commands;
+//! - [`serve`]: the HTTP server (`sketch2face serve`).
 
 pub mod app;
 pub mod cli;
 pub mod engine;
 pub mod imaging;
+pub mod serve;
 pub mod sketch;
 pub mod version;
 pub mod worker;

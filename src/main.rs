@@ -34,6 +34,8 @@ enum Command {
     Generate(GenerateArgs),
     /// Show a model's contract, resolution and metadata, and where it runs
     Info(InfoArgs),
+    /// Answer HTTP requests: POST a sketch to /gen, get a face (the 2017 API)
+    Serve(sketch2face::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Generate(args)) => cli::generate(args),
         Some(Command::Info(args)) => cli::info(args),
+        Some(Command::Serve(args)) => sketch2face::serve::serve(args),
         None => sketch2face::app::run(cli.file, cli.model.model_path(), cli.model.options()),
     };
     match result {

@@ -95,7 +95,57 @@ pub fn load_sketch_file(path: &Path) -> Result<GrayImage, SketchFileError> {
             "not a regular file",
         )));
     }
-    let size = metadata.len();
+    check_file_size(metadata.len(), path)?;
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    decode_sketch(&bytes, path)
+}
+
+/// [`load_sketch_file`] for a file already in memory (an upload): the same size and dimension
+/// limits, format detection and normalisation. `name` stands for the file in errors.
+pub fn decode_sketch(bytes: &[u8], name: &Path) -> Result<GrayImage, SketchFileError> {
+    Ok(normalize_sketch(decode_image(bytes, name)?))
+}
+
+/// Decodes an image file's bytes with the limits of sketch files ([`MAX_FILE_BYTES`],
+/// [`MAX_DIMENSION`]), recognising the format from the content. `name` stands for the file in
+/// errors.
+pub fn decode_image(bytes: &[u8], name: &Path) -> Result<DynamicImage, SketchFileError> {
+    if bytes.is_empty() {
+        return Err(SketchFileError::Empty {
+            path: name.to_owned(),
+        });
+    }
+    check_file_size(bytes.len() as u64, name)?;
+    let format = image::guess_format(bytes).map_err(|_| SketchFileError::UnknownFormat {
+        path: name.to_owned(),
+    })?;
+    let decode_error = |source| SketchFileError::Decode {
+        path: name.to_owned(),
+        format,
+        source,
+    };
+
+    // Read the header first, so an oversized image is reported with its dimensions.
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(decode_error)?;
+    if width > MAX_DIMENSION || height > MAX_DIMENSION {
+        return Err(SketchFileError::DimensionsTooLarge {
+            path: name.to_owned(),
+            width,
+            height,
+            limit: MAX_DIMENSION,
+        });
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    reader.limits(limits);
+    reader.decode().map_err(decode_error)
+}
+
+fn check_file_size(size: u64, path: &Path) -> Result<(), SketchFileError> {
     if size > MAX_FILE_BYTES {
         return Err(SketchFileError::FileTooLarge {
             path: path.to_owned(),
@@ -103,40 +153,7 @@ pub fn load_sketch_file(path: &Path) -> Result<GrayImage, SketchFileError> {
             limit: MAX_FILE_BYTES,
         });
     }
-    let bytes = std::fs::read(path).map_err(read_error)?;
-    if bytes.is_empty() {
-        return Err(SketchFileError::Empty {
-            path: path.to_owned(),
-        });
-    }
-    let format = image::guess_format(&bytes).map_err(|_| SketchFileError::UnknownFormat {
-        path: path.to_owned(),
-    })?;
-    let decode_error = |source| SketchFileError::Decode {
-        path: path.to_owned(),
-        format,
-        source,
-    };
-
-    // Read the header first, so an oversized image is reported with its dimensions.
-    let (width, height) = ImageReader::with_format(Cursor::new(&bytes), format)
-        .into_dimensions()
-        .map_err(decode_error)?;
-    if width > MAX_DIMENSION || height > MAX_DIMENSION {
-        return Err(SketchFileError::DimensionsTooLarge {
-            path: path.to_owned(),
-            width,
-            height,
-            limit: MAX_DIMENSION,
-        });
-    }
-    let mut reader = ImageReader::with_format(Cursor::new(&bytes), format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DIMENSION);
-    limits.max_image_height = Some(MAX_DIMENSION);
-    reader.limits(limits);
-    let image = reader.decode().map_err(decode_error)?;
-    Ok(normalize_sketch(image))
+    Ok(())
 }
 
 /// Turns any image into a clean sketch page: gray, dark lines on light paper, contrast
@@ -387,6 +404,22 @@ mod tests {
             "{error:?}"
         );
         assert!(error.to_string().contains("huge.png"), "{error}");
+    }
+
+    #[test]
+    fn bytes_in_memory_are_cleaned_up_like_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = save(&dir, "pencil.png", &page_with_band(96, 128, 240, 200));
+        let bytes = std::fs::read(&path).unwrap();
+        let from_bytes = decode_sketch(&bytes, Path::new("upload.png")).unwrap();
+        assert_eq!(from_bytes, load_sketch_file(&path).unwrap());
+
+        let error = decode_sketch(b"not a picture", Path::new("upload.png")).unwrap_err();
+        assert!(
+            matches!(error, SketchFileError::UnknownFormat { .. }),
+            "{error:?}"
+        );
+        assert_eq!(error.path(), Path::new("upload.png"));
     }
 
     #[test]

@@ -1,0 +1,186 @@
+//! The engine pool: one thread per engine session, all taking jobs from one queue.
+//!
+//! `Engine::generate` needs `&mut self` and keeps a CPU busy for milliseconds, so each session
+//! lives on its own plain thread (as the app's worker does) and async handlers wait for the
+//! answer on a oneshot channel. The queue itself is unbounded: the server's admission permits
+//! bound what is in it, and each job carries its permit until its face is painted.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::thread::JoinHandle;
+
+use anyhow::{Context, anyhow};
+use crossbeam_channel::{Receiver, Sender};
+use image::RgbImage;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::oneshot;
+
+use super::error::ServeError;
+use super::request::FaceInput;
+use crate::engine::{Engine, EngineOptions, ModelInfo, Provider};
+use crate::{error_chain, panic_message};
+
+/// What every session of the pool runs: the same model on the same provider.
+#[derive(Clone, Debug)]
+pub struct PoolModel {
+    pub info: ModelInfo,
+    pub provider: Provider,
+    /// Why `--device auto` ended on the CPU, when it did.
+    pub cuda_error: Option<String>,
+}
+
+/// A face to paint, the admission it holds, and where to send the face.
+struct Job {
+    input: FaceInput,
+    permit: OwnedSemaphorePermit,
+    reply: oneshot::Sender<(Result<RgbImage, String>, OwnedSemaphorePermit)>,
+}
+
+/// The sessions' threads. [`EnginePool::join`] stops them once every [`PoolHandle`] is gone.
+pub struct EnginePool {
+    jobs: Sender<Job>,
+    threads: Vec<JoinHandle<()>>,
+    model: PoolModel,
+}
+
+/// Sends jobs to the pool; cheap to clone.
+#[derive(Clone)]
+pub struct PoolHandle {
+    jobs: Sender<Job>,
+}
+
+impl EnginePool {
+    /// Loads `workers` sessions of `model`, each on its own thread, all at once; fails with the
+    /// first session's error when any cannot be loaded.
+    pub fn start(
+        model: &Path,
+        options: &EngineOptions,
+        workers: usize,
+    ) -> anyhow::Result<EnginePool> {
+        let (jobs, job_queue) = crossbeam_channel::unbounded::<Job>();
+        let (loaded_tx, loaded) = crossbeam_channel::bounded(workers);
+        let mut threads = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let (model, options) = (model.to_owned(), *options);
+            let (job_queue, loaded_tx) = (job_queue.clone(), loaded_tx.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("sketch2face-engine-{index}"))
+                .spawn(move || {
+                    let engine = match load(&model, &options) {
+                        Ok(engine) => engine,
+                        Err(error) => {
+                            let _ = loaded_tx.send(Err(error));
+                            return;
+                        }
+                    };
+                    let _ = loaded_tx.send(Ok(PoolModel {
+                        info: engine.info().clone(),
+                        provider: engine.provider(),
+                        cuda_error: engine.cuda_error().map(str::to_owned),
+                    }));
+                    drop(loaded_tx);
+                    run_jobs(engine, &job_queue);
+                })
+                .context("cannot start an engine thread")?;
+            threads.push(thread);
+        }
+        drop(loaded_tx);
+
+        let mut model_loaded = None;
+        let mut load_error = None;
+        for result in loaded.iter() {
+            match result {
+                Ok(model) => {
+                    model_loaded.get_or_insert(model);
+                }
+                Err(error) => {
+                    load_error.get_or_insert(error);
+                }
+            }
+        }
+        match (load_error, model_loaded) {
+            (None, Some(model)) => Ok(EnginePool {
+                jobs,
+                threads,
+                model,
+            }),
+            (error, _) => {
+                stop(jobs, threads);
+                Err(error.unwrap_or_else(|| anyhow!("no engine session was loaded")))
+            }
+        }
+    }
+
+    pub fn model(&self) -> &PoolModel {
+        &self.model
+    }
+
+    pub fn handle(&self) -> PoolHandle {
+        PoolHandle {
+            jobs: self.jobs.clone(),
+        }
+    }
+
+    /// Closes the queue and waits for the threads; they end when every handle is dropped too.
+    pub fn join(self) {
+        stop(self.jobs, self.threads);
+    }
+}
+
+impl PoolHandle {
+    /// Paints the face for `input` on the next free session. The permit comes back with the
+    /// face, so the request keeps its place until it is answered.
+    pub async fn generate(
+        &self,
+        input: FaceInput,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<(RgbImage, OwnedSemaphorePermit), ServeError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job {
+                input,
+                permit,
+                reply,
+            })
+            .map_err(|_| ServeError::Internal("the engine pool has stopped".to_owned()))?;
+        let (face, permit) = answer.await.map_err(|_| {
+            ServeError::Internal("an engine session stopped before answering".to_owned())
+        })?;
+        Ok((face.map_err(ServeError::Internal)?, permit))
+    }
+}
+
+fn load(model: &Path, options: &EngineOptions) -> anyhow::Result<Engine> {
+    catch_unwind(AssertUnwindSafe(|| Engine::load(model, options)))
+        .map_err(|panic| {
+            anyhow!(
+                "loading the model crashed: {}",
+                panic_message(panic.as_ref())
+            )
+        })?
+        .map_err(anyhow::Error::from)
+}
+
+/// Answers jobs until the queue is closed. A job whose request has gone (timed out, client
+/// away) is skipped: nobody waits for its face.
+fn run_jobs(mut engine: Engine, jobs: &Receiver<Job>) {
+    for job in jobs.iter() {
+        if job.reply.is_closed() {
+            continue;
+        }
+        // TODO(contract v2): hand `job.input.seed` and `job.input.hints` to the engine here,
+        // the single place the server calls it, once `Engine` takes them (`z` from the seed,
+        // `hints` as the [1, 4, H, W] input); both are already parsed and validated.
+        let face = catch_unwind(AssertUnwindSafe(|| engine.generate(&job.input.sketch)))
+            .map_err(|panic| format!("the model crashed: {}", panic_message(panic.as_ref())))
+            .and_then(|face| face.map_err(|error| error_chain(&error)));
+        let _ = job.reply.send((face, job.permit));
+    }
+}
+
+fn stop(jobs: Sender<Job>, threads: Vec<JoinHandle<()>>) {
+    drop(jobs);
+    for thread in threads {
+        let _ = thread.join();
+    }
+}

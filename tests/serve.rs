@@ -1,0 +1,775 @@
+//! `sketch2face serve`: the real binary on an ephemeral loopback port, with the real ONNX Runtime
+//! (`make runtime`) and the shipped model, called with a real HTTP client (and real `curl` for
+//! the 2017 client call).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use image::{ImageFormat, RgbImage};
+use reqwest::StatusCode;
+use reqwest::blocking::multipart::{Form, Part};
+use reqwest::blocking::{Client, Response};
+use serde_json::Value;
+
+/// Longest wait for the server to load the model and listen, and for one request.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+fn project(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn shipped_model() -> PathBuf {
+    let model = project("models/sketch2face.onnx");
+    assert!(
+        model.is_file(),
+        "the shipped model {} is missing",
+        model.display()
+    );
+    model
+}
+
+fn example_sketch() -> PathBuf {
+    project("assets/sketches/face_oval_short_hair.png")
+}
+
+fn sketch_bytes() -> Vec<u8> {
+    std::fs::read(example_sketch()).unwrap()
+}
+
+/// A running `sketch2face serve`; stopped with SIGKILL when dropped (tests that care stop it
+/// with SIGTERM themselves).
+struct Server {
+    child: Child,
+    base: String,
+    /// Every line the server wrote to stderr so far (a thread keeps reading, so it never blocks).
+    log: Arc<Mutex<Vec<String>>>,
+    /// The server's working folder and temporary folder, to check it writes nothing.
+    dirs: tempfile::TempDir,
+    /// What was in them once it listened (ONNX Runtime leaves a `.ses` file in the temporary
+    /// folder when it starts).
+    files_at_start: Vec<PathBuf>,
+}
+
+impl Server {
+    /// `serve` on port 0 with the shipped model on the CPU, plus `extra` arguments.
+    fn start(extra: &[&str]) -> Server {
+        let dirs = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dirs.path().join("tmp")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sketch2face"))
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--device",
+                "cpu",
+                "--model",
+            ])
+            .arg(shipped_model())
+            .args(extra)
+            .current_dir(dirs.path())
+            .env("TMPDIR", dirs.path().join("tmp"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting sketch2face serve");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (listening_tx, listening) = mpsc::channel();
+        let lines = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("listening on ") {
+                    let url = address.split_whitespace().next().unwrap_or_default();
+                    let _ = listening_tx.send(url.to_owned());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let base = match listening.recv_timeout(PATIENCE) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the server did not listen: {:?}", log.lock().unwrap());
+            }
+        };
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        let mut server = Server {
+            child,
+            base,
+            log,
+            dirs,
+            files_at_start: Vec::new(),
+        };
+        server.files_at_start = server.files();
+        server
+    }
+
+    fn address(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the server's log so far satisfies `done`.
+    fn wait_for_log(&self, what: &str, done: impl Fn(&[String]) -> bool) {
+        let started = Instant::now();
+        while !done(&self.log()) {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "no {what} in {:?}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn send_sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to end (within [`PATIENCE`]).
+    fn wait(&mut self) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the server did not exit: {:?}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Files the server wrote into its working or temporary folder since it listened.
+    fn files_written(&self) -> Vec<PathBuf> {
+        let mut files = self.files();
+        files.retain(|file| !self.files_at_start.contains(file));
+        files
+    }
+
+    fn files(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for dir in [self.dirs.path().to_owned(), self.dirs.path().join("tmp")] {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.file_name().is_some_and(|name| name != "tmp") {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> Client {
+    Client::builder().timeout(PATIENCE).build().unwrap()
+}
+
+fn sketch_part(bytes: Vec<u8>, file_name: &str) -> Part {
+    Part::bytes(bytes).file_name(file_name.to_owned())
+}
+
+/// `POST /gen` with the example sketch as `file` and the given text fields.
+fn post_sketch(client: &Client, server: &Server, fields: &[(&'static str, &str)]) -> Response {
+    let mut form = Form::new().part("file", sketch_part(sketch_bytes(), "sketch.png"));
+    for (name, value) in fields {
+        form = form.text(*name, value.to_string());
+    }
+    client
+        .post(server.url("/gen"))
+        .multipart(form)
+        .send()
+        .unwrap()
+}
+
+/// The face in a 200 answer: a PNG, RGB.
+fn face_of(response: Response) -> RgbImage {
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    let bytes = response.bytes().unwrap();
+    let face = image::load_from_memory_with_format(&bytes, ImageFormat::Png).unwrap();
+    assert_eq!(face.color(), image::ColorType::Rgb8);
+    face.into_rgb8()
+}
+
+/// The status and the `error` message of a JSON error answer.
+fn error_of(response: Response) -> (StatusCode, String) {
+    let status = response.status();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/json", "status {status}");
+    let body: Value = response.json().unwrap();
+    let message = body["error"].as_str().unwrap_or_else(|| panic!("{body}"));
+    (status, message.to_owned())
+}
+
+fn model_resolution(client: &Client, server: &Server) -> u32 {
+    let info: Value = client
+        .get(server.url("/info"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    info["model"]["resolution"].as_u64().unwrap() as u32
+}
+
+fn png_bytes(image: &image::DynamicImage) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut bytes), ImageFormat::Png)
+        .unwrap();
+    bytes
+}
+
+/// Sends a request by hand, for what a client library will not do on purpose: an upload that
+/// stalls, or one too large that is still being sent when the answer comes. `send_body` runs on
+/// its own thread (its write errors are ignored: the server may close the connection), while
+/// this one reads the answer. Returns the status code and the JSON body.
+fn raw_exchange(
+    server: &Server,
+    headers: &str,
+    send_body: impl FnOnce(&mut TcpStream) + Send,
+) -> (u16, Value) {
+    let mut stream = TcpStream::connect(server.address()).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let head = format!(
+        "POST /gen HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+         Content-Type: multipart/form-data; boundary=XYZ\r\n{headers}\r\n",
+        server.address()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut answer = Vec::new();
+    std::thread::scope(|scope| {
+        scope.spawn(move || send_body(&mut writer));
+        let _ = stream.read_to_end(&mut answer);
+    });
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no answer: {answer:?}"));
+    let status = head.split(' ').nth(1).and_then(|code| code.parse().ok());
+    let status = status.unwrap_or_else(|| panic!("no status in {head:?}"));
+    let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
+    (status, json)
+}
+
+const PART_HEAD: &str =
+    "--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.png\"\r\n\r\n";
+
+#[test]
+fn root_answers_pong_and_every_request_is_logged() {
+    let server = Server::start(&[]);
+    let response = client().get(server.url("/")).send().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"),
+        "{:?}",
+        response.headers()
+    );
+    assert_eq!(response.text().unwrap(), "Pong");
+    server.wait_for_log("a log line for GET /", |log| {
+        log.iter().any(|line| {
+            let words: Vec<&str> = line.split(' ').collect();
+            matches!(words.as_slice(), ["GET", "/", "200", ms, "ms"] if ms.parse::<u64>().is_ok())
+        })
+    });
+}
+
+#[test]
+fn gen_answers_the_face_generate_makes_at_the_model_resolution_or_the_asked_size() {
+    let server = Server::start(&[]);
+    let client = client();
+    let side = model_resolution(&client, &server);
+    let face = face_of(post_sketch(&client, &server, &[]));
+    assert_eq!(face.dimensions(), (side, side));
+
+    // The same sketch through `generate`: the same cleanup and model give the same face (up
+    // to the rounding of a different thread count).
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_sketch2face"))
+        .arg("generate")
+        .arg(example_sketch())
+        .arg("--out")
+        .arg(out.path())
+        .arg("--model")
+        .arg(shipped_model())
+        .args(["--device", "cpu"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let from_generate = image::open(out.path().join("face_oval_short_hair.png"))
+        .unwrap()
+        .into_rgb8();
+    let largest_difference = face
+        .as_raw()
+        .iter()
+        .zip(from_generate.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(
+        largest_difference <= 2,
+        "faces differ by up to {largest_difference}"
+    );
+
+    let big = face_of(post_sketch(&client, &server, &[("size", "300")]));
+    assert_eq!(big.dimensions(), (300, 300));
+    let tiny = face_of(post_sketch(&client, &server, &[("size", "1")]));
+    assert_eq!(tiny.dimensions(), (1, 1));
+
+    // A different sketch gives a different face.
+    let other = std::fs::read(project("assets/sketches/face_round_long_hair.png")).unwrap();
+    let form = Form::new().part("file", sketch_part(other, "round.PNG"));
+    let other_face = face_of(
+        client
+            .post(server.url("/gen"))
+            .multipart(form)
+            .send()
+            .unwrap(),
+    );
+    assert_ne!(other_face, face);
+
+    assert_eq!(
+        server.files_written(),
+        Vec::<PathBuf>::new(),
+        "nothing is written to disk"
+    );
+}
+
+#[test]
+fn the_2017_curl_call_works_unchanged() {
+    let curl_found = Command::new("curl")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status();
+    if !curl_found.is_ok_and(|status| status.success()) {
+        eprintln!("skipped: no curl on PATH");
+        return;
+    }
+    let server = Server::start(&[]);
+    let side = model_resolution(&client(), &server);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(example_sketch(), dir.path().join("sketch.png")).unwrap();
+    let output = Command::new("curl")
+        .current_dir(dir.path())
+        .args(["-sS", "-w", "%{http_code}", "-F", "file=@sketch.png"])
+        .arg(server.url("/gen"))
+        .args(["-o", "face.png"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "200");
+    let face = image::open(dir.path().join("face.png")).unwrap();
+    assert_eq!((face.width(), face.height()), (side, side));
+}
+
+#[test]
+fn a_missing_file_is_412_and_another_extension_415_as_in_2017() {
+    let server = Server::start(&[]);
+    let client = client();
+    let expected_412 = (
+        StatusCode::PRECONDITION_FAILED,
+        "file form-data not existed".to_owned(),
+    );
+
+    let form = Form::new().text("size", "256");
+    let response = client
+        .post(server.url("/gen"))
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(error_of(response), expected_412);
+    let form = Form::new().part("image", sketch_part(sketch_bytes(), "sketch.png"));
+    let response = client
+        .post(server.url("/gen"))
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(error_of(response), expected_412, "a part of another name");
+    let response = client
+        .post(server.url("/gen"))
+        .body(sketch_bytes())
+        .send()
+        .unwrap();
+    assert_eq!(error_of(response), expected_412, "no form at all");
+
+    for name in ["sketch.gif", "sketch", "sketch.png.txt"] {
+        let form = Form::new().part("file", sketch_part(sketch_bytes(), name));
+        let response = client
+            .post(server.url("/gen"))
+            .multipart(form)
+            .send()
+            .unwrap();
+        let (status, message) = error_of(response);
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{name}");
+        assert_eq!(message, "Only supported jpg, jpeg, png");
+    }
+}
+
+#[test]
+fn a_body_over_16_mib_is_413_with_or_without_a_length() {
+    let server = Server::start(&[]);
+    let too_big = vec![0u8; 17 * 1024 * 1024];
+
+    // With its length announced, it is refused before it is read.
+    let length = format!("Content-Length: {}\r\n", PART_HEAD.len() + too_big.len());
+    let (status, body) = raw_exchange(&server, &length, |stream| {
+        let _ = stream.write_all(PART_HEAD.as_bytes());
+        let _ = stream.write_all(&too_big);
+    });
+    assert_eq!(status, 413, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("16 MiB"), "{body}");
+
+    // Sent chunked, without a length: the limit hits while reading.
+    let (status, body) = raw_exchange(&server, "Transfer-Encoding: chunked\r\n", |stream| {
+        let chunk = |data: &[u8]| {
+            let mut bytes = format!("{:x}\r\n", data.len()).into_bytes();
+            bytes.extend_from_slice(data);
+            bytes.extend_from_slice(b"\r\n");
+            bytes
+        };
+        let _ = stream.write_all(&chunk(PART_HEAD.as_bytes()));
+        for piece in too_big.chunks(64 * 1024) {
+            if stream.write_all(&chunk(piece)).is_err() {
+                return;
+            }
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+    });
+    assert_eq!(status, 413, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("16 MiB"), "{body}");
+
+    // Just under the limit is read (and refused for what it is, not for its size).
+    let form = Form::new().part(
+        "file",
+        sketch_part(vec![0u8; 15 * 1024 * 1024], "zeros.png"),
+    );
+    let response = client()
+        .post(server.url("/gen"))
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(error_of(response).0, StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn bad_images_and_bad_fields_are_400_with_a_message() {
+    let server = Server::start(&[]);
+    let client = client();
+    let post = |form: Form| {
+        client
+            .post(server.url("/gen"))
+            .multipart(form)
+            .send()
+            .unwrap()
+    };
+
+    let form = Form::new().part("file", sketch_part(b"just some text".to_vec(), "notes.png"));
+    let (status, message) = error_of(post(form));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("not an image"), "{message}");
+
+    let mut cut = sketch_bytes();
+    cut.truncate(cut.len() / 2);
+    let (status, message) = error_of(post(Form::new().part("file", sketch_part(cut, "cut.png"))));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("cannot decode"), "{message}");
+
+    let (status, message) = error_of(post(Form::new().part("file", sketch_part(vec![], "e.png"))));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("empty"), "{message}");
+
+    // The same dimension limit as for sketch files.
+    let banner = image::DynamicImage::ImageLuma8(image::GrayImage::new(8193, 1));
+    let form = Form::new().part("file", sketch_part(png_bytes(&banner), "banner.png"));
+    let (status, message) = error_of(post(form));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("8193 x 1"), "{message}");
+
+    for (field, value) in [
+        ("size", "0"),
+        ("size", "2049"),
+        ("size", "big"),
+        ("seed", "-1"),
+    ] {
+        let (status, message) = error_of(post_sketch(&client, &server, &[(field, value)]));
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}={value}");
+        assert!(message.contains(&format!("`{field}`")), "{message}");
+    }
+
+    let form = Form::new()
+        .part("file", sketch_part(sketch_bytes(), "sketch.png"))
+        .part("hints", sketch_part(b"no image".to_vec(), "hints.png"));
+    let (status, message) = error_of(post(form));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("`hints`"), "{message}");
+}
+
+#[test]
+fn seed_and_hints_are_accepted_when_valid() {
+    let server = Server::start(&[]);
+    let client = client();
+    let side = model_resolution(&client, &server);
+    let hints = image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+        side,
+        side,
+        image::Rgba([200, 150, 120, 255]),
+    ));
+    let form = Form::new()
+        .part("file", sketch_part(sketch_bytes(), "sketch.png"))
+        .text("seed", "18446744073709551615")
+        .part("hints", sketch_part(png_bytes(&hints), "hints.png"));
+    let face = face_of(
+        client
+            .post(server.url("/gen"))
+            .multipart(form)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(face.dimensions(), (side, side));
+}
+
+#[test]
+fn info_describes_the_program_the_model_its_inputs_and_the_provider() {
+    let server = Server::start(&["--workers", "2", "--threads", "1"]);
+    let response = client().get(server.url("/info")).send().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let info: Value = response.json().unwrap();
+    assert_eq!(info["program"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(info["model"]["file"], "sketch2face.onnx");
+    let metadata = info["model"]["metadata"].as_object().unwrap();
+    assert_eq!(info["model"]["contract"], metadata["sketch2face.contract"]);
+    let side = info["model"]["resolution"].as_u64().unwrap();
+    if let Some(declared) = metadata.get("sketch2face.resolution") {
+        assert_eq!(declared.as_str().unwrap(), side.to_string());
+    }
+    assert_eq!(info["inputs"][0]["name"], "sketch");
+    assert_eq!(
+        info["inputs"][0]["shape"],
+        serde_json::json!([1, 1, side, side])
+    );
+    assert_eq!(info["provider"], "CPU");
+    assert_eq!(info["sessions"], 2);
+    assert_eq!(info["threads_per_session"], 1);
+    assert_eq!(info["limits"]["max_body_bytes"], 16 * 1024 * 1024);
+}
+
+#[test]
+fn thirty_two_concurrent_clients_all_get_faces() {
+    let server = Server::start(&[]);
+    let side = model_resolution(&client(), &server);
+    let faces: Vec<RgbImage> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..32)
+            .map(|_| scope.spawn(|| face_of(post_sketch(&client(), &server, &[]))))
+            .collect();
+        clients
+            .into_iter()
+            .map(|client| client.join().unwrap())
+            .collect()
+    });
+    assert_eq!(faces.len(), 32);
+    for face in &faces {
+        assert_eq!(face.dimensions(), (side, side));
+    }
+    server.wait_for_log("32 answered requests", |log| {
+        log.iter()
+            .filter(|line| line.starts_with("POST /gen 200 "))
+            .count()
+            == 32
+    });
+}
+
+#[test]
+fn a_full_queue_answers_503_with_retry_after() {
+    // One session and no queue: while one large face is being made, others are turned away.
+    let server = Server::start(&["--workers", "1", "--queue", "0", "--timeout", "600"]);
+    let statuses: Vec<(StatusCode, Option<String>)> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..12)
+            .map(|_| {
+                scope.spawn(|| {
+                    let response = post_sketch(&client(), &server, &[("size", "1024")]);
+                    let retry_after = response
+                        .headers()
+                        .get("retry-after")
+                        .map(|value| value.to_str().unwrap().to_owned());
+                    (response.status(), retry_after)
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .map(|client| client.join().unwrap())
+            .collect()
+    });
+    let served = statuses
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .count();
+    let refused: Vec<_> = statuses
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(served >= 1, "{statuses:?}");
+    assert!(!refused.is_empty(), "{statuses:?}");
+    assert_eq!(served + refused.len(), statuses.len(), "{statuses:?}");
+    for (_, retry_after) in refused {
+        assert_eq!(retry_after.as_deref(), Some("1"));
+    }
+}
+
+#[test]
+fn a_request_slower_than_the_timeout_is_408() {
+    let server = Server::start(&["--timeout", "1"]);
+    let started = Instant::now();
+    // Half of the announced upload, then nothing.
+    let (status, body) = raw_exchange(&server, "Content-Length: 2000\r\n", |stream| {
+        stream.write_all(PART_HEAD.as_bytes()).unwrap();
+        stream.write_all(&[b'x'; 900]).unwrap();
+    });
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(body["error"], "the request took longer than 1 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn cors_is_off_unless_an_origin_is_given() {
+    let origin = "http://localhost:8080";
+    let allowed_origin = |server: &Server| {
+        let response = post_sketch_with_origin(server, origin);
+        assert_eq!(response.status(), StatusCode::OK);
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|value| value.to_str().unwrap().to_owned())
+    };
+    let closed = Server::start(&[]);
+    assert_eq!(allowed_origin(&closed), None);
+    let open = Server::start(&["--cors", origin]);
+    assert_eq!(allowed_origin(&open).as_deref(), Some(origin));
+}
+
+fn post_sketch_with_origin(server: &Server, origin: &str) -> Response {
+    let form = Form::new().part("file", sketch_part(sketch_bytes(), "sketch.png"));
+    client()
+        .post(server.url("/gen"))
+        .header("origin", origin)
+        .multipart(form)
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
+    // One session, larger faces: the requests take a while in all, so most are still in
+    // flight (queued or running) when the signal comes.
+    let mut server = Server::start(&["--workers", "1", "--threads", "1", "--timeout", "600"]);
+    let requests = 6;
+    let statuses: Vec<StatusCode> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..requests)
+            .map(|_| scope.spawn(|| post_sketch(&client(), &server, &[("size", "512")]).status()))
+            .collect();
+        // The first answer shows the server is working through them.
+        server.wait_for_log("a first answer", |log| {
+            log.iter().any(|line| line.starts_with("POST /gen "))
+        });
+        server.send_sigterm();
+        clients
+            .into_iter()
+            .map(|client| client.join().unwrap())
+            .collect()
+    });
+    assert_eq!(
+        statuses,
+        vec![StatusCode::OK; requests],
+        "{:?}",
+        server.log()
+    );
+    let status = server.wait();
+    assert_eq!(status.code(), Some(0), "{:?}", server.log());
+
+    let log = server.log();
+    let signal_at = log
+        .iter()
+        .position(|line| line.starts_with("SIGTERM"))
+        .unwrap();
+    let answered_after = log[signal_at..]
+        .iter()
+        .filter(|line| line.starts_with("POST /gen 200"))
+        .count();
+    assert!(
+        answered_after >= 1,
+        "no request was still in flight: {log:?}"
+    );
+}
+
+#[test]
+fn a_busy_port_or_a_missing_model_fails_at_start_with_the_reason() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_sketch2face"))
+        .args(["serve", "--device", "cpu", "--addr", &address, "--model"])
+        .arg(shipped_model())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {address}")),
+        "{stderr}"
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_sketch2face"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--model",
+            "no/such/model.onnx",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no/such/model.onnx"), "{stderr}");
+    assert!(!stderr.contains("listening"), "{stderr}");
+}
