@@ -289,8 +289,8 @@ def hint_error(model, faces: np.ndarray, seed: int) -> dict:
                 without_sum += error
         pixels += mask.sum() * 3
         used += 1
-    return {"with_hints": round(with_sum / pixels, 4), "without_hints": round(without_sum / pixels, 4),
-            "ratio": round(with_sum / without_sum, 3), "samples": used}
+    return {"with_hints": round(float(with_sum / pixels), 4), "without_hints": round(float(without_sum / pixels), 4),
+            "ratio": round(float(with_sum / without_sum), 3), "samples": used}
 
 
 def diversity(model, faces: np.ndarray, seed: int, codes: int = 4) -> dict:
