@@ -19,11 +19,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+#[path = "../tests/support/server.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -32,12 +33,15 @@ use reqwest::blocking::multipart::{Form, Part};
 use serde_json::json;
 use sketch2face::engine::{Device, Engine, EngineOptions};
 use sketch2face::sketch::load_sketch_file;
+use support::ServerProcess;
 
 const SKETCH: &str = "assets/sketches/face_oval_short_hair.png";
 const WARM_UP_REQUESTS: usize = 50;
 /// How long the engine's single-stream rate is measured each time.
 const ENGINE_STREAM: Duration = Duration::from_secs(5);
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+/// Longest wait for the server to start and to stop.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
     common::exit_code(run())
@@ -63,13 +67,14 @@ fn run() -> anyhow::Result<()> {
             server_args.extend([format!("--{name}"), value]);
         }
     }
-    let mut server = Server::start(&model, &server_args)?;
+    let server_args: Vec<&str> = server_args.iter().map(String::as_str).collect();
+    let mut server = ServerProcess::start(&model, &server_args, PATIENCE, |_| {})?;
     let client = Client::builder()
         .timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(concurrency)
         .build()?;
-    let url = format!("{}/gen", server.base);
-    let info: serde_json::Value = client.get(format!("{}/info", server.base)).send()?.json()?;
+    let url = server.url("/gen");
+    let info: serde_json::Value = client.get(server.url("/info")).send()?.json()?;
     let rss_idle_mb = server.rss_mb()?;
     let warm_up = load(&client, &url, &sketch_file, WARM_UP_REQUESTS, concurrency);
     if warm_up.errors > 0 {
@@ -86,7 +91,8 @@ fn run() -> anyhow::Result<()> {
     let rss_after_mb = server.rss_mb()?;
     let engine_after = engine_faces_per_second(&model, &sketch_path)?;
     println!("engine, single stream: {engine_after:.1} faces/s (after)");
-    let exit = server.stop()?;
+    server.send_sigterm()?;
+    let exit = server.wait(PATIENCE)?.code();
 
     let throughput = requests as f64 / run.wall.as_secs_f64();
     let engine_rate = engine_before.max(engine_after);
@@ -223,93 +229,4 @@ fn post(client: &Client, url: &str, sketch: &[u8]) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The release server on a free loopback port; killed if still running when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(model: &Path, extra: &[String]) -> anyhow::Result<Server> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sketch2face"))
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--device",
-                "cpu",
-                "--model",
-            ])
-            .arg(model)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("cannot start sketch2face serve")?;
-        let stderr = child.stderr.take().expect("piped");
-        let (listening_tx, listening) = mpsc::channel();
-        // Reads the log to the end, so a full pipe never blocks the server.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    let base = address.split_whitespace().next().unwrap_or_default();
-                    let _ = listening_tx.send(base.to_owned());
-                } else if !line.starts_with("POST /gen 200 ") && !line.starts_with("GET /info 200 ")
-                {
-                    eprintln!("server: {line}");
-                }
-            }
-        });
-        let base = match listening.recv_timeout(Duration::from_secs(60)) {
-            Ok(base) => base,
-            Err(_) => {
-                let _ = child.kill();
-                bail!("the server did not start listening");
-            }
-        };
-        Ok(Server { child, base })
-    }
-
-    /// The server's resident memory now (`VmRSS`), in MB (10^6 bytes).
-    fn rss_mb(&self) -> anyhow::Result<f64> {
-        let path = format!("/proc/{}/status", self.child.id());
-        let status =
-            std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-        let kib: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kib| kib.parse().ok())
-            .with_context(|| format!("no VmRSS in {path}"))?;
-        Ok(kib * 1024.0 / 1e6)
-    }
-
-    /// SIGTERM, then the exit status (within 30 s).
-    fn stop(&mut self) -> anyhow::Result<Option<i32>> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .context("cannot run kill")?;
-        if !status.success() {
-            bail!("kill -TERM {} failed", self.child.id());
-        }
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status.code());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        bail!("the server did not exit within 30 s of SIGTERM")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

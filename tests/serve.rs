@@ -2,11 +2,10 @@
 //! (`make runtime`) and the shipped model, called with a real HTTP client (and real `curl` for
 //! the 2017 client call).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use image::{ImageFormat, RgbImage};
@@ -15,39 +14,30 @@ use reqwest::blocking::multipart::{Form, Part};
 use reqwest::blocking::{Client, Response};
 use serde_json::Value;
 
+#[path = "support/server.rs"]
+mod support;
+use support::ServerProcess;
+
 /// Longest wait for the server to load the model and listen, and for one request.
 const PATIENCE: Duration = Duration::from_secs(120);
-
-fn project(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
-
-fn shipped_model() -> PathBuf {
-    let model = project("models/sketch2face.onnx");
-    assert!(
-        model.is_file(),
-        "the shipped model {} is missing",
-        model.display()
-    );
-    model
-}
-
-fn example_sketch() -> PathBuf {
-    project("assets/sketches/face_oval_short_hair.png")
-}
+const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/sketch2face.onnx");
+const SKETCH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/sketches/face_oval_short_hair.png"
+);
+const OTHER_SKETCH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/sketches/face_round_long_hair.png"
+);
 
 fn sketch_bytes() -> Vec<u8> {
-    std::fs::read(example_sketch()).unwrap()
+    std::fs::read(SKETCH).unwrap()
 }
 
-/// A running `sketch2face serve`; stopped with SIGKILL when dropped (tests that care stop it
-/// with SIGTERM themselves).
+/// A running `sketch2face serve` on the shipped model, in a folder of its own with a temporary
+/// folder of its own, to check that it writes nothing.
 struct Server {
-    child: Child,
-    base: String,
-    /// Every line the server wrote to stderr so far (a thread keeps reading, so it never blocks).
-    log: Arc<Mutex<Vec<String>>>,
-    /// The server's working folder and temporary folder, to check it writes nothing.
+    process: ServerProcess,
     dirs: tempfile::TempDir,
     /// What was in them once it listened (ONNX Runtime leaves a `.ses` file in the temporary
     /// folder when it starts).
@@ -58,50 +48,14 @@ impl Server {
     /// `serve` on port 0 with the shipped model on the CPU, plus `extra` arguments.
     fn start(extra: &[&str]) -> Server {
         let dirs = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dirs.path().join("tmp")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sketch2face"))
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--device",
-                "cpu",
-                "--model",
-            ])
-            .arg(shipped_model())
-            .args(extra)
-            .current_dir(dirs.path())
-            .env("TMPDIR", dirs.path().join("tmp"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting sketch2face serve");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (listening_tx, listening) = mpsc::channel();
-        let lines = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    let url = address.split_whitespace().next().unwrap_or_default();
-                    let _ = listening_tx.send(url.to_owned());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let base = match listening.recv_timeout(PATIENCE) {
-            Ok(base) => base,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the server did not listen: {:?}", log.lock().unwrap());
-            }
-        };
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        let tmp = dirs.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let process = ServerProcess::start(Path::new(MODEL), extra, PATIENCE, |command| {
+            command.current_dir(dirs.path()).env("TMPDIR", &tmp);
+        })
+        .unwrap();
         let mut server = Server {
-            child,
-            base,
-            log,
+            process,
             dirs,
             files_at_start: Vec::new(),
         };
@@ -109,16 +63,12 @@ impl Server {
         server
     }
 
-    fn address(&self) -> &str {
-        self.base.trim_start_matches("http://")
-    }
-
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.process.url(path)
     }
 
     fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+        self.process.log()
     }
 
     /// Waits until the server's log so far satisfies `done`.
@@ -131,30 +81,6 @@ impl Server {
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn send_sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("running kill");
-        assert!(status.success());
-    }
-
-    /// Waits for the process to end (within [`PATIENCE`]).
-    fn wait(&mut self) -> ExitStatus {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "the server did not exit: {:?}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -179,13 +105,6 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn client() -> Client {
     Client::builder().timeout(PATIENCE).build().unwrap()
 }
@@ -194,17 +113,21 @@ fn sketch_part(bytes: Vec<u8>, file_name: &str) -> Part {
     Part::bytes(bytes).file_name(file_name.to_owned())
 }
 
+fn post_form(client: &Client, server: &Server, form: Form) -> Response {
+    client
+        .post(server.url("/gen"))
+        .multipart(form)
+        .send()
+        .unwrap()
+}
+
 /// `POST /gen` with the example sketch as `file` and the given text fields.
 fn post_sketch(client: &Client, server: &Server, fields: &[(&'static str, &str)]) -> Response {
     let mut form = Form::new().part("file", sketch_part(sketch_bytes(), "sketch.png"));
     for (name, value) in fields {
         form = form.text(*name, value.to_string());
     }
-    client
-        .post(server.url("/gen"))
-        .multipart(form)
-        .send()
-        .unwrap()
+    post_form(client, server, form)
 }
 
 /// The face in a 200 answer: a PNG, RGB.
@@ -257,12 +180,12 @@ fn raw_exchange(
     headers: &str,
     send_body: impl FnOnce(&mut TcpStream) + Send,
 ) -> (u16, Value) {
-    let mut stream = TcpStream::connect(server.address()).unwrap();
+    let mut stream = TcpStream::connect(server.process.address()).unwrap();
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     let head = format!(
         "POST /gen HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
          Content-Type: multipart/form-data; boundary=XYZ\r\n{headers}\r\n",
-        server.address()
+        server.process.address()
     );
     stream.write_all(head.as_bytes()).unwrap();
     let mut writer = stream.try_clone().unwrap();
@@ -319,11 +242,11 @@ fn gen_answers_the_face_generate_makes_at_the_model_resolution_or_the_asked_size
     let out = tempfile::tempdir().unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_sketch2face"))
         .arg("generate")
-        .arg(example_sketch())
+        .arg(SKETCH)
         .arg("--out")
         .arg(out.path())
         .arg("--model")
-        .arg(shipped_model())
+        .arg(MODEL)
         .args(["--device", "cpu"])
         .stdout(Stdio::null())
         .status()
@@ -350,15 +273,9 @@ fn gen_answers_the_face_generate_makes_at_the_model_resolution_or_the_asked_size
     assert_eq!(tiny.dimensions(), (1, 1));
 
     // A different sketch gives a different face.
-    let other = std::fs::read(project("assets/sketches/face_round_long_hair.png")).unwrap();
+    let other = std::fs::read(OTHER_SKETCH).unwrap();
     let form = Form::new().part("file", sketch_part(other, "round.PNG"));
-    let other_face = face_of(
-        client
-            .post(server.url("/gen"))
-            .multipart(form)
-            .send()
-            .unwrap(),
-    );
+    let other_face = face_of(post_form(&client, &server, form));
     assert_ne!(other_face, face);
 
     assert_eq!(
@@ -381,7 +298,7 @@ fn the_2017_curl_call_works_unchanged() {
     let server = Server::start(&[]);
     let side = model_resolution(&client(), &server);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(example_sketch(), dir.path().join("sketch.png")).unwrap();
+    std::fs::copy(SKETCH, dir.path().join("sketch.png")).unwrap();
     let output = Command::new("curl")
         .current_dir(dir.path())
         .args(["-sS", "-w", "%{http_code}", "-F", "file=@sketch.png"])
@@ -409,18 +326,10 @@ fn a_missing_file_is_412_and_another_extension_415_as_in_2017() {
     );
 
     let form = Form::new().text("size", "256");
-    let response = client
-        .post(server.url("/gen"))
-        .multipart(form)
-        .send()
-        .unwrap();
+    let response = post_form(&client, &server, form);
     assert_eq!(error_of(response), expected_412);
     let form = Form::new().part("image", sketch_part(sketch_bytes(), "sketch.png"));
-    let response = client
-        .post(server.url("/gen"))
-        .multipart(form)
-        .send()
-        .unwrap();
+    let response = post_form(&client, &server, form);
     assert_eq!(error_of(response), expected_412, "a part of another name");
     let response = client
         .post(server.url("/gen"))
@@ -431,11 +340,7 @@ fn a_missing_file_is_412_and_another_extension_415_as_in_2017() {
 
     for name in ["sketch.gif", "sketch", "sketch.png.txt"] {
         let form = Form::new().part("file", sketch_part(sketch_bytes(), name));
-        let response = client
-            .post(server.url("/gen"))
-            .multipart(form)
-            .send()
-            .unwrap();
+        let response = post_form(&client, &server, form);
         let (status, message) = error_of(response);
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{name}");
         assert_eq!(message, "Only supported jpg, jpeg, png");
@@ -480,11 +385,7 @@ fn a_body_over_16_mib_is_413_with_or_without_a_length() {
         "file",
         sketch_part(vec![0u8; 15 * 1024 * 1024], "zeros.png"),
     );
-    let response = client()
-        .post(server.url("/gen"))
-        .multipart(form)
-        .send()
-        .unwrap();
+    let response = post_form(&client(), &server, form);
     assert_eq!(error_of(response).0, StatusCode::BAD_REQUEST);
 }
 
@@ -492,13 +393,7 @@ fn a_body_over_16_mib_is_413_with_or_without_a_length() {
 fn bad_images_and_bad_fields_are_400_with_a_message() {
     let server = Server::start(&[]);
     let client = client();
-    let post = |form: Form| {
-        client
-            .post(server.url("/gen"))
-            .multipart(form)
-            .send()
-            .unwrap()
-    };
+    let post = |form: Form| post_form(&client, &server, form);
 
     let form = Form::new().part("file", sketch_part(b"just some text".to_vec(), "notes.png"));
     let (status, message) = error_of(post(form));
@@ -555,13 +450,7 @@ fn seed_and_hints_are_accepted_when_valid() {
         .part("file", sketch_part(sketch_bytes(), "sketch.png"))
         .text("seed", "18446744073709551615")
         .part("hints", sketch_part(png_bytes(&hints), "hints.png"));
-    let face = face_of(
-        client
-            .post(server.url("/gen"))
-            .multipart(form)
-            .send()
-            .unwrap(),
-    );
+    let face = face_of(post_form(&client, &server, form));
     assert_eq!(face.dimensions(), (side, side));
 }
 
@@ -592,7 +481,9 @@ fn info_describes_the_program_the_model_its_inputs_and_the_provider() {
 
 #[test]
 fn thirty_two_concurrent_clients_all_get_faces() {
-    let server = Server::start(&[]);
+    // The default queue holds them all; the long timeout is for slow debug builds on a busy
+    // machine, where the last of 32 may wait longer than the default 30 s.
+    let server = Server::start(&["--timeout", "600"]);
     let side = model_resolution(&client(), &server);
     let faces: Vec<RgbImage> = std::thread::scope(|scope| {
         let clients: Vec<_> = (0..32)
@@ -712,7 +603,7 @@ fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
         server.wait_for_log("a first answer", |log| {
             log.iter().any(|line| line.starts_with("POST /gen "))
         });
-        server.send_sigterm();
+        server.process.send_sigterm().unwrap();
         clients
             .into_iter()
             .map(|client| client.join().unwrap())
@@ -724,7 +615,7 @@ fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
         "{:?}",
         server.log()
     );
-    let status = server.wait();
+    let status = server.process.wait(PATIENCE).unwrap();
     assert_eq!(status.code(), Some(0), "{:?}", server.log());
 
     let log = server.log();
@@ -748,7 +639,7 @@ fn a_busy_port_or_a_missing_model_fails_at_start_with_the_reason() {
     let address = taken.local_addr().unwrap().to_string();
     let output = Command::new(env!("CARGO_BIN_EXE_sketch2face"))
         .args(["serve", "--device", "cpu", "--addr", &address, "--model"])
-        .arg(shipped_model())
+        .arg(MODEL)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));

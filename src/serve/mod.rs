@@ -94,11 +94,13 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let pool = EnginePool::start(&args.model.model_path(), &options, workers)?;
     let model = pool.model().clone();
     eprintln!(
-        "model {} ({}x{}) on {}, {workers} sessions x {threads} threads",
+        "model {} ({}x{}) on {}: {} of {}",
         model.info.path.display(),
         model.info.resolution,
         model.info.resolution,
         model.provider,
+        counted(workers, "session"),
+        counted(threads, "thread"),
     );
 
     let capacity = workers + args.queue;
@@ -138,6 +140,12 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     served?;
     eprintln!("stopped");
     Ok(())
+}
+
+/// `1 session`, `2 sessions`.
+fn counted(count: usize, noun: &str) -> String {
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {noun}{plural}")
 }
 
 /// Resolves on Ctrl+C or SIGTERM. axum then stops accepting connections and waits for the
@@ -242,20 +250,29 @@ mod tests {
 
     #[test]
     fn automatic_pool_size_gives_each_session_two_cores() {
-        assert_eq!(pool_size(0, 0, 1), (1, 1));
-        assert_eq!(pool_size(0, 0, 2), (1, 2));
-        assert_eq!(pool_size(0, 0, 3), (1, 3));
-        assert_eq!(pool_size(0, 0, 8), (4, 2));
-        assert_eq!(pool_size(0, 0, 64), (8, 4));
+        // (cores, sessions, threads per session)
+        for (cores, workers, threads) in [(1, 1, 1), (2, 1, 2), (3, 1, 3), (8, 4, 2), (64, 8, 4)] {
+            assert_eq!(pool_size(0, 0, cores), (workers, threads), "{cores} cores");
+        }
     }
 
     #[test]
     fn given_sessions_split_the_cores_and_given_threads_are_kept() {
-        assert_eq!(pool_size(2, 0, 2), (2, 1));
-        assert_eq!(pool_size(3, 0, 12), (3, 4));
-        assert_eq!(pool_size(4, 0, 2), (4, 1));
-        assert_eq!(pool_size(2, 3, 2), (2, 3));
-        assert_eq!(pool_size(0, 1, 8), (4, 1));
+        // (--workers, --threads, cores) -> (sessions, threads per session)
+        let cases = [
+            ((2, 0, 2), (2, 1)),
+            ((3, 0, 12), (3, 4)),
+            ((4, 0, 2), (4, 1)),
+            ((2, 3, 2), (2, 3)),
+            ((0, 1, 8), (4, 1)),
+        ];
+        for ((workers, threads, cores), expected) in cases {
+            assert_eq!(
+                pool_size(workers, threads, cores),
+                expected,
+                "{workers} {threads} {cores}"
+            );
+        }
     }
 
     #[test]
