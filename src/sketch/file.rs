@@ -4,7 +4,9 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use image::{DynamicImage, GrayImage, ImageError, ImageFormat, ImageReader, Limits};
+use image::{
+    ColorType, DynamicImage, GrayImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits,
+};
 
 use crate::imaging::fit_square_white;
 
@@ -14,6 +16,13 @@ pub const BACKGROUND_SIZE: u32 = 512;
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest decoded width or height, in pixels.
 pub const MAX_DIMENSION: u32 = 8192;
+/// Most memory decoding a sketch file and turning it gray may take, in bytes (see
+/// [`decode_cost`]): a sketch ends as a 512 px page, and this keeps opening any accepted file
+/// under 400 MB of resident memory in `generate`. It is 8192 x 8192 of 8-bit gray, 22 MP of
+/// 8-bit RGBA, about 30 MP of a baseline RGB JPEG, 13 MP of a progressive one or of 16-bit RGBA.
+pub const MAX_DECODED_BYTES: u64 = 128 * 1024 * 1024;
+/// Memory the decoders may use besides their output (tables, rows, a JPEG's copy of the file).
+const DECODER_HEADROOM_BYTES: u64 = 80 * 1024 * 1024;
 
 /// A page whose mean gray is below this is taken as light lines on a dark page and inverted.
 const DARK_PAGE_MEAN: f64 = 110.0;
@@ -56,6 +65,22 @@ pub enum SketchFileError {
         height: u32,
         limit: u32,
     },
+    #[error(
+        "sketch file {} is {width} x {height} pixels of {color}, which would take {} MB to decode; the limit is {} MB (a sketch becomes a 512 px page: save it smaller, or as 8-bit)",
+        path.display(),
+        cost.div_ceil(1_000_000),
+        limit / 1_000_000
+    )]
+    DecodedTooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        /// The pixel format, e.g. `16-bit RGBA`, `progressive JPEG RGB`.
+        color: String,
+        /// Bytes the decoding would take.
+        cost: u64,
+        limit: u64,
+    },
     #[error("cannot decode sketch file {} as {format:?}", path.display())]
     Decode {
         path: PathBuf,
@@ -74,6 +99,7 @@ impl SketchFileError {
             | Self::FileTooLarge { path, .. }
             | Self::UnknownFormat { path }
             | Self::DimensionsTooLarge { path, .. }
+            | Self::DecodedTooLarge { path, .. }
             | Self::Decode { path, .. } => path,
         }
     }
@@ -97,7 +123,10 @@ pub fn load_sketch_file(path: &Path) -> Result<GrayImage, SketchFileError> {
     }
     check_file_size(metadata.len(), path)?;
     let bytes = std::fs::read(path).map_err(read_error)?;
-    decode_sketch(&bytes, path)
+    let image = decode_image(&bytes, path)?;
+    // The file's bytes are freed before the page is cleaned up.
+    drop(bytes);
+    Ok(normalize_sketch(image))
 }
 
 /// [`load_sketch_file`] for a file already in memory (an upload): the same size and dimension
@@ -125,10 +154,14 @@ pub fn decode_image(bytes: &[u8], name: &Path) -> Result<DynamicImage, SketchFil
         source,
     };
 
-    // Read the header first, so an oversized image is reported with its dimensions.
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(decode_error)?;
+    // Only the header is read here: an image that is too large is refused with its size and
+    // pixel format before any pixel is decoded.
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODED_BYTES + DECODER_HEADROOM_BYTES);
+    reader.limits(limits);
+    let decoder = reader.into_decoder().map_err(decode_error)?;
+    let (width, height) = decoder.dimensions();
     if width > MAX_DIMENSION || height > MAX_DIMENSION {
         return Err(SketchFileError::DimensionsTooLarge {
             path: name.to_owned(),
@@ -137,12 +170,87 @@ pub fn decode_image(bytes: &[u8], name: &Path) -> Result<DynamicImage, SketchFil
             limit: MAX_DIMENSION,
         });
     }
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DIMENSION);
-    limits.max_image_height = Some(MAX_DIMENSION);
-    reader.limits(limits);
-    reader.decode().map_err(decode_error)
+    let (color, cost) = decode_cost(format, bytes, decoder.color_type(), width, height);
+    if cost > MAX_DECODED_BYTES {
+        return Err(SketchFileError::DecodedTooLarge {
+            path: name.to_owned(),
+            width,
+            height,
+            color,
+            cost,
+            limit: MAX_DECODED_BYTES,
+        });
+    }
+    DynamicImage::from_decoder(decoder).map_err(decode_error)
+}
+
+/// What decoding an image and turning it gray takes: its pixel format in words and the bytes.
+/// That is the decoded pixels, plus the gray (and alpha) copy made from them unless they are
+/// 8-bit gray already, plus for a JPEG the decoder's copy of the file and, when progressive, the
+/// DCT coefficients it keeps for the whole image (two bytes per sample, counted as if no channel
+/// were subsampled). Computed in `u64` with saturation: it cannot overflow.
+fn decode_cost(
+    format: ImageFormat,
+    bytes: &[u8],
+    color: ColorType,
+    width: u32,
+    height: u32,
+) -> (String, u64) {
+    let pixels = u64::from(width) * u64::from(height);
+    let decoded = pixels.saturating_mul(u64::from(color.bytes_per_pixel()));
+    let gray = match color {
+        ColorType::L8 => 0,
+        _ if color.has_alpha() => pixels.saturating_mul(2),
+        _ => pixels,
+    };
+    let cost = decoded.saturating_add(gray);
+    let depth = match color.bytes_per_pixel() / color.channel_count().max(1) {
+        1 => "8-bit",
+        2 => "16-bit",
+        _ => "32-bit float",
+    };
+    let channels = match color.channel_count() {
+        1 => "gray",
+        2 => "gray with alpha",
+        3 => "RGB",
+        _ => "RGBA",
+    };
+    if format != ImageFormat::Jpeg {
+        return (format!("{depth} {channels}"), cost);
+    }
+    let cost = cost.saturating_add(bytes.len() as u64);
+    if !jpeg_is_progressive(bytes) {
+        return (format!("JPEG {channels}"), cost);
+    }
+    let coefficients = decoded.saturating_mul(2);
+    (
+        format!("progressive JPEG {channels}"),
+        cost.saturating_add(coefficients),
+    )
+}
+
+/// Whether a JPEG's frame header (SOF) says progressive; false when there is none before the
+/// first scan (the decoder then fails on its own).
+fn jpeg_is_progressive(bytes: &[u8]) -> bool {
+    let mut at = 2; // after SOI
+    while let (Some(&0xff), Some(&marker)) = (bytes.get(at), bytes.get(at + 1)) {
+        match marker {
+            0xff => at += 1, // fill byte
+            // SOF2, SOF6, SOF10, SOF14: progressive (Huffman or arithmetic, (non-)differential).
+            0xc2 | 0xc6 | 0xca | 0xce => return true,
+            // The other SOFs, and the first scan: not progressive.
+            0xc0 | 0xc1 | 0xc3 | 0xc5 | 0xc7 | 0xc9 | 0xcb | 0xcd | 0xcf | 0xda => return false,
+            // Markers without a length.
+            0x01 | 0xd0..=0xd9 => at += 2,
+            _ => {
+                let Some(length) = bytes.get(at + 2..at + 4) else {
+                    return false;
+                };
+                at += 2 + usize::from(u16::from_be_bytes([length[0], length[1]]));
+            }
+        }
+    }
+    false
 }
 
 fn check_file_size(size: u64, path: &Path) -> Result<(), SketchFileError> {
@@ -420,6 +528,152 @@ mod tests {
             "{error:?}"
         );
         assert_eq!(error.path(), Path::new("upload.png"));
+    }
+
+    fn format_sample(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/sketch_formats")
+            .join(name)
+    }
+
+    #[test]
+    fn every_supported_format_opens_as_the_same_page() {
+        let names = [
+            "gray.png",
+            "gray16.png",
+            "rgba.png",
+            "baseline.jpg",
+            "progressive.jpg",
+            "rgb.bmp",
+            "palette.gif",
+            "lossy.webp",
+            "lossless.webp",
+            "rgb.tiff",
+            "deflate.tiff",
+            "gray.pgm",
+            "rgb.ppm",
+            "ink.pbm",
+            "rgba.pam",
+        ];
+        for name in names {
+            let page = load_sketch_file(&format_sample(name))
+                .unwrap_or_else(|error| panic!("{name}: {}", crate::error_chain(&error)));
+            assert_eq!(
+                page.dimensions(),
+                (BACKGROUND_SIZE, BACKGROUND_SIZE),
+                "{name}"
+            );
+            // The band (columns 10..14 of 24) is ink in the middle; paper beside it.
+            assert!(page.get_pixel(256, 256)[0] < 40, "{name}: ink");
+            assert!(page.get_pixel(60, 256)[0] > 215, "{name}: paper");
+        }
+    }
+
+    /// A PNG that declares `width` x `height` pixels of 16-bit RGBA and holds no pixel data.
+    fn png_header_only(width: u32, height: u32) -> Vec<u8> {
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for &byte in bytes {
+                crc ^= u32::from(byte);
+                for _ in 0..8 {
+                    crc = (crc >> 1) ^ (0xedb8_8320 & (crc & 1).wrapping_neg());
+                }
+            }
+            !crc
+        }
+        let chunk = |kind: &[u8], data: &[u8]| {
+            let body = [kind, data].concat();
+            [
+                &(data.len() as u32).to_be_bytes()[..],
+                &body,
+                &crc32(&body).to_be_bytes(),
+            ]
+            .concat()
+        };
+        let ihdr = [
+            &width.to_be_bytes()[..],
+            &height.to_be_bytes(),
+            &[16, 6, 0, 0, 0],
+        ]
+        .concat();
+        [
+            &b"\x89PNG\r\n\x1a\n"[..],
+            &chunk(b"IHDR", &ihdr),
+            &chunk(b"IDAT", &[]),
+            &chunk(b"IEND", &[]),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn an_image_too_large_to_decode_is_refused_from_its_header() {
+        // 8192 x 8192 of 16-bit RGBA: 537 MB once decoded and 134 MB of gray with alpha, from a
+        // file of 57 bytes without pixels (a decoder that started would fail on the missing data).
+        let bytes = png_header_only(8192, 8192);
+        let error = decode_image(&bytes, Path::new("deep.png")).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                SketchFileError::DecodedTooLarge {
+                    cost: 671_088_640,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("deep.png is 8192 x 8192 pixels of 16-bit RGBA")
+                && message.contains("672 MB to decode; the limit is 134 MB"),
+            "{message}"
+        );
+        // 4096 x 2048 (84 MB) gets as far as decoding, and fails on the missing data.
+        let error = decode_image(&png_header_only(4096, 2048), Path::new("half.png")).unwrap_err();
+        assert!(matches!(error, SketchFileError::Decode { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn a_progressive_jpeg_counts_its_coefficients() {
+        let progressive = std::fs::read(format_sample("progressive.jpg")).unwrap();
+        let baseline = std::fs::read(format_sample("baseline.jpg")).unwrap();
+        assert!(jpeg_is_progressive(&progressive));
+        assert!(!jpeg_is_progressive(&baseline));
+        for garbage in [
+            &b""[..],
+            b"\xff\xd8",
+            b"\xff\xd8\xff\xe0\xff",
+            b"\xff\xd8\x00\xc2",
+        ] {
+            assert!(!jpeg_is_progressive(garbage), "{garbage:?}");
+        }
+        // The frame header (SOF2) patched to 4096 x 4096: 50 MB of RGB, 17 MB of gray, 101 MB of
+        // coefficients and the file.
+        let sof = progressive
+            .windows(2)
+            .position(|pair| pair == [0xff, 0xc2])
+            .unwrap();
+        let mut big = progressive.clone();
+        big[sof + 5..sof + 9].copy_from_slice(&[0x10, 0x00, 0x10, 0x00]);
+        let error = decode_image(&big, Path::new("big.jpg")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("4096 x 4096 pixels of progressive JPEG RGB, which would take 168 MB"),
+            "{error}"
+        );
+        let (color, cost) = decode_cost(ImageFormat::Jpeg, &baseline, ColorType::Rgb8, 4, 4);
+        assert_eq!(
+            (color.as_str(), cost),
+            ("JPEG RGB", 16 * 4 + baseline.len() as u64)
+        );
+        let (color, cost) = decode_cost(ImageFormat::Png, &[], ColorType::L8, 8192, 8192);
+        assert_eq!(
+            (color.as_str(), cost),
+            ("8-bit gray", MAX_DECODED_BYTES / 2)
+        );
+        let max = u32::MAX;
+        let (color, cost) = decode_cost(ImageFormat::Tiff, &[], ColorType::Rgba32F, max, max);
+        assert_eq!((color.as_str(), cost), ("32-bit float RGBA", u64::MAX));
     }
 
     #[test]
