@@ -46,7 +46,7 @@ tarballs=("$tmp"/dist/*.tar.gz)
 ((${#tarballs[@]} == 1)) || fail "expected one tarball in DIST_DIR, found: ${tarballs[*]}"
 tarball="${tarballs[0]}"
 name="$(basename "$tarball" .tar.gz)"
-version="$(cargo pkgid)"; version="${version##*[#@]}"
+version="$("${CARGO:-cargo}" pkgid)"; version="${version##*[#@]}"
 [[ "$name" == "sketch2face-$version-linux-x86_64" ]] || fail "tarball named $name, not sketch2face-$version-linux-x86_64"
 [[ -f "$tmp/dist/$name.debug" ]] || fail "no $name.debug beside the tarball"
 ok "$name.tar.gz: $(($(stat -c %s "$tarball") / 1024)) KiB"

@@ -85,7 +85,8 @@ def model_section(info: str, card_path: Path) -> str:
         "",
         wrap(data, "    "),
         "",
-        "From the model card (models/README.md in this bundle):",
+        "From the model card (models/README.md in this bundle), every paragraph on terms; the card may",
+        "also describe an earlier model it compares with, whose data had terms of its own:",
         "",
     ]
     for paragraph in paragraphs:
