@@ -3,7 +3,7 @@
 //! Everything here is deterministic and allocation-light: one output buffer per call.
 
 use image::imageops::{self, FilterType};
-use image::{GrayImage, Luma};
+use image::{GrayImage, Luma, RgbImage};
 
 /// The value of blank paper.
 pub const WHITE: u8 = 255;
@@ -38,6 +38,14 @@ pub fn pad_square_white(gray: &GrayImage) -> GrayImage {
 /// Resizes to `size` x `size` with Lanczos3 (a plain copy when the size already matches).
 pub fn resize_gray(gray: &GrayImage, size: u32) -> GrayImage {
     imageops::resize(gray, size, size, FilterType::Lanczos3)
+}
+
+/// The face resized to `size` x `size` with Lanczos3 (a copy when it already has that size).
+pub fn upscale(face: &RgbImage, size: u32) -> RgbImage {
+    if face.dimensions() == (size, size) {
+        return face.clone();
+    }
+    imageops::resize(face, size, size, FilterType::Lanczos3)
 }
 
 /// A `size` x `size` page of white paper.
@@ -100,6 +108,16 @@ mod tests {
         assert!(fitted.get_pixel(5, 5)[0] < 64, "centre should stay dark");
         assert_eq!(fitted.get_pixel(0, 0)[0], WHITE);
         assert_eq!(fitted.get_pixel(9, 9)[0], WHITE);
+    }
+
+    #[test]
+    fn upscale_gives_the_asked_size() {
+        let face = RgbImage::from_pixel(16, 16, image::Rgb([10, 20, 30]));
+        let big = upscale(&face, 512);
+        assert_eq!(big.dimensions(), (512, 512));
+        assert_eq!(big.get_pixel(256, 256).0, [10, 20, 30]);
+        assert_eq!(upscale(&face, 16), face);
+        assert_eq!(upscale(&face, 8).dimensions(), (8, 8));
     }
 
     #[test]
