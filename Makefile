@@ -32,13 +32,22 @@ build: runtime  ## release build of the app and the command line
 run: runtime  ## start the desktop app
 	$(CARGO) run --release
 
-test: runtime $(VENV_STAMP)  ## every test: Rust (unit, integration, app), Python (training/), the bundle
+test: runtime $(VENV_STAMP)  ## every test: Rust (unit, integration, app), a short fuzz run, Python (training/), the bundle
 	$(CARGO) test
+	scripts/fuzz.sh all $(FUZZ_SECONDS)
 	$(PYTHON) -m pytest training/tests -q
 	PROFILE=$(TEST_DIST_PROFILE) CARGO=$(CARGO) scripts/test-dist.sh
 
 test-rust: runtime  ## the Rust tests only
 	$(CARGO) test
+
+# ---- fuzzing (fuzz/README.md) -------------------------------------------------------------------
+# Seconds per target in `make test` and `make fuzz`; `scripts/fuzz.sh TARGET SECONDS --keep` grows the corpus.
+FUZZ_SECONDS ?= 30
+
+.PHONY: fuzz
+fuzz:  ## every fuzz target for FUZZ_SECONDS (default 30) each, from the committed corpus (libFuzzer, stable Rust)
+	scripts/fuzz.sh all $(FUZZ_SECONDS)
 
 # ---- the download (README "Download and run") ------------------------------------------------------------
 # `make dist` bundles the release build; PROFILE=debug bundles the debug build instead. The tests bundle the
