@@ -111,7 +111,7 @@ def test_resuming_with_other_network_arguments_is_refused(tiny_dataset, tmp_path
 
 def test_v2_preset_trains_with_hints_codes_and_augmentation(tiny_dataset, tmp_path):
     out = tmp_path / "v2"
-    args = [f"--data={tiny_dataset}", f"--out={out}", "--preset=v2", "--max_steps=3", "--log_every=1", *TINY]
+    args = [f"--data={tiny_dataset}", f"--out={out}", "--preset=v2", "--max_steps=3", *TINY, "--log_every=1"]
     assert train.main(args) == 0
     ckpt = torch.load(out / "ckpt.pt", map_location="cpu", weights_only=False)
     g, d = ckpt["generator_args"], ckpt["discriminator_args"]
