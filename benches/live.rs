@@ -12,6 +12,10 @@
 //!   does is not included (there is none here);
 //! - peak resident memory of the process (`VmHWM`).
 //!
+//! With a model that takes colour hints, every fourth stroke is painted with the colour tool
+//! (a broad stroke in one of the swatches' colours), so the frame times include the colour
+//! overlay and the hints; with one that does not, the summary says `"colour_strokes": 0`.
+//!
 //! ```text
 //! cargo bench --bench live -- [--model PATH] [--strokes 200] [--threads N]
 //!                             [--out target/bench/live.json]
@@ -38,9 +42,11 @@ use eframe::egui::{
 };
 use egui_kittest::{Harness, TestRenderer};
 use serde_json::json;
+use sketch2face::app::settings::COLOUR_SIZE_DEFAULT;
+use sketch2face::app::toolbar::SWATCHES;
 use sketch2face::app::{AppOptions, Command, ModelStatus, SketchApp};
 use sketch2face::engine::EngineOptions;
-use sketch2face::sketch::{self, Stroke};
+use sketch2face::sketch::{self, Stroke, Tool};
 
 /// The app's default window size.
 const WINDOW: [f32; 2] = [1120.0, 640.0];
@@ -50,6 +56,8 @@ const EVENT_INTERVAL: Duration = Duration::from_millis(8);
 const STROKE_GAP: Duration = Duration::from_millis(60);
 /// Longest wait for a face (startup, the end of the script).
 const PATIENCE: Duration = Duration::from_secs(60);
+/// Every this many strokes, one is a colour stroke (when the model takes hints).
+const COLOUR_EVERY: usize = 4;
 
 /// The app, with the time its `ui` takes in each frame (to split the frame time).
 struct TimedApp {
@@ -285,6 +293,10 @@ fn run() -> anyhow::Result<()> {
     std::fs::create_dir_all(sketch_file.parent().expect("a folder"))?;
     sketch::rasterize(&common::face_drawing(), 512).save(&sketch_file)?;
 
+    // A fresh start: no drawing of an earlier run to restore.
+    let data_dir = common::project_path("target/bench/data");
+    let _ = std::fs::remove_file(data_dir.join(sketch2face::app::autosave::AUTOSAVE_FILE));
+
     // ---- startup to the first face ----
     let (wake_tx, wakes) = crossbeam_channel::unbounded();
     let started = Instant::now();
@@ -296,13 +308,18 @@ fn run() -> anyhow::Result<()> {
                 let _ = wake_tx.send(info.delay);
             });
         })
-        .build_eframe(|_cc| TimedApp {
-            app: SketchApp::new(AppOptions {
-                model,
-                engine,
-                initial_file: Some(sketch_file.clone()),
-                ..defaults
-            }),
+        .build_eframe(|cc| TimedApp {
+            app: SketchApp::new(
+                &cc.egui_ctx,
+                AppOptions {
+                    model,
+                    engine,
+                    initial_file: Some(sketch_file.clone()),
+                    // The autosave runs as in the app (off the UI thread, after each stroke).
+                    data_dir: Some(data_dir),
+                    ..defaults
+                },
+            ),
             last_ui: Duration::ZERO,
         });
     let mut driver = Driver {
@@ -324,14 +341,17 @@ fn run() -> anyhow::Result<()> {
         anyhow::bail!("the app could not load the model: {error}");
     }
     anyhow::ensure!(first_face, "no face within {PATIENCE:?} of startup");
-    let (load_time, provider, model_path) = match driver.app().model_status() {
+    let (load_time, provider, model_path, takes_hints) = match driver.app().model_status() {
         ModelStatus::Ready {
             load_time,
             provider,
             info,
-        } => (*load_time, provider.to_string(), info.path.clone()),
-        _ => (Duration::ZERO, "?".to_owned(), PathBuf::new()),
+        } => (*load_time, provider.to_string(), info.path.clone(), info.takes_hints),
+        _ => (Duration::ZERO, "?".to_owned(), PathBuf::new(), false),
     };
+    if !takes_hints {
+        println!("the model takes no colour hints: no colour strokes (pass --model with a v2 model)");
+    }
     let first_generation_ms = driver.app().last_generation_time().map(common::ms);
     println!(
         "startup to first face: {:.0} ms (model load {:.0} ms on {provider}, first generation {:.1} ms)",
@@ -353,11 +373,24 @@ fn run() -> anyhow::Result<()> {
     driver.generation_ms.clear();
     let script_start = Instant::now();
     let mut stroke_start = script_start;
-    for stroke in &strokes {
+    let mut colour_strokes = 0;
+    for (k, stroke) in strokes.iter().enumerate() {
+        let colour = takes_hints && k % COLOUR_EVERY == COLOUR_EVERY - 1;
+        if colour {
+            // As a user does it: a swatch (which selects the colour tool), then the stroke.
+            let app = &mut driver.harness.state_mut().app;
+            app.push_command(Command::SetColour(SWATCHES[k % SWATCHES.len()].1));
+            app.push_command(Command::SetSize(COLOUR_SIZE_DEFAULT));
+            colour_strokes += 1;
+        }
         for (offset, event) in stroke_events(stroke, canvas) {
             let at = stroke_start + offset;
             driver.idle_until(at, |_| false);
             driver.step(Some((event, Instant::now())));
+        }
+        if colour {
+            let app = &mut driver.harness.state_mut().app;
+            app.push_command(Command::SelectTool(Tool::Brush));
         }
         stroke_start = Instant::now() + STROKE_GAP;
     }
@@ -420,6 +453,7 @@ fn run() -> anyhow::Result<()> {
         "window": WINDOW,
         "canvas_px": canvas.width().round(),
         "strokes": strokes.len(),
+        "colour_strokes": colour_strokes,
         "pointer_events": lat.len() + driver.events_without_submission,
         "events_without_new_drawing": driver.events_without_submission,
         "script_seconds": common::round3(script_time.as_secs_f64()),
@@ -438,7 +472,7 @@ fn run() -> anyhow::Result<()> {
         "idle_second": {"frames": idle_frames, "process_cpu_ms": idle_cpu_ms},
     });
     println!(
-        "{} strokes, {} pointer events in {:.1} s, {} frames, {} faces",
+        "{} strokes ({colour_strokes} in colour), {} pointer events in {:.1} s, {} frames, {} faces",
         strokes.len(),
         lat.len(),
         script_time.as_secs_f64(),

@@ -21,9 +21,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ndarray::Array4;
-use sketch2face::app::canvas::RasterCache;
 use sketch2face::engine::{self, Device, Engine, EngineOptions};
-use sketch2face::sketch;
+use sketch2face::sketch::{self, RasterCache};
 
 /// The model's resolution and the canvas side of the default window.
 const MODEL_PX: u32 = 128;

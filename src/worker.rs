@@ -6,6 +6,10 @@
 //! newest request ("latest wins"): while the user draws, stale drawings are skipped instead of
 //! queueing up. After every reply it calls the `notify` callback (the app passes
 //! `egui::Context::request_repaint`), so the UI never polls or waits.
+//!
+//! A request carries the sketch, the colour hints and the seed of the variation code; the
+//! model ignores what it does not take. The variations strip is one batch request (one face
+//! per seed); it is skipped, like any stale request, when a newer face request follows it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -13,16 +17,40 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use image::{GrayImage, RgbImage};
+use image::{GrayImage, RgbImage, RgbaImage};
 
-use crate::engine::{self, Engine, EngineOptions, ModelInfo, Provider};
+use crate::engine::{self, Conditions, Engine, EngineOptions, ModelInfo, Provider, Seed};
 use crate::{error_chain, panic_message};
+
+/// What a face is made from.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// Grows with every request; replies carry it back.
+    pub id: u64,
+    /// The sketch, any size (the engine fits it to the model).
+    pub sketch: GrayImage,
+    /// Colour hints (colour where alpha > 0), any size; `None` for none.
+    pub hints: Option<RgbaImage>,
+}
+
+impl Request {
+    /// A request for a sketch alone.
+    pub fn sketch(id: u64, sketch: GrayImage) -> Self {
+        Self {
+            id,
+            sketch,
+            hints: None,
+        }
+    }
+}
 
 /// A request to the worker.
 #[derive(Debug)]
 pub enum ToWorker {
-    /// Paint a face for this sketch (any size; the engine fits it to the model).
-    Generate { id: u64, sketch: GrayImage },
+    /// Paint the face for this request with the code of `seed`.
+    Generate { request: Request, seed: Seed },
+    /// Paint one face per seed, as one batch (the variations strip).
+    Variations { request: Request, seeds: Vec<Seed> },
     /// Stop the thread. Sent by `Drop`.
     Shutdown,
 }
@@ -44,11 +72,18 @@ pub enum FromWorker {
         face: RgbImage,
         elapsed: Duration,
     },
+    /// The faces for a [`ToWorker::Variations`] request, one per seed in its order.
+    Variations {
+        id: u64,
+        seeds: Vec<Seed>,
+        faces: Vec<RgbImage>,
+        elapsed: Duration,
+    },
     /// Request `id` failed; the worker keeps running.
     Failed { id: u64, error: String },
 }
 
-/// Handle to the worker thread. Dropping it shuts the thread down and joins it.
+/// Handle to the worker thread. Dropping it shuts the thread down (see its `Drop`).
 pub struct Worker {
     requests: Sender<ToWorker>,
     replies: Receiver<FromWorker>,
@@ -79,10 +114,16 @@ impl Worker {
     }
 
     /// Ask for a face. Never blocks; a newer request replaces any that the worker has not begun.
-    pub fn submit(&self, id: u64, sketch: GrayImage) {
+    pub fn submit(&self, request: Request, seed: Seed) {
         // If the thread has stopped (failed load), the request is dropped: the app already
         // shows the load error.
-        let _ = self.requests.send(ToWorker::Generate { id, sketch });
+        let _ = self.requests.send(ToWorker::Generate { request, seed });
+    }
+
+    /// Ask for one face per seed, computed as one batch. Never blocks; dropped unbegun when a
+    /// face request follows it.
+    pub fn submit_variations(&self, request: Request, seeds: Vec<Seed>) {
+        let _ = self.requests.send(ToWorker::Variations { request, seeds });
     }
 
     /// The next reply, if one is waiting. Never blocks.
@@ -96,10 +137,23 @@ impl Worker {
     }
 }
 
+/// How long dropping the worker waits for a generation in progress to end.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_millis(200);
+
 impl Drop for Worker {
+    /// Asks the thread to stop and joins it, waiting at most [`SHUTDOWN_WAIT`] for a
+    /// generation in progress: closing the window never waits for a slow model (the thread,
+    /// left to finish its run, ends when it next looks at its queue).
     fn drop(&mut self) {
         let _ = self.requests.send(ToWorker::Shutdown);
-        if let Some(thread) = self.thread.take() {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let deadline = Instant::now() + SHUTDOWN_WAIT;
+        while !thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if thread.is_finished() {
             let _ = thread.join();
         }
     }
@@ -139,15 +193,48 @@ fn worker_main(
         load_time: start.elapsed(),
     });
 
-    while let Some((id, sketch)) = next_job(requests) {
+    let z_dim = engine.info().z_dim;
+    let mut queue = Queue::default();
+    while let Some(job) = queue.next(requests) {
         let start = Instant::now();
-        let result = catch_unwind(AssertUnwindSafe(|| engine.generate(&sketch)));
+        let (id, result) = match job {
+            Job::Face(ToWorkerFace { request, seed }) => {
+                let code = seed.code(z_dim);
+                let conditions = Conditions {
+                    hints: request.hints.as_ref(),
+                    z: Some(&code),
+                };
+                let result = catch_unwind(AssertUnwindSafe(|| {
+                    engine.generate_with(&request.sketch, &conditions)
+                }));
+                let reply = result.map(|generated| {
+                    generated.map(|face| FromWorker::Generated {
+                        id: request.id,
+                        face,
+                        elapsed: start.elapsed(),
+                    })
+                });
+                (request.id, reply)
+            }
+            Job::Variations { request, seeds } => {
+                let codes: Vec<Vec<f32>> = seeds.iter().map(|seed| seed.code(z_dim)).collect();
+                let codes: Vec<Option<&[f32]>> = codes.iter().map(|c| Some(c.as_slice())).collect();
+                let result = catch_unwind(AssertUnwindSafe(|| {
+                    engine.generate_batch(&request.sketch, request.hints.as_ref(), &codes)
+                }));
+                let reply = result.map(|generated| {
+                    generated.map(|faces| FromWorker::Variations {
+                        id: request.id,
+                        seeds,
+                        faces,
+                        elapsed: start.elapsed(),
+                    })
+                });
+                (request.id, reply)
+            }
+        };
         reply(match result {
-            Ok(Ok(face)) => FromWorker::Generated {
-                id,
-                face,
-                elapsed: start.elapsed(),
-            },
+            Ok(Ok(message)) => message,
             Ok(Err(e)) => FromWorker::Failed {
                 id,
                 error: error_chain(&e),
@@ -160,23 +247,65 @@ fn worker_main(
     }
 }
 
-/// Block for the next request, then drain the queue and keep only the newest `Generate`.
-/// `None` means shut down (asked to, or every handle is gone).
-fn next_job(requests: &Receiver<ToWorker>) -> Option<(u64, GrayImage)> {
-    let mut newest = requests.recv().ok()?;
-    loop {
-        if matches!(newest, ToWorker::Shutdown) {
-            return None;
+/// A face request as the worker keeps it.
+#[derive(Debug)]
+struct ToWorkerFace {
+    request: Request,
+    seed: Seed,
+}
+
+#[derive(Debug)]
+enum Job {
+    Face(ToWorkerFace),
+    Variations { request: Request, seeds: Vec<Seed> },
+}
+
+/// What the worker has still to do: the newest face request, and the newest variations
+/// request if none came after it.
+#[derive(Debug, Default)]
+struct Queue {
+    face: Option<ToWorkerFace>,
+    variations: Option<(Request, Vec<Seed>)>,
+}
+
+impl Queue {
+    /// Take every waiting message (blocking for one when there is nothing to do), then the
+    /// next job: the face first. `None` means shut down (asked to, or every handle is gone).
+    fn next(&mut self, requests: &Receiver<ToWorker>) -> Option<Job> {
+        if self.face.is_none() && self.variations.is_none() {
+            let first = requests.recv().ok()?;
+            if !self.take(first) {
+                return None;
+            }
         }
-        match requests.try_recv() {
-            Ok(next) => newest = next,
-            Err(TryRecvError::Empty) => break,
-            Err(TryRecvError::Disconnected) => break,
+        loop {
+            match requests.try_recv() {
+                Ok(message) => {
+                    if !self.take(message) {
+                        return None;
+                    }
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
         }
+        if let Some(face) = self.face.take() {
+            return Some(Job::Face(face));
+        }
+        let (request, seeds) = self.variations.take()?;
+        Some(Job::Variations { request, seeds })
     }
-    match newest {
-        ToWorker::Generate { id, sketch } => Some((id, sketch)),
-        ToWorker::Shutdown => None,
+
+    /// Keep `message` in place of what it makes stale; `false` for `Shutdown`.
+    fn take(&mut self, message: ToWorker) -> bool {
+        match message {
+            ToWorker::Generate { request, seed } => {
+                self.face = Some(ToWorkerFace { request, seed });
+                self.variations = None;
+            }
+            ToWorker::Variations { request, seeds } => self.variations = Some((request, seeds)),
+            ToWorker::Shutdown => return false,
+        }
+        true
     }
 }
 
@@ -188,44 +317,76 @@ mod tests {
         GrayImage::from_pixel(4, 4, image::Luma([v]))
     }
 
+    fn face(id: u64) -> ToWorker {
+        ToWorker::Generate {
+            request: Request::sketch(id, gray(id as u8)),
+            seed: Seed(id),
+        }
+    }
+
+    fn variations(id: u64) -> ToWorker {
+        ToWorker::Variations {
+            request: Request::sketch(id, gray(id as u8)),
+            seeds: vec![Seed(1), Seed(2)],
+        }
+    }
+
+    fn job_id(job: &Job) -> (&'static str, u64) {
+        match job {
+            Job::Face(face) => ("face", face.request.id),
+            Job::Variations { request, .. } => ("variations", request.id),
+        }
+    }
+
     #[test]
-    fn next_job_keeps_only_the_newest_generate() {
+    fn the_queue_keeps_only_the_newest_face() {
         let (tx, rx) = crossbeam_channel::unbounded();
         for id in 1..=5 {
-            tx.send(ToWorker::Generate {
-                id,
-                sketch: gray(id as u8),
-            })
-            .unwrap();
+            tx.send(face(id)).unwrap();
         }
-        let (id, sketch) = next_job(&rx).unwrap();
-        assert_eq!(id, 5);
-        assert_eq!(sketch.get_pixel(0, 0).0, [5]);
+        let mut queue = Queue::default();
+        let Some(Job::Face(job)) = queue.next(&rx) else {
+            panic!("a face job")
+        };
+        assert_eq!((job.request.id, job.seed), (5, Seed(5)));
+        assert_eq!(job.request.sketch.get_pixel(0, 0).0, [5]);
         assert!(rx.is_empty());
     }
 
     #[test]
-    fn next_job_stops_at_shutdown_even_behind_requests() {
+    fn variations_run_after_the_face_they_follow_and_a_newer_face_drops_them() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        tx.send(ToWorker::Generate {
-            id: 1,
-            sketch: gray(0),
-        })
-        .unwrap();
-        tx.send(ToWorker::Shutdown).unwrap();
-        tx.send(ToWorker::Generate {
-            id: 2,
-            sketch: gray(0),
-        })
-        .unwrap();
-        assert!(next_job(&rx).is_none());
+        let mut queue = Queue::default();
+        tx.send(face(1)).unwrap();
+        tx.send(variations(1)).unwrap();
+        assert_eq!(job_id(&queue.next(&rx).unwrap()), ("face", 1));
+        assert_eq!(job_id(&queue.next(&rx).unwrap()), ("variations", 1));
+
+        tx.send(face(2)).unwrap();
+        tx.send(variations(2)).unwrap();
+        assert_eq!(job_id(&queue.next(&rx).unwrap()), ("face", 2));
+        // The drawing changed while the face was painted: the strip for 2 is stale.
+        tx.send(face(3)).unwrap();
+        assert_eq!(job_id(&queue.next(&rx).unwrap()), ("face", 3));
+        tx.send(variations(3)).unwrap();
+        tx.send(variations(4)).unwrap();
+        assert_eq!(job_id(&queue.next(&rx).unwrap()), ("variations", 4));
     }
 
     #[test]
-    fn next_job_ends_when_all_senders_are_gone() {
+    fn the_queue_stops_at_shutdown_even_behind_requests() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        tx.send(face(1)).unwrap();
+        tx.send(ToWorker::Shutdown).unwrap();
+        tx.send(face(2)).unwrap();
+        assert!(Queue::default().next(&rx).is_none());
+    }
+
+    #[test]
+    fn the_queue_ends_when_all_senders_are_gone() {
         let (tx, rx) = crossbeam_channel::unbounded::<ToWorker>();
         drop(tx);
-        assert!(next_job(&rx).is_none());
+        assert!(Queue::default().next(&rx).is_none());
     }
 
     #[test]
@@ -248,7 +409,7 @@ mod tests {
             other => panic!("expected LoadFailed, got {other:?}"),
         }
         // Submitting to a stopped worker is harmless, and Drop does not hang.
-        worker.submit(1, gray(255));
+        worker.submit(Request::sketch(1, gray(255)), Seed::DEFAULT);
         drop(worker);
     }
 }

@@ -1,5 +1,9 @@
 //! Headless tests of the desktop app with `egui_kittest`: the real app, the real worker thread
 //! and the real model (`models/sketch2face.onnx`; set `SKETCH2FACE_TEST_MODEL` to try another).
+//! Where exact answers are needed (colour hints, variation codes), the tiny hand-made contract
+//! models of `tests/data/contract/` are used: `valid_v2.onnx` paints the gray sketch where no
+//! hint is, the hint's colour where one is, plus the mean of `z` everywhere, so the face the app
+//! shows can be computed here from the drawing and the seed; `valid.onnx` is a contract-1 model.
 //!
 //! Input is injected as egui events (pointer presses and moves, keys, dropped files); state is
 //! checked through `SketchApp`'s accessors. Waiting for the worker is a bounded loop of frames.
@@ -12,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Key, Modifiers, Pos2, Vec2};
 use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use image::GrayImage;
 use sketch2face::app::settings::{BRUSH_DEFAULT, ERASER_DEFAULT, SIZE_STEP};
 use sketch2face::app::{AppOptions, Command, ModelStatus, Settings, SketchApp};
-use sketch2face::engine::{Device, EngineOptions};
+use sketch2face::engine::{Device, EngineOptions, Seed};
 use sketch2face::sketch::{self, Drawing, Point, Stroke, Tool};
-use sketch2face::worker::{FromWorker, Worker};
+use sketch2face::worker::{FromWorker, Request, Worker};
 
 /// Generous: a debug build on a busy 2-core machine.
 const WAIT: Duration = Duration::from_secs(120);
@@ -52,13 +57,23 @@ fn options() -> AppOptions {
         initial_file: None,
         settings: Settings::default(),
         guide: Some(project("assets/guide.png")).filter(|p| p.is_file()),
+        data_dir: None,
+        seed_start: 1,
+    }
+}
+
+/// The options with one of the contract test models.
+fn contract_model(name: &str) -> AppOptions {
+    AppOptions {
+        model: project(&format!("tests/data/contract/{name}")),
+        ..options()
     }
 }
 
 fn harness(options: AppOptions) -> Harness<'static, SketchApp> {
     let mut harness = Harness::builder()
         .with_size(WINDOW)
-        .build_eframe(|_cc| SketchApp::new(options));
+        .build_eframe(|cc| SketchApp::new(&cc.egui_ctx, options));
     harness.run_ok();
     harness
 }
@@ -140,12 +155,11 @@ fn last_message(app: &SketchApp) -> (String, bool) {
 fn write_sketch_file(dir: &Path) -> PathBuf {
     let stroke = |points: Vec<(f32, f32)>| {
         Arc::new(Stroke {
-            tool: Tool::Brush,
-            width: 0.012,
             points: points
                 .into_iter()
                 .map(|(x, y)| Point::new(x, y, 0.5))
                 .collect(),
+            ..Stroke::new(Tool::Brush, 0.012)
         })
     };
     let oval: Vec<(f32, f32)> = (0..=24)
@@ -648,13 +662,15 @@ fn settings_are_saved_for_the_next_run() {
     assert!((saved.eraser_size - ERASER_DEFAULT * SIZE_STEP).abs() < 1e-6);
 }
 
-/// The main screen, blank and with a drawing. The face and the status line (timings, model
-/// metadata) are masked so the snapshots do not change with every retrained model.
+/// The main screen, blank and with a drawing, with a contract-1 model; then with colours and
+/// the variations strip, with a model that takes hints and a code. The faces and the status
+/// line (timings, model metadata) are masked, and the models are the contract test models, so
+/// the snapshots do not change with every retrained model.
 #[test]
 fn snapshots_of_the_main_screen() {
     let mut harness = harness(AppOptions {
         guide: None,
-        ..options()
+        ..contract_model("valid.onnx")
     });
     wait_for_model(&mut harness);
     harness.set_render_cursor(false);
@@ -678,6 +694,27 @@ fn snapshots_of_the_main_screen() {
     harness.mask(layout.status);
     harness.mask(layout.face);
     harness.snapshot("main_drawn");
+
+    let mut harness = self::harness(AppOptions {
+        guide: None,
+        ..contract_model("valid_v2.onnx")
+    });
+    wait_for_model(&mut harness);
+    harness.set_render_cursor(false);
+    draw(&mut harness, &[(0.3, 0.5), (0.5, 0.55), (0.7, 0.5)]);
+    push(&mut harness, Command::SetColour([92, 58, 34]));
+    draw(&mut harness, &[(0.25, 0.2), (0.5, 0.12), (0.75, 0.2)]);
+    push(&mut harness, Command::SetColour([224, 172, 140]));
+    draw(&mut harness, &[(0.4, 0.4), (0.6, 0.4), (0.6, 0.6)]);
+    wait_for_face(&mut harness);
+    wait_for(&mut harness, "the variations", |app| app.variations().1.is_some());
+    harness.remove_cursor();
+    harness.run_ok();
+    let layout = harness.state().layout();
+    harness.mask(layout.status);
+    harness.mask(layout.face);
+    harness.mask(layout.strip);
+    harness.snapshot("main_colours");
 }
 
 #[test]
@@ -693,15 +730,14 @@ fn the_worker_answers_only_the_newest_request_and_shuts_down_on_drop() {
     };
     let drawing = Drawing {
         strokes: vec![Arc::new(Stroke {
-            tool: Tool::Brush,
-            width: 0.01,
             points: LINE.iter().map(|&(x, y)| Point::new(x, y, 0.5)).collect(),
+            ..Stroke::new(Tool::Brush, 0.01)
         })],
         background: None,
     };
     let sketch = sketch::rasterize(&drawing, resolution);
     for id in 1..=20 {
-        worker.submit(id, sketch.clone());
+        worker.submit(Request::sketch(id, sketch.clone()), Seed::DEFAULT);
     }
     let mut ids = Vec::new();
     while ids.last() != Some(&20) {
@@ -721,4 +757,537 @@ fn the_worker_answers_only_the_newest_request_and_shuts_down_on_drop() {
     let start = Instant::now();
     drop(worker);
     assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+// ----- colours, variations, documents, autosave, closing -----
+
+/// The face `valid_v2.onnx` paints for `drawing` and `seed`: per pixel the sketch, or the hint
+/// colour where a colour stroke covers it, plus the mean of the seed's code.
+fn expected_v2_face(drawing: &Drawing, seed: Seed) -> image::RgbImage {
+    let size = 16;
+    let sketch = sketch::rasterize(drawing, size);
+    let hints = sketch::rasterize_hints(drawing, size);
+    let code = seed.code(8);
+    let mean = code.iter().sum::<f32>() / code.len() as f32;
+    image::RgbImage::from_fn(size, size, |x, y| {
+        let hint = hints.get_pixel(x, y);
+        image::Rgb(std::array::from_fn(|c| {
+            let value = if hint[3] > 0 {
+                hint[c]
+            } else {
+                sketch.get_pixel(x, y)[0]
+            };
+            let value = f32::from(value) / 127.5 - 1.0 + mean;
+            ((value + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8
+        }))
+    })
+}
+
+/// Equal within one level per channel (float rounding).
+fn assert_faces_match(face: &image::RgbImage, expected: &image::RgbImage, what: &str) {
+    assert_eq!(face.dimensions(), expected.dimensions(), "{what}");
+    for (x, y, pixel) in face.enumerate_pixels() {
+        let want = expected.get_pixel(x, y);
+        assert!(
+            pixel.0.iter().zip(want.0).all(|(a, b)| a.abs_diff(b) <= 1),
+            "{what}: pixel ({x}, {y}) is {:?}, expected {:?}",
+            pixel.0,
+            want.0
+        );
+    }
+}
+
+fn shown_face(harness: &Harness<'_, SketchApp>) -> image::RgbImage {
+    harness.state().face().expect("a face").clone()
+}
+
+/// A seed whose code's mean is at least 0.3 away from 0, so that its face differs from the
+/// default face at every pixel of `valid_v2.onnx` that is not clamped.
+fn distinct_seed(from: u64) -> Seed {
+    (from..)
+        .map(Seed)
+        .find(|seed| {
+            let code = seed.code(8);
+            (code.iter().sum::<f32>() / 8.0).abs() > 0.3
+        })
+        .expect("some seed")
+}
+
+fn push(harness: &mut Harness<'_, SketchApp>, command: Command) {
+    harness.state_mut().push_command(command);
+    harness.run_ok();
+}
+
+#[test]
+fn colour_strokes_change_the_face_and_undo_restores_it() {
+    let mut harness = harness(contract_model("valid_v2.onnx"));
+    wait_for_model(&mut harness);
+    draw(&mut harness, &LINE);
+    wait_for_face(&mut harness);
+    let before = shown_face(&harness);
+    assert_faces_match(
+        &before,
+        &expected_v2_face(harness.state().drawing(), Seed::DEFAULT),
+        "ink only",
+    );
+
+    push(&mut harness, Command::SetColour([200, 60, 40]));
+    assert_eq!(harness.state().settings().tool, Tool::Colour);
+    // Broad enough to cover whole pixels of the 16 px model.
+    push(&mut harness, Command::SetSize(0.12));
+    draw(&mut harness, &[(0.2, 0.25), (0.5, 0.25), (0.8, 0.25)]);
+    let drawing = harness.state().drawing().clone();
+    assert_eq!(drawing.strokes.len(), 2);
+    assert_eq!(drawing.strokes[1].tool, Tool::Colour);
+    assert_eq!(drawing.strokes[1].colour, Some([200, 60, 40]));
+    wait_for_face(&mut harness);
+    let coloured = shown_face(&harness);
+    assert_faces_match(&coloured, &expected_v2_face(&drawing, Seed::DEFAULT), "with colour");
+    assert_eq!(coloured.get_pixel(8, 4).0, [200, 60, 40], "the hint reached the model");
+    assert_eq!(coloured.get_pixel(8, 12), before.get_pixel(8, 12), "elsewhere unchanged");
+
+    ctrl(&harness, Key::Z);
+    harness.run_ok();
+    wait_for_face(&mut harness);
+    assert_eq!(shown_face(&harness), before, "undo takes the colour back out");
+
+    // Redo, then "Clear colours" removes only the colour stroke (undoably).
+    ctrl(&harness, Key::Y);
+    harness.run_ok();
+    push(&mut harness, Command::ClearColours);
+    let strokes = &harness.state().drawing().strokes;
+    assert_eq!(strokes.len(), 1);
+    assert_eq!(strokes[0].tool, Tool::Brush);
+    wait_for_face(&mut harness);
+    assert_eq!(shown_face(&harness), before);
+    ctrl(&harness, Key::Z);
+    harness.run_ok();
+    assert!(harness.state().drawing().has_colours());
+
+    // The eraser wipes colour too.
+    harness.key_press(Key::E);
+    harness.run_ok();
+    push(&mut harness, Command::SetSize(0.12));
+    draw(&mut harness, &[(0.4, 0.25), (0.6, 0.25)]);
+    wait_for_face(&mut harness);
+    assert_ne!(shown_face(&harness).get_pixel(8, 4).0, [200, 60, 40]);
+    assert_faces_match(
+        &shown_face(&harness),
+        &expected_v2_face(harness.state().drawing(), Seed::DEFAULT),
+        "after the eraser",
+    );
+}
+
+#[test]
+fn the_colour_tool_is_disabled_with_the_reason_for_a_model_without_hints() {
+    let mut harness = harness(contract_model("valid.onnx"));
+    wait_for_model(&mut harness);
+    harness.key_press(Key::C);
+    harness.run_ok();
+    assert_eq!(harness.state().settings().tool, Tool::Brush);
+    let (text, _) = last_message(harness.state());
+    assert!(text.contains("takes no colour hints"), "{text}");
+    let why = harness.state().model_status().why_no_hints().unwrap();
+    assert!(why.contains("valid.onnx") && why.contains("`hints`"), "{why}");
+    assert!(harness.get_by_label("Colour").accesskit_node().is_disabled());
+
+    // A model with hints has the tool.
+    let mut harness = self::harness(contract_model("hints_v2.onnx"));
+    wait_for_model(&mut harness);
+    assert!(!harness.get_by_label("Colour").accesskit_node().is_disabled());
+    harness.key_press(Key::C);
+    harness.run_ok();
+    assert_eq!(harness.state().settings().tool, Tool::Colour);
+}
+
+#[test]
+fn the_face_keeps_its_code_while_drawing() {
+    let mut harness = harness(contract_model("valid_v2.onnx"));
+    wait_for_model(&mut harness);
+    let seed = distinct_seed(1);
+    push(&mut harness, Command::AdoptSeed(seed));
+    for (i, stroke) in [&LINE[..], &[(0.5, 0.2), (0.5, 0.8)], &[(0.1, 0.9), (0.9, 0.1)]]
+        .into_iter()
+        .enumerate()
+    {
+        draw(&mut harness, stroke);
+        wait_for_face(&mut harness);
+        assert_eq!(harness.state().seed(), seed);
+        assert_faces_match(
+            &shown_face(&harness),
+            &expected_v2_face(harness.state().drawing(), seed),
+            &format!("stroke {i}"),
+        );
+    }
+}
+
+#[test]
+fn new_face_changes_the_face_and_previous_face_restores_it() {
+    let mut harness = harness(AppOptions {
+        seed_start: 11,
+        ..contract_model("valid_v2.onnx")
+    });
+    wait_for_model(&mut harness);
+    draw(&mut harness, &LINE);
+    wait_for_face(&mut harness);
+    let first = shown_face(&harness);
+    assert_eq!(harness.state().seed(), Seed::DEFAULT);
+
+    harness.key_press(Key::V);
+    harness.run_ok();
+    let seed = harness.state().seed();
+    assert_ne!(seed, Seed::DEFAULT);
+    assert_eq!(harness.state().previous_seeds(), [Seed::DEFAULT]);
+    wait_for_face(&mut harness);
+    let drawing = harness.state().drawing().clone();
+    assert_faces_match(&shown_face(&harness), &expected_v2_face(&drawing, seed), "new face");
+    if expected_v2_face(&drawing, seed) != expected_v2_face(&drawing, Seed::DEFAULT) {
+        assert_ne!(shown_face(&harness), first);
+    }
+
+    harness.key_press_modifiers(Modifiers::SHIFT, Key::V);
+    harness.run_ok();
+    assert_eq!(harness.state().seed(), Seed::DEFAULT);
+    wait_for_face(&mut harness);
+    assert_eq!(shown_face(&harness), first, "back to the first face");
+}
+
+#[test]
+fn the_variations_strip_offers_four_faces_and_a_click_adopts_one() {
+    let mut harness = harness(contract_model("valid_v2.onnx"));
+    wait_for_model(&mut harness);
+    draw(&mut harness, &LINE);
+    wait_for_face(&mut harness);
+    wait_for(&mut harness, "the variations", |app| app.variations().1.is_some());
+    let drawing = harness.state().drawing().clone();
+    let (seeds, faces) = harness.state().variations();
+    let (seeds, faces) = (seeds.to_vec(), faces.unwrap().to_vec());
+    assert_eq!(seeds.len(), 4);
+    for (seed, face) in seeds.iter().zip(&faces) {
+        assert_faces_match(face, &expected_v2_face(&drawing, *seed), &format!("seed {seed}"));
+    }
+
+    let strip = harness.state().layout().strip;
+    assert!(strip.width() > 0.0);
+    let second = strip.min + Vec2::new(strip.width() * 3.0 / 8.0, strip.height() / 2.0);
+    harness.hover_at(second);
+    harness.drag_at(second);
+    harness.step();
+    harness.drop_at(second);
+    harness.run_ok();
+    assert_eq!(harness.state().seed(), seeds[1]);
+    assert_eq!(shown_face(&harness), faces[1], "the strip's face, at once");
+    assert_eq!(harness.state().drawing().strokes.len(), 1, "a click there draws nothing");
+    // The face left behind takes the adopted one's place in the strip.
+    assert_eq!(harness.state().variations().0[1], Seed::DEFAULT);
+    assert_eq!(harness.state().previous_seeds(), [Seed::DEFAULT]);
+}
+
+#[test]
+fn variations_are_disabled_with_the_reason_for_a_model_without_z() {
+    let mut harness = harness(contract_model("hints_v2.onnx"));
+    wait_for_model(&mut harness);
+    draw(&mut harness, &LINE);
+    harness.key_press(Key::V);
+    harness.run_ok();
+    assert_eq!(harness.state().seed(), Seed::DEFAULT);
+    let (text, _) = last_message(harness.state());
+    assert!(text.contains("no variation code"), "{text}");
+    assert!(harness.get_by_label("New face").accesskit_node().is_disabled());
+    assert_eq!(harness.state().layout().strip, egui::Rect::NOTHING);
+}
+
+/// With the real model: colours and codes reach it when it takes them (the v2 model); with a
+/// model that does not, the tools say why.
+#[test]
+fn the_real_model_gets_the_colours_and_the_code_it_takes() {
+    let mut harness = harness(options());
+    wait_for_model(&mut harness);
+    let info = match harness.state().model_status() {
+        ModelStatus::Ready { info, .. } => info.clone(),
+        _ => unreachable!(),
+    };
+    draw(&mut harness, &LINE);
+    wait_for_face(&mut harness);
+    let plain = shown_face(&harness);
+
+    push(&mut harness, Command::SetColour([40, 90, 200]));
+    if info.takes_hints {
+        draw(&mut harness, &[(0.3, 0.3), (0.7, 0.3), (0.7, 0.7)]);
+        wait_for_face(&mut harness);
+        assert_ne!(shown_face(&harness), plain, "the colour changed the face");
+        ctrl(&harness, Key::Z);
+        harness.run_ok();
+        wait_for_face(&mut harness);
+        assert_eq!(shown_face(&harness), plain, "undo restored it");
+    } else {
+        assert_eq!(harness.state().settings().tool, Tool::Brush);
+        assert!(harness.state().model_status().why_no_hints().is_some());
+    }
+
+    harness.key_press(Key::V);
+    harness.run_ok();
+    if info.z_dim > 0 {
+        let seed = harness.state().seed();
+        assert_ne!(seed, Seed::DEFAULT);
+        wait_for_face(&mut harness);
+        // The face is the engine's for this drawing and this seed's code.
+        let mut engine =
+            sketch2face::engine::Engine::load(&info.path, &engine_options()).unwrap();
+        let drawing = harness.state().drawing().clone();
+        let code = seed.code(info.z_dim);
+        let expected = engine
+            .generate_with(
+                &sketch::rasterize(&drawing, info.resolution),
+                &sketch2face::engine::Conditions {
+                    hints: None,
+                    z: Some(&code),
+                },
+            )
+            .unwrap();
+        assert_eq!(shown_face(&harness), expected);
+        draw(&mut harness, &[(0.5, 0.6), (0.5, 0.7)]);
+        wait_for_face(&mut harness);
+        assert_eq!(harness.state().seed(), seed, "drawing keeps the code");
+    } else {
+        assert_eq!(harness.state().seed(), Seed::DEFAULT);
+        assert!(harness.state().model_status().why_no_variations().is_some());
+    }
+}
+
+fn zip_names(path: &Path) -> Vec<String> {
+    let file = std::fs::File::open(path).unwrap();
+    let zip = zip::ZipArchive::new(file).unwrap();
+    zip.file_names().map(|n| n.unwrap().into_owned()).collect()
+}
+
+#[test]
+fn a_saved_drawing_reopens_with_the_same_strokes_colours_and_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(contract_model("valid_v2.onnx"));
+    wait_for_model(&mut harness);
+    draw(&mut harness, &LINE);
+    push(&mut harness, Command::SetColour([120, 80, 50]));
+    draw(&mut harness, &[(0.3, 0.2), (0.7, 0.2)]);
+    let seed = distinct_seed(100);
+    push(&mut harness, Command::AdoptSeed(seed));
+    wait_for_face(&mut harness);
+    assert!(harness.state().has_unsaved_changes());
+
+    let path = dir.path().join("portrait.ora");
+    push(&mut harness, Command::SaveDrawingTo(dir.path().join("portrait")));
+    wait_for(&mut harness, "the save", |app| !app.is_busy() && app.document_path().is_some());
+    assert!(!last_message(harness.state()).1, "{:?}", harness.state().messages());
+    assert!(!harness.state().has_unsaved_changes());
+    assert_eq!(harness.state().document_path(), Some(path.as_path()));
+    assert_eq!(harness.state().settings().recent, [path.clone()]);
+
+    let names = zip_names(&path);
+    assert_eq!(names[0], "mimetype");
+    for layer in ["stack.xml", "data/sketch.png", "data/colours.png", "data/face.png", "mergedimage.png", "Thumbnails/thumbnail.png"] {
+        assert!(names.iter().any(|n| n == layer), "{layer} in {names:?}");
+    }
+    let saved = harness.state().drawing().clone();
+
+    let mut reopened = self::harness(contract_model("valid_v2.onnx"));
+    push(&mut reopened, Command::OpenFile(path.clone()));
+    wait_for(&mut reopened, "the drawing", |app| !app.drawing().strokes.is_empty());
+    assert_eq!(**reopened.state().drawing(), *saved, "every stroke, colours included");
+    assert_eq!(reopened.state().seed(), seed);
+    assert!(!reopened.state().has_unsaved_changes());
+    assert_eq!(reopened.state().document_path(), Some(path.as_path()));
+    wait_for_model(&mut reopened);
+    wait_for_face(&mut reopened);
+    assert_faces_match(&shown_face(&reopened), &expected_v2_face(&saved, seed), "reopened");
+    // Editable: the strokes can be undone one by one, and the opening itself.
+    ctrl(&reopened, Key::Z);
+    reopened.run_ok();
+    assert!(reopened.state().drawing().strokes.is_empty());
+}
+
+#[test]
+fn the_drawing_is_restored_after_an_unclean_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_data = || AppOptions {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..contract_model("valid_v2.onnx")
+    };
+    let mut harness = harness(with_data());
+    draw(&mut harness, &LINE);
+    draw(&mut harness, &[(0.5, 0.2), (0.5, 0.8)]);
+    let drawn = harness.state().drawing().clone();
+    let autosave = harness.state().autosave_path().unwrap().to_path_buf();
+    assert!(autosave.starts_with(dir.path()));
+    let autosaved_strokes = |path: &Path| match sketch::load_ora(path) {
+        Ok(sketch::OpenedOra::Drawing(document)) => document.drawing.strokes.len(),
+        _ => 0,
+    };
+    wait_for(&mut harness, "the autosave", |_| autosaved_strokes(&autosave) == 2);
+    // A crash: the app goes without its clean exit (`on_exit`).
+    drop(harness);
+    assert!(autosave.exists());
+
+    let mut harness = self::harness(with_data());
+    assert_eq!(**harness.state().drawing(), *drawn, "the strokes are back");
+    let (text, is_error) = last_message(harness.state());
+    assert!(!is_error && text.contains("Restored the drawing"), "{text}");
+    assert!(harness.state().has_unsaved_changes());
+    ctrl(&harness, Key::Z);
+    harness.run_ok();
+    assert!(harness.state().drawing().is_blank(), "the restore can be undone");
+    ctrl(&harness, Key::Y);
+    harness.run_ok();
+
+    // A clean exit (here with the changes discarded) removes it.
+    push(&mut harness, Command::CloseDiscarding);
+    eframe::App::on_exit(harness.state_mut());
+    drop(harness);
+    assert!(!autosave.exists());
+    let harness = self::harness(with_data());
+    assert!(harness.state().drawing().is_blank());
+}
+
+fn request_close(harness: &mut Harness<'_, SketchApp>) -> Vec<egui::ViewportCommand> {
+    harness
+        .input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    harness.step();
+    harness.output().viewport_output[&egui::ViewportId::ROOT]
+        .commands
+        .clone()
+}
+
+#[test]
+fn closing_with_unsaved_changes_asks_to_save_discard_or_cancel() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(contract_model("valid_v2.onnx"));
+    // Nothing drawn: nothing to ask.
+    let commands = request_close(&mut harness);
+    assert!(!commands.contains(&egui::ViewportCommand::CancelClose));
+    assert!(!harness.state().is_asking_to_save());
+
+    draw(&mut harness, &LINE);
+    let commands = request_close(&mut harness);
+    assert!(commands.contains(&egui::ViewportCommand::CancelClose), "{commands:?}");
+    harness.run_ok();
+    assert!(harness.state().is_asking_to_save());
+    // The question covers the canvas: a stroke there draws nothing (a click beside the
+    // question may cancel it, as Escape does).
+    draw(&mut harness, &[(0.5, 0.2), (0.5, 0.8)]);
+    assert_eq!(harness.state().drawing().strokes.len(), 1);
+    if !harness.state().is_asking_to_save() {
+        request_close(&mut harness);
+        harness.run_ok();
+    }
+
+    harness.get_by_label("Cancel").click();
+    harness.run_ok();
+    assert!(!harness.state().is_asking_to_save());
+    assert_eq!(harness.state().drawing().strokes.len(), 1, "still drawing");
+
+    // Save: a drawing with a file is saved there, then the window closes.
+    push(&mut harness, Command::SaveDrawingTo(dir.path().join("a.ora")));
+    wait_for(&mut harness, "the save", |app| !app.is_busy());
+    draw(&mut harness, &[(0.1, 0.9), (0.9, 0.1)]);
+    request_close(&mut harness);
+    harness.run_ok();
+    harness.get_by_label("Save…").click();
+    let mut closed = false;
+    let deadline = Instant::now() + WAIT;
+    while !closed {
+        assert!(Instant::now() < deadline, "{:?}", harness.state().messages());
+        harness.step();
+        closed = harness.output().viewport_output[&egui::ViewportId::ROOT]
+            .commands
+            .contains(&egui::ViewportCommand::Close);
+    }
+    assert!(!harness.state().has_unsaved_changes());
+    match sketch::load_ora(&dir.path().join("a.ora")).unwrap() {
+        sketch::OpenedOra::Drawing(saved) => assert_eq!(saved.drawing.strokes.len(), 2),
+        other => panic!("{other:?}"),
+    }
+
+    // Discard: closes at once, and a second close request is not stopped.
+    let mut harness = self::harness(contract_model("valid_v2.onnx"));
+    draw(&mut harness, &LINE);
+    request_close(&mut harness);
+    harness.run_ok();
+    harness.get_by_label("Discard").click();
+    harness.step();
+    assert!(harness.output().viewport_output[&egui::ViewportId::ROOT]
+        .commands
+        .contains(&egui::ViewportCommand::Close));
+    let commands = request_close(&mut harness);
+    assert!(!commands.contains(&egui::ViewportCommand::CancelClose));
+}
+
+/// A small full file system (a 256 KiB tmpfs), unmounted on drop; `None` where mounting is not
+/// allowed (not root).
+struct FullDisk(tempfile::TempDir);
+
+impl FullDisk {
+    fn mount() -> Option<Self> {
+        let dir = tempfile::tempdir().ok()?;
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then_some(FullDisk(dir))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for FullDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[test]
+fn a_save_onto_a_full_disk_keeps_the_old_file_intact() {
+    let Some(disk) = FullDisk::mount() else {
+        eprintln!("skipped: no tmpfs can be mounted here (needs root)");
+        return;
+    };
+    let old = disk.path().join("portrait.ora");
+    let old_bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&old, &old_bytes).unwrap();
+    // Fill the rest, but for about 20 KiB: not enough for a drawing with a face.
+    std::fs::write(disk.path().join("filler"), vec![7u8; 140_000]).unwrap();
+
+    let mut harness = harness(options());
+    wait_for_model(&mut harness);
+    draw(&mut harness, &LINE);
+    wait_for_face(&mut harness);
+    push(&mut harness, Command::SaveDrawingTo(old.clone()));
+    push(&mut harness, Command::SaveFaceTo(disk.path().join("face.png")));
+    wait_for(&mut harness, "the saves", |app| !app.is_busy() && app.messages().len() >= 2);
+    let failures: Vec<&str> = harness
+        .state()
+        .messages()
+        .iter()
+        .filter(|m| m.is_error)
+        .map(|m| m.text.as_str())
+        .collect();
+    assert!(
+        failures.iter().any(|m| m.contains("Could not save the drawing") && m.contains("portrait.ora")),
+        "{failures:?}"
+    );
+    assert_eq!(std::fs::read(&old).unwrap(), old_bytes, "the old file is byte-identical");
+    let left: Vec<String> = std::fs::read_dir(disk.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".sketch2face-"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    assert!(harness.state().has_unsaved_changes(), "not marked saved");
+    assert_eq!(harness.state().drawing().strokes.len(), 1, "the drawing is kept");
 }

@@ -5,32 +5,61 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
-use crate::sketch::Tool;
+use crate::engine::Seed;
+use crate::sketch::{Rgb, Tool};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     Undo,
     Redo,
-    /// Remove everything, background included. Undoable.
+    /// Remove everything, background and colours included. Undoable.
     Clear,
+    /// Remove the colour strokes only. Undoable.
+    ClearColours,
     SelectTool(Tool),
     /// Bigger brush (`]`).
     SizeUp,
     /// Smaller brush (`[`).
     SizeDown,
-    /// Ask for a sketch file with a dialog.
+    /// The size of the current tool (the toolbar's slider).
+    SetSize(f32),
+    /// The colour of the colour tool (a swatch or the picker); selects the colour tool.
+    SetColour(Rgb),
+    /// Show or hide the colour strokes on the canvas.
+    ToggleColours,
+    /// Ask for a drawing (`.ora`) or a sketch image with a dialog.
     Open,
-    /// Load this sketch file as the canvas background.
+    /// Open this drawing (`.ora`) or sketch image.
     OpenFile(PathBuf),
+    /// Ask where to save the drawing (OpenRaster).
+    SaveDrawing,
+    /// Save the drawing here (`.ora`).
+    SaveDrawingTo(PathBuf),
     /// Ask where to save the face.
     SaveFace,
     /// Save the face here (PNG, or JPEG for `.jpg`/`.jpeg`).
     SaveFaceTo(PathBuf),
+    /// Side of saved faces (0: the model's).
+    SetFaceSaveSize(u32),
     /// Ask where to save the sketch.
     SaveSketch,
     /// Save the sketch here as PNG.
     SaveSketchTo(PathBuf),
     ToggleGuide,
+    /// A new variation seed for the face.
+    NewFace,
+    /// Back to the seed before the last change.
+    PreviousFace,
+    /// Use this seed (a face of the variations strip).
+    AdoptSeed(Seed),
+    /// Four other alternatives in the variations strip.
+    OtherVariations,
+    /// Closing with unsaved changes: save the drawing, then close.
+    CloseSaving,
+    /// Closing with unsaved changes: close without saving.
+    CloseDiscarding,
+    /// Closing with unsaved changes: keep the window open.
+    CloseCancelled,
 }
 
 const fn key(modifiers: Modifiers, key: Key) -> KeyboardShortcut {
@@ -40,13 +69,14 @@ const fn key(modifiers: Modifiers, key: Key) -> KeyboardShortcut {
 const CMD_SHIFT: Modifiers = Modifiers::COMMAND.plus(Modifiers::SHIFT);
 
 /// The keyboard shortcuts. Order matters: egui matches Shift leniently, so each
-/// `Ctrl+Shift+X` comes before its `Ctrl+X`.
-pub const SHORTCUTS: [(KeyboardShortcut, Command); 11] = [
+/// `Ctrl+Shift+X` comes before its `Ctrl+X` (and `Shift+V` before `V`).
+pub const SHORTCUTS: [(KeyboardShortcut, Command); 16] = [
     (key(CMD_SHIFT, Key::Z), Command::Redo),
     (key(Modifiers::COMMAND, Key::Z), Command::Undo),
     (key(Modifiers::COMMAND, Key::Y), Command::Redo),
     (key(CMD_SHIFT, Key::S), Command::SaveSketch),
-    (key(Modifiers::COMMAND, Key::S), Command::SaveFace),
+    (key(Modifiers::COMMAND, Key::S), Command::SaveDrawing),
+    (key(Modifiers::COMMAND, Key::E), Command::SaveFace),
     (key(Modifiers::COMMAND, Key::O), Command::Open),
     (key(Modifiers::COMMAND, Key::N), Command::Clear),
     (
@@ -57,8 +87,15 @@ pub const SHORTCUTS: [(KeyboardShortcut, Command); 11] = [
         key(Modifiers::NONE, Key::E),
         Command::SelectTool(Tool::Eraser),
     ),
+    (
+        key(Modifiers::NONE, Key::C),
+        Command::SelectTool(Tool::Colour),
+    ),
+    (key(Modifiers::SHIFT, Key::V), Command::PreviousFace),
+    (key(Modifiers::NONE, Key::V), Command::NewFace),
     (key(Modifiers::NONE, Key::OpenBracket), Command::SizeDown),
     (key(Modifiers::NONE, Key::CloseBracket), Command::SizeUp),
+    (key(Modifiers::NONE, Key::H), Command::ToggleColours),
 ];
 
 /// The first shortcut bound to `command`, for tooltips.
@@ -79,12 +116,12 @@ pub fn with_shortcut(ctx: &egui::Context, text: &str, command: &Command) -> Stri
 
 /// Take this frame's shortcut presses out of the input (key repeats count).
 pub fn consume_shortcuts(ctx: &egui::Context) -> Vec<Command> {
-    // B, E, [ and ] are text while a text field (the size box) has the keyboard.
+    // B, E, C, V, H, [ and ] are text while a text field (the size box) has the keyboard.
     let typing = ctx.egui_wants_keyboard_input();
     ctx.input_mut(|input| {
         let mut commands = Vec::new();
         for (shortcut, command) in &SHORTCUTS {
-            if typing && shortcut.modifiers.is_none() {
+            if typing && !shortcut.modifiers.command {
                 continue;
             }
             let presses = input.count_and_consume_key(shortcut.modifiers, shortcut.logical_key);
@@ -128,7 +165,10 @@ mod tests {
             press(&ctx, CTRL.plus(Modifiers::SHIFT), Key::S),
             vec![Command::SaveSketch]
         );
-        assert_eq!(press(&ctx, CTRL, Key::S), vec![Command::SaveFace]);
+        assert_eq!(press(&ctx, CTRL, Key::S), vec![Command::SaveDrawing]);
+        assert_eq!(press(&ctx, CTRL, Key::E), vec![Command::SaveFace]);
+        assert_eq!(press(&ctx, Modifiers::SHIFT, Key::V), vec![Command::PreviousFace]);
+        assert_eq!(press(&ctx, Modifiers::NONE, Key::V), vec![Command::NewFace]);
         assert_eq!(press(&ctx, CTRL, Key::Y), vec![Command::Redo]);
     }
 
@@ -139,7 +179,10 @@ mod tests {
             press(&ctx, Modifiers::NONE, Key::E),
             vec![Command::SelectTool(Tool::Eraser)]
         );
-        assert_eq!(press(&ctx, CTRL, Key::E), vec![]);
+        assert_eq!(
+            press(&ctx, Modifiers::NONE, Key::C),
+            vec![Command::SelectTool(Tool::Colour)]
+        );
         assert_eq!(
             press(&ctx, Modifiers::NONE, Key::CloseBracket),
             vec![Command::SizeUp]

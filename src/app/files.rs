@@ -1,7 +1,9 @@
-//! File dialogs, sketch loading and saving, all off the UI thread.
+//! File dialogs, opening and saving drawings, sketches and faces, all off the UI thread.
 //!
 //! Each job runs on its own short-lived thread and sends one [`FileEvent`] back over a channel,
-//! then asks egui to repaint; the app picks the event up in its next frame.
+//! then asks egui to repaint; the app picks the event up in its next frame. Every file is
+//! written atomically ([`sketch::write_atomically`]): a failed save leaves the old file as it
+//! was.
 
 use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -13,8 +15,8 @@ use crossbeam_channel::{Receiver, Sender};
 use eframe::egui;
 use image::{GrayImage, RgbImage};
 
-use crate::engine;
-use crate::sketch::{self, Drawing};
+use crate::imaging;
+use crate::sketch::{self, Drawing, DrawingDocument, OpenedOra};
 use crate::{error_chain, panic_message};
 
 /// A saved sketch is rasterized at this size.
@@ -30,8 +32,18 @@ const IMAGE_EXTENSIONS: [&str; 10] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
     Open,
+    SaveDrawing,
     SaveFace,
     SaveSketch,
+}
+
+/// What an opened file holds.
+#[derive(Debug)]
+pub enum Opened {
+    /// A sketch image (or another program's `.ora`), cleaned up: the new background.
+    Sketch(GrayImage),
+    /// A drawing of ours, editable.
+    Drawing(DrawingDocument),
 }
 
 /// The result of a background job.
@@ -44,16 +56,18 @@ pub enum FileEvent {
         path: Option<PathBuf>,
         open_for: Duration,
     },
-    /// A sketch file was read and normalised.
+    /// A file was read.
     Loaded {
         path: PathBuf,
-        result: Result<GrayImage, String>,
+        result: Result<Opened, String>,
     },
-    /// A face or sketch was written (`path` is where it went, extension included).
+    /// A drawing, face or sketch was written (`path` is where it went, extension included).
+    /// A drawing's event carries what was saved.
     Saved {
         what: &'static str,
         path: PathBuf,
         result: Result<(), String>,
+        drawing: Option<(Arc<Drawing>, u64)>,
     },
     /// The job panicked; the app reports it and carries on.
     Crashed { what: &'static str, error: String },
@@ -142,10 +156,20 @@ impl Files {
                 dialog = dialog.set_directory(folder);
             }
             let path = match purpose {
-                Purpose::Open => dialog
-                    .set_title("Open a sketch")
-                    .add_filter("Images", &IMAGE_EXTENSIONS)
-                    .pick_file(),
+                Purpose::Open => {
+                    let all: Vec<&str> = IMAGE_EXTENSIONS.iter().copied().chain(["ora"]).collect();
+                    dialog
+                        .set_title("Open a drawing or a sketch")
+                        .add_filter("Drawings and images", &all)
+                        .add_filter("Drawings (OpenRaster)", &["ora"])
+                        .add_filter("Images", &IMAGE_EXTENSIONS)
+                        .pick_file()
+                }
+                Purpose::SaveDrawing => dialog
+                    .set_title("Save the drawing")
+                    .set_file_name("drawing.ora")
+                    .add_filter("OpenRaster", &["ora"])
+                    .save_file(),
                 Purpose::SaveFace => dialog
                     .set_title("Save the face")
                     .set_file_name("face.png")
@@ -167,18 +191,45 @@ impl Files {
         true
     }
 
-    /// Read and normalise a sketch file.
+    /// Read a drawing (`.ora`) or a sketch image (cleaned up).
     pub fn load(&mut self, ctx: &egui::Context, path: PathBuf) {
         self.spawn(ctx, "load", move || {
-            let result = sketch::load_sketch_file(&path).map_err(|e| error_chain(&e));
+            let result = open_file(&path);
             FileEvent::Loaded { path, result }
+        });
+    }
+
+    /// Write the drawing as OpenRaster (with the face as a layer, when there is one).
+    pub fn save_drawing(
+        &mut self,
+        ctx: &egui::Context,
+        document: DrawingDocument,
+        face: Option<RgbImage>,
+        path: PathBuf,
+    ) {
+        self.spawn(ctx, "save-drawing", move || {
+            let (path, result) = match with_extension(&path, &["ora"]) {
+                Ok(path) => {
+                    let result = sketch::save_ora(&path, &document, face.as_ref())
+                        .map_err(|e| error_chain(&e));
+                    (path, result)
+                }
+                Err(refused) => (path, Err(refused)),
+            };
+            let drawing = Some((Arc::new(document.drawing), document.seed));
+            FileEvent::Saved {
+                what: "drawing",
+                path,
+                result,
+                drawing,
+            }
         });
     }
 
     /// Write the face, upscaled to `size` (0 = as is).
     pub fn save_face(&mut self, ctx: &egui::Context, face: RgbImage, size: u32, path: PathBuf) {
         self.spawn(ctx, "save-face", move || {
-            let (path, result) = match with_image_extension(&path, &["png", "jpg", "jpeg"]) {
+            let (path, result) = match with_extension(&path, &["png", "jpg", "jpeg"]) {
                 Ok(path) => {
                     let result = save_face(&face, size, &path);
                     (path, result)
@@ -189,6 +240,7 @@ impl Files {
                 what: "face",
                 path,
                 result,
+                drawing: None,
             }
         });
     }
@@ -196,11 +248,12 @@ impl Files {
     /// Rasterize the drawing at [`SKETCH_SAVE_SIZE`] and write it as PNG.
     pub fn save_sketch(&mut self, ctx: &egui::Context, drawing: Arc<Drawing>, path: PathBuf) {
         self.spawn(ctx, "save-sketch", move || {
-            let (path, result) = match with_image_extension(&path, &["png"]) {
+            let (path, result) = match with_extension(&path, &["png"]) {
                 Ok(path) => {
-                    let result = sketch::rasterize(&drawing, SKETCH_SAVE_SIZE)
-                        .save_with_format(&path, image::ImageFormat::Png)
-                        .map_err(|e| error_chain(&e));
+                    let sketch = sketch::rasterize(&drawing, SKETCH_SAVE_SIZE);
+                    let result = write_image(&path, |out| {
+                        sketch.write_to(out, image::ImageFormat::Png)
+                    });
                     (path, result)
                 }
                 Err(refused) => (path, Err(refused)),
@@ -209,6 +262,7 @@ impl Files {
                 what: "sketch",
                 path,
                 result,
+                drawing: None,
             }
         });
     }
@@ -217,17 +271,34 @@ impl Files {
 /// A dialog that closes faster than this without a file was never shown.
 pub const DIALOG_FAILED_WITHIN: Duration = Duration::from_millis(400);
 
-/// `folder/stem-N.png` for the first N that does not exist yet.
-pub fn free_file_name(folder: &Path, stem: &str) -> PathBuf {
+/// `folder/stem-N.ext` for the first N that does not exist yet.
+pub fn free_file_name(folder: &Path, stem: &str, ext: &str) -> PathBuf {
     (1..)
-        .map(|n| folder.join(format!("{stem}-{n}.png")))
+        .map(|n| folder.join(format!("{stem}-{n}.{ext}")))
         .find(|path| !path.exists())
         .expect("some number is free")
 }
 
-/// Keep the path if it ends in one of `allowed`, otherwise add `.png`. Adding it is refused when
-/// that names an existing file: the dialog only asked about overwriting the name as typed.
-pub fn with_image_extension(path: &Path, allowed: &[&str]) -> Result<PathBuf, String> {
+/// A drawing (`.ora`, by its extension) or a sketch image, read.
+pub fn open_file(path: &Path) -> Result<Opened, String> {
+    let is_ora = path
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("ora"));
+    if !is_ora {
+        return sketch::load_sketch_file(path)
+            .map(Opened::Sketch)
+            .map_err(|e| error_chain(&e));
+    }
+    match sketch::load_ora(path).map_err(|e| error_chain(&e))? {
+        OpenedOra::Drawing(document) => Ok(Opened::Drawing(document)),
+        OpenedOra::Merged(sketch) => Ok(Opened::Sketch(sketch)),
+    }
+}
+
+/// Keep the path if it ends in one of `allowed`, otherwise add the first of them. Adding it is
+/// refused when that names an existing file: the dialog only asked about overwriting the name
+/// as typed.
+pub fn with_extension(path: &Path, allowed: &[&str]) -> Result<PathBuf, String> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -236,12 +307,14 @@ pub fn with_image_extension(path: &Path, allowed: &[&str]) -> Result<PathBuf, St
         return Ok(path.to_path_buf());
     }
     let mut name = path.as_os_str().to_owned();
-    name.push(".png");
+    name.push(".");
+    name.push(allowed[0]);
     let extended = PathBuf::from(name);
     if extended.exists() {
         return Err(format!(
-            "{} already exists; not overwritten. Save again with the full name, `.png` included, to replace it",
-            extended.display()
+            "{} already exists; not overwritten. Save again with the full name, `.{}` included, to replace it",
+            extended.display(),
+            allowed[0]
         ));
     }
     Ok(extended)
@@ -253,23 +326,32 @@ pub fn save_face(face: &RgbImage, size: u32, path: &Path) -> Result<(), String> 
     let face = if size == 0 || size == face.width() {
         face.clone()
     } else {
-        engine::upscale(face, size)
+        imaging::upscale(face, size)
     };
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     if matches!(ext.as_deref(), Some("jpg" | "jpeg")) {
-        let file = std::fs::File::create(path).map_err(|e| error_chain(&e))?;
-        let mut out = std::io::BufWriter::new(file);
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
-            .encode_image(&face)
-            .map_err(|e| error_chain(&e))?;
-        out.flush().map_err(|e| error_chain(&e))
+        write_image(path, |out| {
+            image::codecs::jpeg::JpegEncoder::new_with_quality(out, JPEG_QUALITY).encode_image(&face)
+        })
     } else {
-        face.save_with_format(path, image::ImageFormat::Png)
-            .map_err(|e| error_chain(&e))
+        write_image(path, |out| face.write_to(out, image::ImageFormat::Png))
     }
+}
+
+/// Write an image file atomically with `encode`; the error says what failed.
+fn write_image(
+    path: &Path,
+    encode: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> image::ImageResult<()>,
+) -> Result<(), String> {
+    sketch::write_atomically(path, |file| {
+        let mut out = std::io::BufWriter::new(file);
+        encode(&mut out).map_err(std::io::Error::other)?;
+        out.flush()
+    })
+    .map_err(|e| error_chain(&e))
 }
 
 #[cfg(test)]
@@ -280,15 +362,15 @@ mod tests {
     fn extensions_are_kept_or_png_is_added() {
         let allowed = ["png", "jpg", "jpeg"];
         assert_eq!(
-            with_image_extension(Path::new("/a/face.JPG"), &allowed),
+            with_extension(Path::new("/a/face.JPG"), &allowed),
             Ok(PathBuf::from("/a/face.JPG"))
         );
         assert_eq!(
-            with_image_extension(Path::new("/a/face"), &allowed),
+            with_extension(Path::new("/a/face"), &allowed),
             Ok(PathBuf::from("/a/face.png"))
         );
         assert_eq!(
-            with_image_extension(Path::new("/a/face.bmp"), &allowed),
+            with_extension(Path::new("/a/face.bmp"), &allowed),
             Ok(PathBuf::from("/a/face.bmp.png"))
         );
     }
@@ -297,7 +379,7 @@ mod tests {
     fn adding_png_never_overwrites_a_file_the_dialog_did_not_name() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("portrait.png"), b"precious").unwrap();
-        let refused = with_image_extension(&dir.path().join("portrait"), &["png"]).unwrap_err();
+        let refused = with_extension(&dir.path().join("portrait"), &["png"]).unwrap_err();
         assert!(refused.contains("portrait.png already exists"), "{refused}");
         assert_eq!(
             std::fs::read(dir.path().join("portrait.png")).unwrap(),
@@ -309,12 +391,12 @@ mod tests {
     fn free_file_names_count_up() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(
-            free_file_name(dir.path(), "face"),
+            free_file_name(dir.path(), "face", "png"),
             dir.path().join("face-1.png")
         );
         std::fs::write(dir.path().join("face-1.png"), b"").unwrap();
         assert_eq!(
-            free_file_name(dir.path(), "face"),
+            free_file_name(dir.path(), "face", "png"),
             dir.path().join("face-2.png")
         );
     }
@@ -333,6 +415,32 @@ mod tests {
             image::ImageFormat::Jpeg
         );
         assert_eq!(image::open(&jpg).unwrap().width(), 32);
+    }
+
+    #[test]
+    fn a_drawing_gets_ora_added() {
+        assert_eq!(
+            with_extension(Path::new("/a/portrait"), &["ora"]),
+            Ok(PathBuf::from("/a/portrait.ora"))
+        );
+    }
+
+    #[test]
+    fn a_failed_face_save_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("face.png");
+        std::fs::write(&path, b"the old face").unwrap();
+        let error = write_image(&path, |_| {
+            Err(image::ImageError::IoError(std::io::Error::other("no space left on device")))
+        })
+        .unwrap_err();
+        assert!(error.contains("no space left"), "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"the old face");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["face.png"], "no temporary file is left");
     }
 
     #[test]

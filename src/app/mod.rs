@@ -1,16 +1,24 @@
 //! The desktop app: draw on the left, the face appears on the right while you draw.
 //!
-//! - [`state`]: the app struct, the frame and how state changes;
-//! - [`canvas`]: pointer input, strokes, the canvas texture and the guide;
+//! - [`state`]: the app, a thin composition of the parts below, the frame and the commands;
+//! - [`document`]: the drawing's history, the seed, the file and unsaved changes;
+//! - [`canvas`]: pointer input to strokes, the sketch and colour textures, the guide;
+//! - [`live`]: the worker, the face on screen and the variations strip;
+//! - [`toolbar`]: the toolbar, the colour row and the status line;
 //! - [`commands`]: what the user can ask for, and the keyboard shortcuts;
-//! - [`files`]: dialogs, loading and saving on background threads;
+//! - [`files`]: dialogs, opening and saving on background threads, atomically;
+//! - [`autosave`]: the drawing written after each stroke, restored after a crash;
 //! - [`settings`]: what is remembered between runs.
 
+pub mod autosave;
 pub mod canvas;
 pub mod commands;
+pub mod document;
 pub mod files;
+pub mod live;
 pub mod settings;
 pub mod state;
+pub mod toolbar;
 
 use std::path::PathBuf;
 
@@ -68,13 +76,17 @@ pub fn run(
                 .storage
                 .and_then(|storage| eframe::get_value::<Settings>(storage, eframe::APP_KEY))
                 .unwrap_or_default();
-            Ok(Box::new(SketchApp::new(AppOptions {
-                initial_file,
-                settings,
-                model,
-                engine,
-                ..AppOptions::default()
-            })))
+            Ok(Box::new(SketchApp::new(
+                &cc.egui_ctx,
+                AppOptions {
+                    initial_file,
+                    settings,
+                    model,
+                    engine,
+                    data_dir: eframe::storage_dir(APP_NAME),
+                    ..AppOptions::default()
+                },
+            )))
         }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))

@@ -1,9 +1,9 @@
 //! What the app remembers between runs (eframe persistence, stored under [`eframe::APP_KEY`]).
 //! The window's size and position are persisted by eframe itself (`NativeOptions::persist_window`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::sketch::Tool;
+use crate::sketch::{Rgb, Tool};
 
 /// Brush widths as a fraction of the canvas side at pressure 0.5 (the `Stroke::width` unit).
 pub const SIZE_MIN: f32 = 0.002;
@@ -11,6 +11,12 @@ pub const SIZE_MAX: f32 = 0.12;
 /// The training sketches use widths 0.006..0.016; the default brush sits in that range.
 pub const BRUSH_DEFAULT: f32 = 0.010;
 pub const ERASER_DEFAULT: f32 = 0.040;
+/// The colour brush is broad: the model learned hints from strokes 2 to 6 % of the canvas wide.
+pub const COLOUR_SIZE_DEFAULT: f32 = 0.040;
+/// The first colour offered: a light skin tone.
+pub const COLOUR_DEFAULT: Rgb = [224, 172, 140];
+/// Files in the "Open recent" menu.
+pub const RECENT_KEPT: usize = 8;
 /// One press of `[` or `]` scales the size by this factor.
 pub const SIZE_STEP: f32 = 1.25;
 /// Face export sizes offered in the toolbar; 0 means the model's own resolution.
@@ -28,6 +34,13 @@ pub struct Settings {
     pub guide: bool,
     /// Side of a saved face in pixels; 0 = the model's resolution.
     pub face_save_size: u32,
+    pub colour_size: f32,
+    /// The colour of the colour tool.
+    pub colour: Rgb,
+    /// Colour strokes shown over the ink (they reach the model either way).
+    pub show_colours: bool,
+    /// Drawings opened or saved lately, newest first.
+    pub recent: Vec<PathBuf>,
 }
 
 impl Default for Settings {
@@ -39,6 +52,10 @@ impl Default for Settings {
             last_folder: None,
             guide: false,
             face_save_size: 512,
+            colour_size: COLOUR_SIZE_DEFAULT,
+            colour: COLOUR_DEFAULT,
+            show_colours: true,
+            recent: Vec::new(),
         }
     }
 }
@@ -49,7 +66,15 @@ impl Settings {
         match self.tool {
             Tool::Brush => self.brush_size,
             Tool::Eraser => self.eraser_size,
+            Tool::Colour => self.colour_size,
         }
+    }
+
+    /// Put `path` first in the recent files (once), keeping [`RECENT_KEPT`].
+    pub fn add_recent(&mut self, path: &Path) {
+        self.recent.retain(|p| p != path);
+        self.recent.insert(0, path.to_path_buf());
+        self.recent.truncate(RECENT_KEPT);
     }
 
     pub fn set_size(&mut self, size: f32) {
@@ -57,6 +82,7 @@ impl Settings {
         match self.tool {
             Tool::Brush => self.brush_size = size,
             Tool::Eraser => self.eraser_size = size,
+            Tool::Colour => self.colour_size = size,
         }
     }
 
@@ -71,6 +97,8 @@ impl Settings {
         };
         self.brush_size = fix(self.brush_size, BRUSH_DEFAULT);
         self.eraser_size = fix(self.eraser_size, ERASER_DEFAULT);
+        self.colour_size = fix(self.colour_size, COLOUR_SIZE_DEFAULT);
+        self.recent.truncate(RECENT_KEPT);
         if !FACE_SAVE_SIZES.contains(&self.face_save_size) {
             self.face_save_size = 512;
         }
@@ -103,6 +131,19 @@ mod tests {
         assert_eq!(s.brush_size, SIZE_MAX);
         assert_eq!(s.face_save_size, 512);
         assert_eq!(s.tool, Tool::Brush);
+    }
+
+    #[test]
+    fn recent_files_are_newest_first_once_and_capped() {
+        let mut s = Settings::default();
+        for i in 0..RECENT_KEPT + 2 {
+            s.add_recent(Path::new(&format!("/d/{i}.ora")));
+        }
+        s.add_recent(Path::new("/d/5.ora"));
+        assert_eq!(s.recent.len(), RECENT_KEPT);
+        assert_eq!(s.recent[0], Path::new("/d/5.ora"));
+        assert_eq!(s.recent.iter().filter(|p| p.ends_with("5.ora")).count(), 1);
+        assert_eq!(s.recent[1], Path::new(&format!("/d/{}.ora", RECENT_KEPT + 1)));
     }
 
     #[test]

@@ -1,26 +1,31 @@
-//! The app: its state, the frame (`ui_*`), and how commands, worker replies and file events
-//! change it.
+//! The app: a thin composition of the parts that own their state (the document, the canvas,
+//! the live face, the file jobs, the autosave), the frame (`ui_*`), and the commands that change
+//! them, applied after the frame is drawn.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eframe::egui::{
-    self, Color32, ColorImage, Rect, RichText, TextureHandle, TextureOptions, Ui, Vec2,
-};
+use eframe::egui::{self, ColorImage, Rect, Ui, Vec2};
 use image::RgbImage;
 
-use super::canvas::{RasterCache, ToolState, guide_image};
-use super::commands::{self, Command, with_shortcut};
-use super::files::{DIALOG_FAILED_WITHIN, FileEvent, Files, Purpose, free_file_name};
-use super::settings::{FACE_SAVE_SIZES, SIZE_MAX, SIZE_MIN, SIZE_STEP, Settings};
-use crate::engine::{self, Device, EngineOptions, ModelInfo, Provider};
-use crate::sketch::{Drawing, History, Tool};
-use crate::worker::{FromWorker, Worker};
+use super::autosave::Autosave;
+use super::canvas::{Canvas, CanvasEvent, guide_image};
+use super::commands::{self, Command};
+use super::document::Document;
+use super::files::{DIALOG_FAILED_WITHIN, FileEvent, Files, Opened, Purpose, free_file_name};
+use super::live::{LiveFace, SeedSource, VARIATIONS, model_name};
+use super::settings::{SIZE_STEP, Settings};
+use super::toolbar::{self, StatusView, ToolbarView};
+use crate::engine::{self, Device, EngineOptions, Seed};
+use crate::error_chain;
+use crate::sketch::{self, Drawing, History, OpenedOra, Stroke, Tool};
+
+pub use super::live::ModelStatus;
 
 /// Messages kept for the status line.
 const MESSAGES_KEPT: usize = 50;
-/// Gap between the canvas and the face, in points.
+/// Gap between the canvas and the face, and above the variations strip, in points.
 const GAP: f32 = 16.0;
 
 /// How the app is started. Everything has a sensible default; tests change what they need.
@@ -28,12 +33,16 @@ pub struct AppOptions {
     /// The ONNX model.
     pub model: PathBuf,
     pub engine: EngineOptions,
-    /// A sketch file to open at start (the command-line argument).
+    /// A drawing or sketch file to open at start (the command-line argument).
     pub initial_file: Option<PathBuf>,
     /// Settings restored from the last run.
     pub settings: Settings,
     /// The drawing guide image (`assets/guide.png`); `None` disables the guide.
     pub guide: Option<PathBuf>,
+    /// Where the autosave lives (`~/.local/share/sketch2face` for the app); `None`: no autosave.
+    pub data_dir: Option<PathBuf>,
+    /// Where the random variation seeds start (a different value each run for the app).
+    pub seed_start: u64,
 }
 
 impl Default for AppOptions {
@@ -47,6 +56,8 @@ impl Default for AppOptions {
             initial_file: None,
             settings: Settings::default(),
             guide: find_guide(),
+            data_dir: None,
+            seed_start: SeedSource::random_start(),
         }
     }
 }
@@ -63,18 +74,6 @@ pub fn find_guide() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Where the model is.
-#[derive(Clone, Debug)]
-pub enum ModelStatus {
-    Loading,
-    Ready {
-        info: ModelInfo,
-        provider: Provider,
-        load_time: Duration,
-    },
-    Failed(String),
-}
-
 /// A line for the status bar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
@@ -87,132 +86,142 @@ pub struct Message {
 pub struct Layout {
     pub canvas: Rect,
     pub face: Rect,
+    /// The variations strip (`Rect::NOTHING` for a model without variations).
+    pub strip: Rect,
     pub status: Rect,
 }
 
+/// Where closing the window with unsaved changes stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Closing {
+    /// The save / discard / cancel question is shown.
+    Asking,
+    /// The drawing is being saved; the window closes when that worked.
+    Saving,
+    /// Saved or discarded: let the window close.
+    Allowed,
+}
+
 pub struct SketchApp {
-    pub(crate) settings: Settings,
-    pub(crate) history: History,
-    pub(crate) tool_state: ToolState,
-    /// Latest pen pressure from `Event::Touch { force }` during this stroke.
-    pub(crate) last_force: Option<f32>,
-
-    // Set up on the first frame, when an egui context exists.
-    started: bool,
-    ctx: Option<egui::Context>,
-    model_path: PathBuf,
-    engine_options: Option<EngineOptions>,
-    worker: Option<Worker>,
-    model: ModelStatus,
-
-    // Live generation.
-    pub(crate) model_dirty: bool,
-    model_cache: RasterCache,
-    next_id: u64,
-    answered_id: u64,
-    shown_id: u64,
-    face: Option<RgbImage>,
-    face_texture: Option<TextureHandle>,
-    last_elapsed: Option<Duration>,
-    pub(crate) faces_shown: u64,
-    pub(crate) live_rate: Option<f32>,
-
-    // The canvas.
-    pub(crate) canvas_dirty: bool,
-    pub(crate) canvas_cache: RasterCache,
-    pub(crate) canvas_texture: Option<TextureHandle>,
-    pub(crate) canvas_px: u32,
-    guide_image: Option<ColorImage>,
-    pub(crate) guide_texture: Option<TextureHandle>,
-    guide_problem: Option<String>,
-
+    ctx: egui::Context,
+    settings: Settings,
+    document: Document,
+    canvas: Canvas,
+    live: LiveFace,
+    seeds: SeedSource,
     files: Files,
+    autosave: Option<Autosave>,
+    autosaved_revision: u64,
+    closing: Option<Closing>,
+    guide_problem: Option<String>,
+    /// Faces shown when the stroke being drawn began, to measure the live update rate.
+    faces_at_stroke_start: u64,
+    live_rate: Option<f32>,
     commands: Vec<Command>,
     messages: Vec<Message>,
     layout: Layout,
 }
 
 impl SketchApp {
-    /// Build the app. Needs no window: the worker and the textures start on the first frame.
-    pub fn new(options: AppOptions) -> Self {
+    /// Build the app: the worker starts loading the model, the autosave of a session that did
+    /// not end normally is restored, and the file to open is queued.
+    pub fn new(ctx: &egui::Context, options: AppOptions) -> Self {
         let AppOptions {
             model,
             engine,
             initial_file,
             settings,
             guide,
+            data_dir,
+            seed_start,
         } = options;
-        let (guide_image, guide_problem) = match guide {
-            None => (
-                None,
-                Some("No guide image: assets/guide.png was not found.".to_owned()),
-            ),
-            Some(path) => match image::open(&path) {
-                Ok(img) => (Some(guide_image(&img.to_luma8())), None),
-                Err(e) => (
-                    None,
-                    Some(format!(
-                        "The guide {} could not be read: {e}",
-                        path.display()
-                    )),
-                ),
-            },
-        };
+        let (guide_image, guide_problem) = load_guide(guide.as_deref());
         let mut settings = settings.sanitized();
         if guide_image.is_none() {
             settings.guide = false;
         }
+        let mut seeds = SeedSource::new(seed_start);
+        let notify_ctx = ctx.clone();
         let mut app = Self {
+            ctx: ctx.clone(),
             settings,
-            history: History::new(Drawing::default()),
-            tool_state: ToolState::Idle,
-            last_force: None,
-            started: false,
-            ctx: None,
-            model_path: model,
-            engine_options: Some(engine),
-            worker: None,
-            model: ModelStatus::Loading,
-            model_dirty: true,
-            model_cache: RasterCache::default(),
-            next_id: 0,
-            answered_id: 0,
-            shown_id: 0,
-            face: None,
-            face_texture: None,
-            last_elapsed: None,
-            faces_shown: 0,
-            live_rate: None,
-            canvas_dirty: true,
-            canvas_cache: RasterCache::default(),
-            canvas_texture: None,
-            canvas_px: 0,
-            guide_image,
-            guide_texture: None,
-            guide_problem,
+            document: Document::default(),
+            canvas: Canvas::new(ctx, guide_image),
+            live: LiveFace::new(ctx, model, engine, &mut seeds),
+            seeds,
             files: Files::default(),
+            autosave: data_dir
+                .map(|dir| Autosave::start(&dir, move || notify_ctx.request_repaint())),
+            autosaved_revision: 0,
+            closing: None,
+            guide_problem,
+            faces_at_stroke_start: 0,
+            live_rate: None,
             commands: Vec::new(),
             messages: Vec::new(),
             layout: Layout {
                 canvas: Rect::NOTHING,
                 face: Rect::NOTHING,
+                strip: Rect::NOTHING,
                 status: Rect::NOTHING,
             },
         };
+        app.restore_autosave();
         if let Some(path) = initial_file {
             app.commands.push(Command::OpenFile(path));
         }
         app
     }
 
+    /// An autosave left behind is a session that did not end normally: open it (undoably).
+    fn restore_autosave(&mut self) {
+        let Some(path) = self.autosave.as_ref().map(|a| a.path().to_path_buf()) else {
+            return;
+        };
+        if !path.exists() {
+            return;
+        }
+        match sketch::load_ora(&path) {
+            Ok(OpenedOra::Drawing(restored)) if !restored.drawing.is_blank() => {
+                self.document.open(restored, None);
+                self.autosaved_revision = self.document.revision();
+                let undo = commands::with_shortcut(&self.ctx, "Undo", &Command::Undo);
+                self.message(
+                    format!(
+                        "Restored the drawing of the last session, which did not end normally. {undo} puts the blank page back."
+                    ),
+                    false,
+                );
+            }
+            Ok(_) => {}
+            Err(error) => {
+                // Kept aside, so that it is neither lost nor tried again at every start.
+                let aside = path.with_extension("ora.bak");
+                let kept = std::fs::rename(&path, &aside).is_ok();
+                self.message(
+                    format!(
+                        "The autosave of the last session could not be read{}: {}",
+                        if kept {
+                            format!(" (kept as {})", aside.display())
+                        } else {
+                            String::new()
+                        },
+                        error_chain(&error)
+                    ),
+                    true,
+                );
+            }
+        }
+    }
+
     // ----- what tests and the shell may look at -----
 
     pub fn drawing(&self) -> &Arc<Drawing> {
-        self.history.current()
+        self.document.drawing()
     }
 
     pub fn history(&self) -> &History {
-        &self.history
+        self.document.history()
     }
 
     pub fn settings(&self) -> &Settings {
@@ -220,33 +229,71 @@ impl SketchApp {
     }
 
     pub fn model_status(&self) -> &ModelStatus {
-        &self.model
+        self.live.model()
     }
 
     /// The face on screen, at the model's resolution.
     pub fn face(&self) -> Option<&RgbImage> {
-        self.face.as_ref()
+        self.live.face()
     }
 
     pub fn has_face_texture(&self) -> bool {
-        self.face_texture.is_some()
+        self.live.face().is_some()
     }
 
     /// Id of the drawing state whose face is shown (0 = none yet).
     pub fn shown_id(&self) -> u64 {
-        self.shown_id
+        self.live.shown_id()
     }
 
     /// Id of the newest drawing state sent to the worker.
     pub fn submitted_id(&self) -> u64 {
-        self.next_id
+        self.live.submitted_id()
+    }
+
+    /// The stroke being drawn, if any.
+    pub fn current_stroke(&self) -> Option<&Stroke> {
+        self.canvas.current_stroke()
+    }
+
+    /// The face's variation seed.
+    pub fn seed(&self) -> Seed {
+        self.document.seed()
+    }
+
+    /// The seeds "Previous face" goes back through, the newest last.
+    pub fn previous_seeds(&self) -> &[Seed] {
+        self.document.previous_seeds()
+    }
+
+    /// The strip's seeds, and their faces once they are computed for the current drawing.
+    pub fn variations(&self) -> (&[Seed], Option<&[RgbImage]>) {
+        self.live.variations(self.document.drawing())
+    }
+
+    /// Whether closing now would lose changes.
+    pub fn has_unsaved_changes(&self) -> bool {
+        self.document.has_unsaved_changes()
+    }
+
+    /// The `.ora` file of the drawing, once opened or saved.
+    pub fn document_path(&self) -> Option<&Path> {
+        self.document.path()
+    }
+
+    /// The "save changes?" question is shown.
+    pub fn is_asking_to_save(&self) -> bool {
+        self.closing == Some(Closing::Asking)
+    }
+
+    /// Where the autosave is written (`None` without a data folder).
+    pub fn autosave_path(&self) -> Option<&Path> {
+        self.autosave.as_ref().map(Autosave::path)
     }
 
     /// True while a generation, a file job or a dialog has not answered.
     pub fn is_busy(&self) -> bool {
-        let generating =
-            self.worker.as_ref().is_some_and(Worker::is_running) && self.answered_id < self.next_id;
-        generating || self.files.in_flight() > 0 || !self.commands.is_empty()
+        self.live.is_generating() || self.files.in_flight() > 0 || !self.commands.is_empty()
     }
 
     pub fn messages(&self) -> &[Message] {
@@ -259,7 +306,7 @@ impl SketchApp {
     }
 
     pub fn last_generation_time(&self) -> Option<Duration> {
-        self.last_elapsed
+        self.live.last_elapsed()
     }
 
     pub fn layout(&self) -> Layout {
@@ -267,44 +314,89 @@ impl SketchApp {
     }
 
     pub fn guide_available(&self) -> bool {
-        self.guide_image.is_some()
+        self.guide_problem.is_none()
     }
 
     /// Queue a command; it is applied at the end of the next frame.
     pub fn push_command(&mut self, command: Command) {
         self.commands.push(command);
-        if let Some(ctx) = &self.ctx {
-            ctx.request_repaint();
-        }
+        self.ctx.request_repaint();
     }
 
     // ----- the frame -----
 
-    fn start(&mut self, ctx: &egui::Context) {
-        self.started = true;
-        self.ctx = Some(ctx.clone());
-        if let Some(engine_options) = self.engine_options.take() {
-            let notify_ctx = ctx.clone();
-            self.worker = Some(Worker::spawn(
-                self.model_path.clone(),
-                engine_options,
-                move || notify_ctx.request_repaint(),
-            ));
+    pub(crate) fn frame(&mut self, ui: &mut Ui) {
+        for (text, is_error) in self.live.poll() {
+            self.message(text, is_error);
         }
-        if let Some(image) = self.guide_image.clone() {
-            self.guide_texture = Some(ctx.load_texture("guide", image, TextureOptions::LINEAR));
+        if self.settings.tool == Tool::Colour && self.live.model().why_no_hints().is_some() {
+            self.settings.tool = Tool::Brush;
+        }
+        self.poll_files();
+        while let Some(failure) = self.autosave.as_ref().and_then(Autosave::try_recv) {
+            self.message(failure, true);
+        }
+        if self.closing != Some(Closing::Asking) {
+            self.commands.extend(commands::consume_shortcuts(&self.ctx));
+        }
+        self.take_dropped_files();
+        self.handle_close_request();
+
+        let view = ToolbarView {
+            settings: &self.settings,
+            can_undo: self.document.history().can_undo(),
+            can_redo: self.document.history().can_redo(),
+            has_colours: self.document.drawing().has_colours(),
+            has_face: self.live.face().is_some(),
+            can_go_back: !self.document.previous_seeds().is_empty(),
+            model: self.live.model(),
+            guide_problem: self.guide_problem.as_deref(),
+        };
+        let mut asked = Vec::new();
+        egui::Panel::top("toolbar").show(ui, |ui| {
+            asked.extend(toolbar::ui_toolbar(ui, &view));
+            if view.settings.tool == Tool::Colour || view.has_colours {
+                ui.separator();
+                asked.extend(toolbar::ui_colours(ui, &view));
+            }
+        });
+        let status = egui::Panel::bottom("status").show(ui, |ui| {
+            toolbar::ui_status(
+                ui,
+                &StatusView {
+                    model: self.live.model(),
+                    last_elapsed: self.live.last_elapsed(),
+                    live_rate: self.live_rate,
+                    seed: self.document.seed(),
+                    message: self.messages.last(),
+                },
+            )
+        });
+        self.commands.extend(asked);
+        self.layout.status = status.response.rect;
+        egui::CentralPanel::default().show(ui, |ui| self.ui_main(ui));
+        if self.closing == Some(Closing::Asking) {
+            self.ui_close_question();
+        }
+
+        let commands = std::mem::take(&mut self.commands);
+        let applied = !commands.is_empty();
+        for command in commands {
+            self.apply(command);
+        }
+        self.live.update(
+            self.document.drawing(),
+            self.canvas.current_stroke(),
+            self.document.seed(),
+        );
+        self.autosave_if_changed();
+        if applied {
+            self.ctx.request_repaint(); // show what the commands changed
         }
     }
 
-    pub(crate) fn frame(&mut self, ui: &mut Ui) {
-        let ctx = ui.ctx().clone();
-        if !self.started {
-            self.start(&ctx);
-        }
-        self.poll_worker(&ctx);
-        self.poll_files();
-        self.commands.extend(commands::consume_shortcuts(&ctx));
-        let dropped = ctx.input(|i| {
+    fn take_dropped_files(&mut self) {
+        let dropped = self.ctx.input(|i| {
             i.raw
                 .dropped_files
                 .iter()
@@ -320,227 +412,99 @@ impl SketchApp {
             }
             self.commands.push(Command::OpenFile(path.clone()));
         }
-
-        egui::Panel::top("toolbar").show(ui, |ui| self.ui_toolbar(ui));
-        let status = egui::Panel::bottom("status").show(ui, |ui| self.ui_status(ui));
-        self.layout.status = status.response.rect;
-        egui::CentralPanel::default().show(ui, |ui| self.ui_main(ui));
-
-        let commands = std::mem::take(&mut self.commands);
-        let applied = !commands.is_empty();
-        for command in commands {
-            self.apply(&ctx, command);
-        }
-        self.submit_if_dirty();
-        if applied {
-            ctx.request_repaint(); // show what the commands changed
-        }
     }
 
-    fn ui_toolbar(&mut self, ui: &mut Ui) {
-        let ctx = ui.ctx().clone();
-        let tip = |text: &str, command: &Command| with_shortcut(&ctx, text, command);
-        ui.horizontal_wrapped(|ui| {
-            let brush = Command::SelectTool(Tool::Brush);
-            let eraser = Command::SelectTool(Tool::Eraser);
-            if ui.selectable_label(self.settings.tool == Tool::Brush, "Brush").on_hover_text(tip("Brush", &brush)).clicked() {
-                self.commands.push(brush);
-            }
-            if ui.selectable_label(self.settings.tool == Tool::Eraser, "Eraser").on_hover_text(tip("Eraser", &eraser)).clicked() {
-                self.commands.push(eraser);
-            }
-            let mut size = self.settings.size();
-            let slider = egui::Slider::new(&mut size, SIZE_MIN..=SIZE_MAX)
-                .logarithmic(true)
-                .text("size")
-                .custom_formatter(|v, _| format!("{:.1} px", v * 512.0))
-                .custom_parser(|s| s.trim().trim_end_matches("px").trim().parse::<f64>().ok().map(|v| v / 512.0));
-            let tooltip = format!(
-                "Brush size, in pixels of a 512 px sketch ({} smaller, {} bigger)",
-                ctx.format_shortcut(&commands::shortcut_for(&Command::SizeDown).expect("bound")),
-                ctx.format_shortcut(&commands::shortcut_for(&Command::SizeUp).expect("bound")),
-            );
-            if ui.add(slider).on_hover_text(tooltip).changed() {
-                self.settings.set_size(size);
-            }
-            ui.separator();
-            let undo = ui.add_enabled(self.history.can_undo(), egui::Button::new("Undo"));
-            if undo.on_hover_text(tip("Undo", &Command::Undo)).on_disabled_hover_text(tip("Undo", &Command::Undo)).clicked() {
-                self.commands.push(Command::Undo);
-            }
-            let redo = ui.add_enabled(self.history.can_redo(), egui::Button::new("Redo"));
-            if redo.on_hover_text(tip("Redo", &Command::Redo)).on_disabled_hover_text(tip("Redo", &Command::Redo)).clicked() {
-                self.commands.push(Command::Redo);
-            }
-            if ui.button("Clear").on_hover_text(tip("Clear (can be undone)", &Command::Clear)).clicked() {
-                self.commands.push(Command::Clear);
-            }
-            ui.separator();
-            if ui.button("Open…").on_hover_text(tip("Open a sketch image", &Command::Open)).clicked() {
-                self.commands.push(Command::Open);
-            }
-            let save_face = ui.add_enabled(self.face.is_some(), egui::Button::new("Save face…"));
-            if save_face
-                .on_hover_text(tip("Save the face as PNG or JPEG", &Command::SaveFace))
-                .on_disabled_hover_text("No face yet: draw something first")
-                .clicked()
-            {
-                self.commands.push(Command::SaveFace);
-            }
-            let model_res = self.model_resolution();
-            let label = |size: u32| match (size, model_res) {
-                (0, Some(res)) => format!("{res} px (model)"),
-                (0, None) => "model size".to_owned(),
-                (size, _) => format!("{size} px"),
-            };
-            egui::ComboBox::from_id_salt("face_size")
-                .selected_text(label(self.settings.face_save_size))
-                .width(110.0)
-                .show_ui(ui, |ui| {
-                    for size in FACE_SAVE_SIZES {
-                        ui.selectable_value(&mut self.settings.face_save_size, size, label(size));
-                    }
-                })
-                .response
-                .on_hover_text("Size of a saved face (larger sizes are upscaled)");
-            if ui.button("Save sketch…").on_hover_text(tip("Save the sketch as PNG", &Command::SaveSketch)).clicked() {
-                self.commands.push(Command::SaveSketch);
-            }
-            ui.separator();
-            let mut guide = self.settings.guide;
-            let checkbox = ui.add_enabled(self.guide_image.is_some(), egui::Checkbox::new(&mut guide, "Guide"));
-            let checkbox = checkbox.on_hover_text("Show a faint face under the canvas to help with proportions (never sent to the model)");
-            let checkbox = match &self.guide_problem {
-                Some(problem) => checkbox.on_disabled_hover_text(problem.as_str()),
-                None => checkbox,
-            };
-            if checkbox.changed() {
-                self.commands.push(Command::ToggleGuide);
-            }
-        });
+    /// The window's close button: with unsaved changes, keep the window and ask.
+    fn handle_close_request(&mut self) {
+        if !self.ctx.input(|i| i.viewport().close_requested()) {
+            return;
+        }
+        if self.closing == Some(Closing::Allowed) || !self.has_unsaved_changes_now() {
+            return;
+        }
+        self.ctx
+            .send_viewport_cmd(egui::ViewportCommand::CancelClose);
+        self.closing = Some(Closing::Asking);
     }
 
-    fn ui_status(&mut self, ui: &mut Ui) {
-        ui.horizontal(|ui| {
-            match &self.model {
-                ModelStatus::Loading => {
-                    ui.label("Loading the model…");
+    /// Unsaved changes, the stroke being drawn included.
+    fn has_unsaved_changes_now(&self) -> bool {
+        self.document.has_unsaved_changes() || self.canvas.current_stroke().is_some()
+    }
+
+    fn ui_close_question(&mut self) {
+        let mut answer = None;
+        let modal = egui::Modal::new(egui::Id::unique("save-before-closing")).show(&self.ctx, |ui| {
+            ui.set_width(360.0);
+            ui.heading("Save the drawing?");
+            let name = self
+                .document
+                .path()
+                .and_then(Path::file_name)
+                .map_or_else(|| "The drawing".to_owned(), |n| n.to_string_lossy().into_owned());
+            ui.label(format!("{name} has changes that are not saved. They are lost if you close without saving."));
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Save…").clicked() {
+                    answer = Some(Command::CloseSaving);
                 }
-                ModelStatus::Failed(_) => {
-                    ui.colored_label(ui.visuals().error_fg_color, "No model");
+                if ui.button("Discard").on_hover_text("Close and lose the changes").clicked() {
+                    answer = Some(Command::CloseDiscarding);
                 }
-                ModelStatus::Ready {
-                    info,
-                    provider,
-                    load_time,
-                } => {
-                    let name = info.path.file_name().map_or_else(
-                        || info.path.display().to_string(),
-                        |n| n.to_string_lossy().into_owned(),
-                    );
-                    ui.label(format!("{name} · {} px", info.resolution))
-                        .on_hover_text(format!(
-                            "{}\nloaded in {} ms",
-                            info.path.display(),
-                            load_time.as_millis()
-                        ));
-                    ui.separator();
-                    ui.label(provider.to_string())
-                        .on_hover_text("Execution provider");
-                    ui.separator();
-                    match self.last_elapsed {
-                        Some(elapsed) => ui.label(format!("{} ms", elapsed.as_millis())),
-                        None => ui.label("– ms"),
-                    }
-                    .on_hover_text("Time of the last generation");
-                    if let Some(rate) = self.live_rate {
-                        ui.separator();
-                        ui.label(format!("{rate:.1} faces/s"))
-                            .on_hover_text("Face updates per second during the last stroke");
-                    }
+                if ui.button("Cancel").on_hover_text("Keep drawing").clicked() {
+                    answer = Some(Command::CloseCancelled);
                 }
-            }
-            if let Some(message) = self.messages.last() {
-                ui.separator();
-                let color = if message.is_error {
-                    ui.visuals().error_fg_color
-                } else {
-                    ui.visuals().text_color()
-                };
-                ui.add(egui::Label::new(RichText::new(&message.text).color(color)).truncate())
-                    .on_hover_text(&message.text);
-            }
+            });
         });
+        if modal.should_close() && answer.is_none() {
+            answer = Some(Command::CloseCancelled); // Escape or a click outside
+        }
+        self.commands.extend(answer);
     }
 
     fn ui_main(&mut self, ui: &mut Ui) {
         let available = ui.available_rect_before_wrap();
         let ppp = ui.pixels_per_point();
+        let strip = self.live.model().info().is_some_and(|info| info.z_dim > 0);
+        // With the strip, a row of faces a quarter of the face's side sits under the face.
+        let height_factor = if strip { 1.0 + 1.0 / VARIATIONS as f32 } else { 1.0 };
+        let strip_gap = if strip { GAP } else { 0.0 };
         let side = ((available.width() - GAP) / 2.0)
-            .min(available.height())
+            .min((available.height() - strip_gap) / height_factor)
             .max(16.0);
         let side = (side * ppp).floor() / ppp;
-        let total = Vec2::new(2.0 * side + GAP, side);
+        let total = Vec2::new(2.0 * side + GAP, side * height_factor + strip_gap);
         let min = available.center() - total / 2.0;
         let min = egui::pos2((min.x * ppp).round() / ppp, (min.y * ppp).round() / ppp);
         let canvas = Rect::from_min_size(min, Vec2::splat(side));
         let face = Rect::from_min_size(min + Vec2::new(side + GAP, 0.0), Vec2::splat(side));
+        let strip_rect = if strip {
+            Rect::from_min_size(
+                face.left_bottom() + Vec2::new(0.0, GAP),
+                Vec2::new(side, side / VARIATIONS as f32),
+            )
+        } else {
+            Rect::NOTHING
+        };
         self.layout.canvas = canvas;
         self.layout.face = face;
-        self.ui_canvas(ui, canvas);
-        self.ui_face(ui, face);
-    }
+        self.layout.strip = strip_rect;
 
-    fn ui_face(&mut self, ui: &mut Ui, rect: Rect) {
-        let painter = ui.painter_at(rect);
-        match &self.face_texture {
-            Some(texture) => {
-                painter.image(
-                    texture.id(),
-                    rect,
-                    Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0)),
-                    Color32::WHITE,
-                );
-            }
-            None => {
-                painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
-                let (text, is_error) = match &self.model {
-                    ModelStatus::Loading => ("Loading the model…".to_owned(), false),
-                    ModelStatus::Failed(error) => (
-                        format!(
-                            "The model could not be loaded, so no face can be painted.\n\n{error}\n\nYour drawing is safe: you can keep drawing and save the sketch."
-                        ),
-                        true,
-                    ),
-                    ModelStatus::Ready { .. } => ("Draw a face on the left.".to_owned(), false),
-                };
-                let color = if is_error {
-                    ui.visuals().error_fg_color
-                } else {
-                    ui.visuals().weak_text_color()
-                };
-                ui.put(
-                    rect.shrink(24.0),
-                    egui::Label::new(RichText::new(text).color(color)).wrap(),
-                );
-            }
+        let events = self
+            .canvas
+            .ui(ui, canvas, self.document.drawing(), &self.settings);
+        for event in events {
+            self.canvas_event(event);
         }
-        ui.painter().rect_stroke(
-            rect,
-            0.0,
-            ui.visuals().widgets.noninteractive.bg_stroke,
-            egui::StrokeKind::Outside,
-        );
+        self.live.ui_face(ui, face);
+        if strip
+            && let Some(seed) = self.live.ui_strip(ui, strip_rect, self.document.drawing())
+        {
+            self.commands.push(Command::AdoptSeed(seed));
+        }
     }
 
     // ----- state changes -----
-
-    fn model_resolution(&self) -> Option<u32> {
-        match &self.model {
-            ModelStatus::Ready { info, .. } => Some(info.resolution),
-            _ => None,
-        }
-    }
 
     pub(crate) fn message(&mut self, text: impl Into<String>, is_error: bool) {
         self.messages.push(Message {
@@ -552,93 +516,42 @@ impl SketchApp {
         }
     }
 
-    /// Record a new drawing state (no-op if unchanged).
-    pub(crate) fn record(&mut self, drawing: Drawing) {
-        self.history.record(drawing);
-        self.drawing_changed();
-    }
-
-    fn drawing_changed(&mut self) {
-        self.canvas_dirty = true;
-        self.model_dirty = true;
-    }
-
-    /// Rasterize the drawing (and the stroke being drawn) at the model's resolution and send it
-    /// to the worker, which keeps only the newest.
-    fn submit_if_dirty(&mut self) {
-        if !self.model_dirty {
-            return;
-        }
-        let (Some(worker), Some(resolution)) = (&self.worker, self.model_resolution()) else {
-            return; // sent once the model is ready
-        };
-        let extra = match &self.tool_state {
-            ToolState::Drawing { stroke, .. } if !stroke.points.is_empty() => Some(stroke),
-            _ => None,
-        };
-        self.model_dirty = false;
-        self.next_id += 1;
-        let drawing = self.history.current();
-        if extra.is_none() && drawing.is_blank() {
-            // Blank paper: no face, and any answer still on its way is stale.
-            self.shown_id = self.next_id;
-            self.answered_id = self.next_id;
-            self.face = None;
-            self.face_texture = None;
-            return;
-        }
-        let sketch = self.model_cache.render(drawing, extra, resolution);
-        worker.submit(self.next_id, sketch);
-    }
-
-    fn poll_worker(&mut self, ctx: &egui::Context) {
-        while let Some(reply) = self.worker.as_ref().and_then(Worker::try_recv) {
-            match reply {
-                FromWorker::Ready {
-                    provider,
-                    info,
-                    load_time,
-                } => {
-                    self.model = ModelStatus::Ready {
-                        info,
-                        provider,
-                        load_time,
-                    };
-                    self.model_dirty = true;
+    fn canvas_event(&mut self, event: CanvasEvent) {
+        match event {
+            CanvasEvent::Started => self.faces_at_stroke_start = self.live.faces_shown(),
+            CanvasEvent::Finished { stroke, lasted } => {
+                let seconds = lasted.as_secs_f32();
+                if seconds > 0.25 {
+                    let faces = self.live.faces_shown() - self.faces_at_stroke_start;
+                    self.live_rate = Some(faces as f32 / seconds);
                 }
-                FromWorker::LoadFailed { error } => {
-                    self.message(format!("The model could not be loaded: {error}"), true);
-                    self.model = ModelStatus::Failed(error);
-                }
-                FromWorker::Generated { id, face, elapsed } => {
-                    self.answered_id = self.answered_id.max(id);
-                    if id <= self.shown_id {
-                        continue; // older than what is on screen
-                    }
-                    self.shown_id = id;
-                    self.last_elapsed = Some(elapsed);
-                    self.faces_shown += 1;
-                    let image = ColorImage::from_rgb(
-                        [face.width() as usize, face.height() as usize],
-                        face.as_raw(),
-                    );
-                    match &mut self.face_texture {
-                        Some(texture) => texture.set(image, TextureOptions::LINEAR),
-                        None => {
-                            self.face_texture =
-                                Some(ctx.load_texture("face", image, TextureOptions::LINEAR))
-                        }
-                    }
-                    self.face = Some(face);
-                }
-                FromWorker::Failed { id, error } => {
-                    self.answered_id = self.answered_id.max(id);
-                    if id > self.shown_id {
-                        self.message(format!("The model failed: {error}"), true);
-                    }
-                }
+                self.document
+                    .record(self.document.drawing().with_stroke(stroke));
             }
         }
+    }
+
+    /// End the stroke being drawn before a command that changes or saves the drawing.
+    fn finish_stroke(&mut self) {
+        if let Some(event) = self.canvas.finish() {
+            self.canvas_event(event);
+        }
+    }
+
+    /// After each finished change, the document goes to the autosave thread.
+    fn autosave_if_changed(&mut self) {
+        let revision = self.document.revision();
+        if revision == self.autosaved_revision || self.canvas.current_stroke().is_some() {
+            return;
+        }
+        if let Some(autosave) = &self.autosave {
+            autosave.save(self.document.to_file(self.model_name()));
+        }
+        self.autosaved_revision = revision;
+    }
+
+    fn model_name(&self) -> Option<String> {
+        self.live.model().info().map(model_name)
     }
 
     fn poll_files(&mut self) {
@@ -651,6 +564,8 @@ impl SketchApp {
                 } => {
                     if open_for < DIALOG_FAILED_WITHIN {
                         self.dialog_failed(purpose);
+                    } else if purpose == Purpose::SaveDrawing && self.closing == Some(Closing::Saving) {
+                        self.closing = None; // the save was cancelled: keep the window
                     }
                 }
                 FileEvent::Picked {
@@ -659,45 +574,66 @@ impl SketchApp {
                     ..
                 } => self.commands.push(match purpose {
                     Purpose::Open => Command::OpenFile(path),
+                    Purpose::SaveDrawing => Command::SaveDrawingTo(path),
                     Purpose::SaveFace => Command::SaveFaceTo(path),
                     Purpose::SaveSketch => Command::SaveSketchTo(path),
                 }),
-                FileEvent::Loaded {
-                    path,
-                    result: Ok(background),
-                } => {
-                    self.finish_stroke();
-                    self.remember_folder(&path);
-                    self.record(Drawing::with_background(background));
-                    self.message(format!("Opened {}", path.display()), false);
-                }
-                FileEvent::Loaded {
-                    path,
-                    result: Err(error),
-                } => {
-                    self.message(format!("Could not open {}: {error}", path.display()), true);
-                }
+                FileEvent::Loaded { path, result } => self.opened(path, result),
                 FileEvent::Saved {
                     what,
                     path,
                     result: Ok(()),
+                    drawing,
                 } => {
                     self.remember_folder(&path);
+                    if let Some((drawing, seed)) = drawing {
+                        self.document.saved_as(&path, drawing, Seed(seed));
+                        self.settings.add_recent(&path);
+                    }
                     self.message(format!("Saved the {what} to {}", path.display()), false);
+                    if what == "drawing" && self.closing == Some(Closing::Saving) {
+                        self.close_now();
+                    }
                 }
                 FileEvent::Saved {
                     what,
                     path,
                     result: Err(error),
+                    ..
                 } => {
                     self.message(
                         format!("Could not save the {what} to {}: {error}", path.display()),
                         true,
                     );
+                    if what == "drawing" && self.closing == Some(Closing::Saving) {
+                        self.closing = None; // not saved: keep the window
+                    }
                 }
                 FileEvent::Crashed { what, error } => {
                     self.message(format!("Something went wrong ({what}): {error}"), true);
+                    self.closing = self.closing.filter(|c| *c != Closing::Saving);
                 }
+            }
+        }
+    }
+
+    fn opened(&mut self, path: PathBuf, result: Result<Opened, String>) {
+        match result {
+            Ok(Opened::Sketch(background)) => {
+                self.finish_stroke();
+                self.remember_folder(&path);
+                self.document.record(Drawing::with_background(background));
+                self.message(format!("Opened {}", path.display()), false);
+            }
+            Ok(Opened::Drawing(opened)) => {
+                self.finish_stroke();
+                self.remember_folder(&path);
+                self.settings.add_recent(&path);
+                self.document.open(opened, Some(path.clone()));
+                self.message(format!("Opened {}", path.display()), false);
+            }
+            Err(error) => {
+                self.message(format!("Could not open {}: {error}", path.display()), true);
             }
         }
     }
@@ -718,12 +654,16 @@ impl SketchApp {
                  drop the file onto the window, or give it on the command line.",
                 true,
             ),
+            Purpose::SaveDrawing => {
+                let path = free_file_name(&folder, "drawing", "ora");
+                self.commands.push(Command::SaveDrawingTo(path));
+            }
             Purpose::SaveFace => {
-                let path = free_file_name(&folder, "face");
+                let path = free_file_name(&folder, "face", "png");
                 self.commands.push(Command::SaveFaceTo(path));
             }
             Purpose::SaveSketch => {
-                let path = free_file_name(&folder, "sketch");
+                let path = free_file_name(&folder, "sketch", "png");
                 self.commands.push(Command::SaveSketchTo(path));
             }
         }
@@ -737,74 +677,139 @@ impl SketchApp {
         }
     }
 
-    fn apply(&mut self, ctx: &egui::Context, command: Command) {
+    fn dialog(&mut self, purpose: Purpose) {
+        if !self
+            .files
+            .dialog(&self.ctx, purpose, self.settings.last_folder.clone())
+        {
+            self.message("A file dialog is already open.", false);
+        }
+    }
+
+    fn close_now(&mut self) {
+        self.closing = Some(Closing::Allowed);
+        self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+    }
+
+    fn record(&mut self, drawing: Drawing) {
+        self.finish_stroke();
+        self.document.record(drawing);
+    }
+
+    fn select_tool(&mut self, tool: Tool) {
+        match self.live.model().why_no_hints() {
+            Some(why) if tool == Tool::Colour => self.message(format!("No colour tool: {why}."), false),
+            _ => self.settings.tool = tool,
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
         match command {
             Command::Undo => {
                 self.finish_stroke();
-                if self.history.undo() {
-                    self.drawing_changed();
-                }
+                self.document.undo();
             }
             Command::Redo => {
                 self.finish_stroke();
-                if self.history.redo() {
-                    self.drawing_changed();
-                }
+                self.document.redo();
             }
-            Command::Clear => {
-                self.finish_stroke();
-                // Clear takes the opened sketch too: a blank page, undoable.
-                self.record(self.history.current().cleared(false));
-            }
-            Command::SelectTool(tool) => self.settings.tool = tool,
+            // Clear takes the opened sketch and the colours too: a blank page, undoable.
+            Command::Clear => self.record(self.document.drawing().cleared(false)),
+            Command::ClearColours => self.record(self.document.drawing().without_colours()),
+            Command::SelectTool(tool) => self.select_tool(tool),
             Command::SizeUp => self.settings.set_size(self.settings.size() * SIZE_STEP),
             Command::SizeDown => self.settings.set_size(self.settings.size() / SIZE_STEP),
-            Command::Open => {
-                if !self
-                    .files
-                    .dialog(ctx, Purpose::Open, self.settings.last_folder.clone())
-                {
-                    self.message("A file dialog is already open.", false);
-                }
+            Command::SetSize(size) => self.settings.set_size(size),
+            Command::SetColour(colour) => {
+                self.settings.colour = colour;
+                self.select_tool(Tool::Colour);
             }
-            Command::OpenFile(path) => self.files.load(ctx, path),
+            Command::ToggleColours => self.settings.show_colours = !self.settings.show_colours,
+            Command::Open => self.dialog(Purpose::Open),
+            Command::OpenFile(path) => self.files.load(&self.ctx, path),
+            Command::SaveDrawing => self.dialog(Purpose::SaveDrawing),
+            Command::SaveDrawingTo(path) => {
+                self.finish_stroke();
+                let document = self.document.to_file(self.model_name());
+                let face = self.live.face().cloned();
+                self.files.save_drawing(&self.ctx, document, face, path);
+            }
             Command::SaveFace => {
-                if self.face.is_none() {
+                if self.live.face().is_none() {
                     self.message("There is no face to save yet: draw something first.", true);
-                } else if !self.files.dialog(
-                    ctx,
-                    Purpose::SaveFace,
-                    self.settings.last_folder.clone(),
-                ) {
-                    self.message("A file dialog is already open.", false);
+                } else {
+                    self.dialog(Purpose::SaveFace);
                 }
             }
-            Command::SaveFaceTo(path) => match &self.face {
+            Command::SaveFaceTo(path) => match self.live.face() {
                 Some(face) => {
+                    let face = face.clone();
                     self.files
-                        .save_face(ctx, face.clone(), self.settings.face_save_size, path)
+                        .save_face(&self.ctx, face, self.settings.face_save_size, path)
                 }
                 None => self.message("There is no face to save yet: draw something first.", true),
             },
-            Command::SaveSketch => {
-                if !self
-                    .files
-                    .dialog(ctx, Purpose::SaveSketch, self.settings.last_folder.clone())
-                {
-                    self.message("A file dialog is already open.", false);
-                }
-            }
+            Command::SetFaceSaveSize(size) => self.settings.face_save_size = size,
+            Command::SaveSketch => self.dialog(Purpose::SaveSketch),
             Command::SaveSketchTo(path) => {
                 self.finish_stroke();
-                self.files
-                    .save_sketch(ctx, Arc::clone(self.history.current()), path);
+                let drawing = Arc::clone(self.document.drawing());
+                self.files.save_sketch(&self.ctx, drawing, path);
             }
             Command::ToggleGuide => {
-                if self.guide_image.is_some() {
+                if self.guide_problem.is_none() {
                     self.settings.guide = !self.settings.guide;
                 }
             }
+            Command::NewFace => match self.live.model().why_no_variations() {
+                Some(why) => self.message(format!("No other faces: {why}."), false),
+                None => {
+                    let seed = self.seeds.next_seed();
+                    self.document.set_seed(seed);
+                }
+            },
+            Command::PreviousFace => {
+                if !self.document.previous_seed() {
+                    self.message("There is no face before this one.", false);
+                }
+            }
+            Command::AdoptSeed(seed) => {
+                let old = self.document.seed();
+                if self.document.set_seed(seed) {
+                    self.live.adopt(self.document.drawing(), seed, old);
+                }
+            }
+            Command::OtherVariations => self.live.other_variations(&mut self.seeds),
+            Command::CloseSaving => {
+                self.closing = Some(Closing::Saving);
+                match self.document.path().map(Path::to_path_buf) {
+                    Some(path) => self.apply(Command::SaveDrawingTo(path)),
+                    None => self.dialog(Purpose::SaveDrawing),
+                }
+            }
+            Command::CloseDiscarding => self.close_now(),
+            Command::CloseCancelled => self.closing = None,
         }
+    }
+}
+
+/// The guide as a texture image, or why there is none.
+fn load_guide(guide: Option<&Path>) -> (Option<ColorImage>, Option<String>) {
+    match guide {
+        None => (
+            None,
+            Some("No guide image: assets/guide.png was not found.".to_owned()),
+        ),
+        Some(path) => match image::open(path) {
+            Ok(img) => (Some(guide_image(&img.to_luma8())), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "The guide {} could not be read: {e}",
+                    path.display()
+                )),
+            ),
+        },
     }
 }
 
@@ -815,5 +820,14 @@ impl eframe::App for SketchApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+
+    /// A clean exit (the drawing saved, discarded or unchanged): the autosave goes. Without
+    /// that (the window closed by other means with changes unsaved), it stays for next time.
+    fn on_exit(&mut self) {
+        let clean = self.closing == Some(Closing::Allowed) || !self.has_unsaved_changes_now();
+        if clean && let Some(autosave) = &self.autosave {
+            autosave.remove();
+        }
     }
 }

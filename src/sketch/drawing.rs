@@ -53,12 +53,17 @@ fn clamp_pressure(pressure: f32) -> f32 {
     }
 }
 
-/// What a stroke paints: black ink or white paper.
+/// What a stroke paints: black ink, white paper (which also wipes colour hints), or a colour
+/// hint (not part of the sketch; the model's `hints` input).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tool {
     Brush,
     Eraser,
+    Colour,
 }
+
+/// An sRGB colour of a colour stroke.
+pub type Rgb = [u8; 3];
 
 /// One continuous pen movement.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,16 +72,40 @@ pub struct Stroke {
     /// Line width as a fraction of the canvas side, at pressure [`PRESSURE_DEFAULT`].
     pub width: f32,
     pub points: Vec<Point>,
+    /// The colour of a [`Tool::Colour`] stroke; `None` for ink and eraser strokes (and left out
+    /// of their JSON, which the Python training code shares).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colour: Option<Rgb>,
 }
 
 impl Stroke {
-    /// An empty stroke, ready for [`Stroke::push`].
+    /// An empty stroke, ready for [`Stroke::push`]. A colour stroke made this way paints no
+    /// hint until it has a colour: use [`Stroke::coloured`].
     pub fn new(tool: Tool, width: f32) -> Self {
         Self {
             tool,
             width,
             points: Vec::new(),
+            colour: None,
         }
+    }
+
+    /// An empty colour stroke.
+    pub fn coloured(colour: Rgb, width: f32) -> Self {
+        Self {
+            colour: Some(colour),
+            ..Self::new(Tool::Colour, width)
+        }
+    }
+
+    /// Whether the stroke changes the sketch (ink or paper).
+    pub fn is_ink(&self) -> bool {
+        matches!(self.tool, Tool::Brush | Tool::Eraser)
+    }
+
+    /// Whether the stroke changes the colour hints (a colour, or the eraser wiping them).
+    pub fn touches_hints(&self) -> bool {
+        matches!(self.tool, Tool::Colour | Tool::Eraser)
     }
 
     /// Appends a point, skipping one at the same position as the last (a pen at rest sends
@@ -141,6 +170,25 @@ impl Drawing {
         self.strokes.is_empty() && self.background.is_none()
     }
 
+    /// Whether any colour stroke is in the drawing.
+    pub fn has_colours(&self) -> bool {
+        self.strokes.iter().any(|s| s.tool == Tool::Colour)
+    }
+
+    /// The drawing after "clear colours": every colour stroke removed, ink, eraser strokes and
+    /// background kept. Record it in the [`History`](super::History) to make it undoable.
+    pub fn without_colours(&self) -> Self {
+        Self {
+            strokes: self
+                .strokes
+                .iter()
+                .filter(|s| s.tool != Tool::Colour)
+                .cloned()
+                .collect(),
+            background: self.background.clone(),
+        }
+    }
+
     /// Equality that first compares shared pointers, so comparing a drawing with a slightly
     /// edited copy of itself costs nothing per unchanged stroke.
     pub fn same_as(&self, other: &Drawing) -> bool {
@@ -175,7 +223,8 @@ struct DrawingJson {
 ///   {"tool": "Eraser", "width": 0.05, "points": [{"x": 0.5, "y": 0.5}]}
 /// ]}
 /// ```
-/// - `tool`: `"Brush"` (black ink) or `"Eraser"` (white paper).
+/// - `tool`: `"Brush"` (black ink), `"Eraser"` (white paper; it wipes colour hints too) or
+///   `"Colour"` (a colour hint, with `"colour": [r, g, b]`; not part of the sketch).
 /// - `width`: line width as a fraction of the canvas side at pressure 0.5.
 /// - `x`, `y`: position as a fraction of the canvas side, origin top-left, y down.
 /// - `pressure`: 0..1, optional (default 0.5); out-of-range values are clamped on reading.
@@ -247,6 +296,7 @@ mod tests {
             tool: Tool::Brush,
             width: 0.1,
             points: vec![Point::without_pressure(0.5, 0.5)],
+            colour: None,
         });
         let kept = drawing.cleared(true);
         assert!(kept.strokes.is_empty());
@@ -263,6 +313,7 @@ mod tests {
             tool: Tool::Eraser,
             width: 0.05,
             points: vec![Point::new(0.25, 0.5, 0.125), Point::new(0.75, 0.5, 1.0)],
+            colour: None,
         });
         let json = drawing_to_json(&drawing);
         assert!(json.contains("\"Eraser\""));
@@ -278,6 +329,36 @@ mod tests {
             drawing_from_json(json).unwrap().strokes[0].points[0].pressure,
             1.0
         );
+    }
+
+    #[test]
+    fn colour_strokes_round_trip_and_ink_json_has_no_colour() {
+        let mut colour = Stroke::coloured([200, 150, 120], 0.04);
+        colour.push(Point::without_pressure(0.5, 0.5));
+        let mut ink = Stroke::new(Tool::Brush, 0.01);
+        ink.push(Point::without_pressure(0.2, 0.2));
+        let drawing = Drawing::default().with_stroke(ink).with_stroke(colour);
+        let json = drawing_to_json(&drawing);
+        assert_eq!(json.matches("\"colour\"").count(), 1, "{json}");
+        assert_eq!(drawing_from_json(&json).unwrap(), drawing);
+    }
+
+    #[test]
+    fn clear_colours_keeps_ink_eraser_and_background() {
+        let dot = |mut stroke: Stroke| {
+            stroke.push(Point::without_pressure(0.5, 0.5));
+            stroke
+        };
+        let drawing = Drawing::with_background(GrayImage::new(2, 2))
+            .with_stroke(dot(Stroke::new(Tool::Brush, 0.01)))
+            .with_stroke(dot(Stroke::coloured([1, 2, 3], 0.04)))
+            .with_stroke(dot(Stroke::new(Tool::Eraser, 0.04)));
+        assert!(drawing.has_colours());
+        let cleared = drawing.without_colours();
+        assert!(!cleared.has_colours());
+        let tools: Vec<Tool> = cleared.strokes.iter().map(|s| s.tool).collect();
+        assert_eq!(tools, [Tool::Brush, Tool::Eraser]);
+        assert!(cleared.background.is_some());
     }
 
     #[test]

@@ -100,6 +100,7 @@ mod tests {
             tool: Tool::Brush,
             width: 0.02,
             points: vec![Point::without_pressure(x, 0.5)],
+            colour: None,
         }
     }
 

@@ -3,17 +3,28 @@
 //! Uses `image` and `tiny-skia` only: no UI and no inference here, so the app, the CLI and the
 //! tests share it.
 
+mod cache;
+mod document;
 mod drawing;
 mod file;
 mod history;
 mod raster;
 
+pub use cache::RasterCache;
+pub use document::{
+    COLOUR_OPACITY, DOCUMENT_SIZE, DRAWING_JSON, DocumentError, DrawingDocument, MAX_ORA_BYTES,
+    ORA_MIMETYPE, OpenedOra, THUMBNAIL_SIZE, load_ora, read_ora, save_ora, write_atomically,
+    write_ora,
+};
 pub use drawing::{
-    Drawing, PRESSURE_DEFAULT, Point, Stroke, Tool, drawing_from_json, drawing_to_json,
+    Drawing, PRESSURE_DEFAULT, Point, Rgb, Stroke, Tool, drawing_from_json, drawing_to_json,
 };
 pub use file::{
     BACKGROUND_SIZE, MAX_DIMENSION, MAX_FILE_BYTES, SketchFileError, decode_image, decode_sketch,
     load_sketch_file, normalize_sketch,
 };
 pub use history::{HISTORY_MAX_LEN, History};
-pub use raster::{SUBDIVISIONS, WIDTH_QUANTUM, rasterize, rasterize_with};
+pub use raster::{
+    HINT_COVERAGE, SUBDIVISIONS, WIDTH_QUANTUM, paint_hints, rasterize, rasterize_hints,
+    rasterize_hints_with, rasterize_with,
+};

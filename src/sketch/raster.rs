@@ -20,8 +20,14 @@
 //! 7. A stroke with a single distinct point is a filled circle of diameter `w` at that point.
 //!
 //! Arithmetic is `f32`, like the path coordinates Skia takes.
+//!
+//! Colour strokes are not part of the sketch: [`rasterize`] skips them, and
+//! [`rasterize_hints`] turns them into the model's colour hints with the same rules (the
+//! Python mirror: `training/hints.py`). Each colour stroke is drawn alone as ink on white
+//! paper; the pixels it leaves darker than 128 (covered at least half) take its colour, later
+//! strokes over earlier ones, and the eraser's pixels lose theirs.
 
-use image::GrayImage;
+use image::{GrayImage, Rgba, RgbaImage};
 use tiny_skia::{Color, FillRule, LineCap, LineJoin, Paint, PathBuilder, Pixmap, Transform};
 
 use super::{Drawing, Point, Stroke, Tool};
@@ -32,6 +38,9 @@ pub const SUBDIVISIONS: usize = 8;
 /// Sample widths are rounded to multiples of this (px), so a pressure stroke becomes a few
 /// long paths instead of one path per piece.
 pub const WIDTH_QUANTUM: f32 = 0.25;
+/// A pixel is hinted where a colour stroke, drawn alone as ink, leaves it darker than this
+/// (covers at least half of it): `training/hints.py`'s `COVERAGE_THRESHOLD`.
+pub const HINT_COVERAGE: u8 = 128;
 
 /// Renders `drawing` as an `size` x `size` gray image (white paper, black ink).
 pub fn rasterize(drawing: &Drawing, size: u32) -> GrayImage {
@@ -49,9 +58,43 @@ pub fn rasterize_with(drawing: &Drawing, extra: Option<&Stroke>, size: u32) -> G
 
     let mut painter = StrokePainter::new(size as f32);
     for stroke in drawing.strokes.iter().map(|stroke| &**stroke).chain(extra) {
-        painter.paint(&mut pixmap, stroke);
+        if stroke.is_ink() {
+            painter.paint(&mut pixmap, stroke);
+        }
     }
     gray_from_opaque_pixmap(&pixmap)
+}
+
+/// The colour hints of `drawing` as a `size` x `size` RGBA image: the colour where a colour
+/// stroke covers a pixel at least half (alpha 255), transparent black elsewhere.
+pub fn rasterize_hints(drawing: &Drawing, size: u32) -> RgbaImage {
+    rasterize_hints_with(drawing, None, size)
+}
+
+/// [`rasterize_hints`] with `extra` (the stroke being drawn) on top.
+pub fn rasterize_hints_with(drawing: &Drawing, extra: Option<&Stroke>, size: u32) -> RgbaImage {
+    let mut hints = RgbaImage::new(size, size);
+    paint_hints(
+        &mut hints,
+        drawing.strokes.iter().map(|stroke| &**stroke).chain(extra),
+    );
+    hints
+}
+
+/// Paints the colour strokes among `strokes` onto square `hints` (and wipes where an eraser
+/// stroke goes); ink strokes are skipped. Painting a drawing's strokes in two calls gives the
+/// same image as painting them in one.
+pub fn paint_hints<'a>(hints: &mut RgbaImage, strokes: impl IntoIterator<Item = &'a Stroke>) {
+    let size = hints.width();
+    let mut painter = StrokePainter::new(size as f32);
+    for stroke in strokes {
+        let paint = match (stroke.tool, stroke.colour) {
+            (Tool::Colour, Some([r, g, b])) => Rgba([r, g, b, 255]),
+            (Tool::Eraser, _) => Rgba([0, 0, 0, 0]),
+            _ => continue,
+        };
+        painter.cover(stroke, size, |x, y| hints.put_pixel(x, y, paint));
+    }
 }
 
 fn paint_background(pixmap: &mut Pixmap, background: Option<&GrayImage>) {
@@ -118,24 +161,65 @@ impl StrokePainter {
 
     fn paint(&mut self, pixmap: &mut Pixmap, stroke: &Stroke) {
         smooth_stroke(&stroke.points, self.canvas_side, &mut self.samples);
-        let paint = match stroke.tool {
-            Tool::Brush => &self.ink,
-            Tool::Eraser => &self.paper,
+        let ink = stroke.tool != Tool::Eraser;
+        self.paint_samples(pixmap, stroke.width, ink, Transform::identity());
+    }
+
+    /// Calls `covered(x, y)` for every pixel of the `size` x `size` canvas that `stroke`, drawn
+    /// alone as ink on white paper, leaves darker than [`HINT_COVERAGE`]. Only the stroke's
+    /// bounding box is rasterized (shifted by whole pixels, which changes no coverage).
+    fn cover(&mut self, stroke: &Stroke, size: u32, mut covered: impl FnMut(u32, u32)) {
+        smooth_stroke(&stroke.points, self.canvas_side, &mut self.samples);
+        let Some(widest) = self
+            .samples
+            .iter()
+            .map(|s| self.width_px(stroke.width, s))
+            .reduce(f32::max)
+        else {
+            return;
         };
+        let margin = widest / 2.0 + 2.0;
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for sample in &self.samples {
+            x0 = x0.min(sample.x);
+            y0 = y0.min(sample.y);
+            x1 = x1.max(sample.x);
+            y1 = y1.max(sample.y);
+        }
+        let clamp = |v: f32| v.clamp(0.0, size as f32) as u32;
+        let (left, top) = (clamp((x0 - margin).floor()), clamp((y0 - margin).floor()));
+        let (right, bottom) = (clamp((x1 + margin).ceil()), clamp((y1 + margin).ceil()));
+        let Some(mut pixmap) = Pixmap::new(right.saturating_sub(left), bottom.saturating_sub(top))
+        else {
+            return; // off the canvas, or not finite
+        };
+        pixmap.fill(Color::WHITE);
+        let shift = Transform::from_translate(-(left as f32), -(top as f32));
+        self.paint_samples(&mut pixmap, stroke.width, true, shift);
+        let width = pixmap.width();
+        for (i, rgba) in pixmap.data().chunks_exact(4).enumerate() {
+            if rgba[0] < HINT_COVERAGE {
+                let i = i as u32;
+                covered(left + i % width, top + i / width);
+            }
+        }
+    }
+
+    fn width_px(&self, width: f32, sample: &Sample) -> f32 {
+        quantized_width(width * self.canvas_side * (0.5 + sample.pressure))
+    }
+
+    /// Strokes `self.samples` (rules 5 to 7) with ink or paper.
+    fn paint_samples(&mut self, pixmap: &mut Pixmap, width: f32, ink: bool, transform: Transform) {
+        let paint = if ink { &self.ink } else { &self.paper };
         let width_of = |sample: &Sample| {
-            quantized_width(stroke.width * self.canvas_side * (0.5 + sample.pressure))
+            quantized_width(width * self.canvas_side * (0.5 + sample.pressure))
         };
 
         if let [dot] = self.samples.as_slice() {
             let radius = width_of(dot) / 2.0;
             if let Some(circle) = PathBuilder::from_circle(dot.x, dot.y, radius) {
-                pixmap.fill_path(
-                    &circle,
-                    paint,
-                    FillRule::Winding,
-                    Transform::identity(),
-                    None,
-                );
+                pixmap.fill_path(&circle, paint, FillRule::Winding, transform, None);
             }
             return;
         }
@@ -159,7 +243,7 @@ impl StrokePainter {
             // `finish` fails only on non-finite coordinates; such a run is skipped.
             if let Some(path) = builder.finish() {
                 self.outline.width = run_width;
-                pixmap.stroke_path(&path, paint, &self.outline, Transform::identity(), None);
+                pixmap.stroke_path(&path, paint, &self.outline, transform, None);
                 self.builder = path.clear();
             }
             run_start = run_end;
@@ -248,7 +332,70 @@ mod tests {
                 .iter()
                 .map(|&(x, y, p)| Point::new(x, y, p))
                 .collect(),
+            colour: None,
         }
+    }
+
+    fn colour_stroke(colour: [u8; 3], width: f32, points: &[(f32, f32)]) -> Stroke {
+        Stroke {
+            colour: Some(colour),
+            ..stroke(
+                Tool::Colour,
+                width,
+                &points.iter().map(|&(x, y)| (x, y, 0.5)).collect::<Vec<_>>(),
+            )
+        }
+    }
+
+    #[test]
+    fn colour_strokes_are_not_ink() {
+        let drawing = drawing_of(vec![colour_stroke([200, 0, 0], 0.05, &[(0.2, 0.5), (0.8, 0.5)])]);
+        assert_eq!(rasterize(&drawing, 32), rasterize(&Drawing::default(), 32));
+    }
+
+    #[test]
+    fn hints_are_where_the_stroke_covers_half_a_pixel_in_its_colour() {
+        let red = colour_stroke([200, 10, 20], 0.1, &[(0.2, 0.5), (0.8, 0.5)]);
+        let hints = rasterize_hints(&drawing_of(vec![red.clone()]), 64);
+        // The same stroke as ink: the hinted pixels are exactly those darker than 128.
+        let ink = rasterize(&drawing_of(vec![Stroke { tool: Tool::Brush, ..red }]), 64);
+        let mut hinted = 0;
+        for (x, y, pixel) in hints.enumerate_pixels() {
+            let covered = ink.get_pixel(x, y)[0] < HINT_COVERAGE;
+            let expected = if covered { Rgba([200, 10, 20, 255]) } else { Rgba([0, 0, 0, 0]) };
+            assert_eq!(*pixel, expected, "({x}, {y})");
+            hinted += usize::from(covered);
+        }
+        // 6.4 px wide and 38.4 px long, plus round caps.
+        assert!((230..300).contains(&hinted), "{hinted} pixels hinted");
+    }
+
+    #[test]
+    fn later_colours_paint_over_earlier_and_the_eraser_wipes_them() {
+        let drawing = drawing_of(vec![
+            colour_stroke([200, 0, 0], 0.1, &[(0.2, 0.5), (0.8, 0.5)]),
+            colour_stroke([0, 0, 200], 0.1, &[(0.5, 0.2), (0.5, 0.8)]),
+            stroke(Tool::Eraser, 0.1, &[(0.75, 0.4, 0.5), (0.75, 0.6, 0.5)]),
+            stroke(Tool::Brush, 0.2, &[(0.3, 0.5, 0.5)]),
+        ]);
+        let hints = rasterize_hints(&drawing, 64);
+        assert_eq!(hints.get_pixel(32, 32).0, [0, 0, 200, 255], "blue over red");
+        assert_eq!(hints.get_pixel(20, 32).0, [200, 0, 0, 255], "ink leaves colour alone");
+        assert_eq!(hints.get_pixel(48, 32).0[3], 0, "erased");
+        assert_eq!(hints.get_pixel(5, 5).0[3], 0, "never painted");
+        // In two calls, as the app's cache paints them, the result is the same.
+        let mut split = rasterize_hints(&drawing_of(drawing.strokes[..2].iter().map(|s| (**s).clone()).collect()), 64);
+        paint_hints(&mut split, drawing.strokes[2..].iter().map(|s| &**s));
+        assert_eq!(split, hints);
+    }
+
+    #[test]
+    fn hints_off_the_canvas_are_clipped() {
+        let drawing = drawing_of(vec![colour_stroke([9, 9, 9], 0.2, &[(-0.05, 1.05), (0.02, 0.98)])]);
+        let hints = rasterize_hints(&drawing, 32);
+        assert_eq!(hints.get_pixel(0, 31).0, [9, 9, 9, 255]);
+        let far = drawing_of(vec![colour_stroke([9, 9, 9], 0.01, &[(3.0, 3.0)])]);
+        assert!(rasterize_hints(&far, 32).pixels().all(|p| p.0[3] == 0));
     }
 
     fn drawing_of(strokes: Vec<Stroke>) -> Drawing {

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# End-to-end: the app never loses a drawing to a crash. Under a virtual X display it starts the
+# real app, draws three strokes with xdotool as a person would, waits for the autosave, kills
+# the app with `kill -9`, starts it again and checks that the strokes are back: the autosave
+# holds them, and the restarted window shows the same canvas as before the kill.
+#
+#   scripts/app_recovery.sh            needs: xvfb xdotool imagemagick (x11-apps for xwd)
+#
+# Uses $SKETCH2FACE_BIN (default target/debug/sketch2face, which `cargo test` builds), a fresh
+# data folder, and the software renderer when there is no GPU. Exits 0 when the drawing came
+# back, 1 (saying why) when not.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bin=${SKETCH2FACE_BIN:-target/debug/sketch2face}
+[[ -x $bin ]] || { echo "error: $bin not found; build it first (cargo build)" >&2; exit 1; }
+for tool in Xvfb xdotool xwd compare python3; do
+    command -v "$tool" >/dev/null || { echo "error: $tool not found (apt-get install xvfb xdotool x11-apps imagemagick)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d)
+display=:${RECOVERY_DISPLAY:-96}
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
+xvfb=$!
+app=
+cleanup() {
+    [[ -n $app ]] && kill -9 "$app" 2>/dev/null
+    kill "$xvfb" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+export DISPLAY=$display XDG_DATA_HOME=$tmp/data XDG_RUNTIME_DIR=$tmp/run
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+autosave=$XDG_DATA_HOME/sketch2face/autosave.ora
+sleep 1
+
+start_app() {
+    "$bin" >>"$tmp/app.log" 2>&1 &
+    app=$!
+    for _ in $(seq 120); do  # the window, then the model (a debug build is slow)
+        xdotool search --name '^sketch2face$' >/dev/null 2>&1 && break
+        sleep 0.5
+    done
+    xdotool search --name '^sketch2face$' >/dev/null 2>&1 || { echo "error: no window; app log:" >&2; cat "$tmp/app.log" >&2; exit 1; }
+    sleep 4
+}
+
+# The canvas, where it is with and without the variations strip (the window's default size at
+# the top-left corner): x 104..552, y 48..496. Strokes and comparisons stay inside it.
+region=380x380+140+80
+shot() {
+    xdotool mousemove 1270 790  # the pointer off the window
+    sleep 1
+    xwd -root -silent >"$1"
+}
+
+stroke() {  # x0 y0 x1 y1 ...: one stroke through these points
+    local cmd=(xdotool mousemove "$1" "$2" sleep 0.05 mousedown 1 sleep 0.05)
+    shift 2
+    while (($#)); do
+        cmd+=(mousemove "$1" "$2" sleep 0.03)
+        shift 2
+    done
+    cmd+=(sleep 0.05 mouseup 1 sleep 0.3)
+    "${cmd[@]}"
+}
+
+start_app
+shot "$tmp/blank.xwd"
+stroke 200 150 260 140 330 150 400 160 460 150
+stroke 250 250 300 300 350 320 400 300 450 250
+stroke 330 180 320 240 340 260
+sleep 2  # the autosave follows each stroke within half a second
+[[ -f $autosave ]] || { echo "error: no autosave at $autosave" >&2; exit 1; }
+strokes=$(python3 - "$autosave" <<'EOF'
+import json, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    print(len(json.loads(z.read("sketch2face/drawing.json"))["drawing"]["strokes"]))
+EOF
+)
+[[ $strokes == 3 ]] || { echo "error: the autosave holds $strokes strokes, not 3" >&2; exit 1; }
+shot "$tmp/drawn.xwd"
+
+kill -9 "$app"
+wait "$app" 2>/dev/null || true
+app=
+[[ -f $autosave ]] || { echo "error: the autosave is gone after kill -9" >&2; exit 1; }
+start_app
+shot "$tmp/restored.xwd"
+
+# Pixels of the canvas region that differ between two screenshots (ImageMagick's compare).
+changed() { compare -metric AE -fuzz 10% "xwd:$1[$region]" "xwd:$2[$region]" null: 2>&1 || true; }
+[[ $(changed "$tmp/blank.xwd" "$tmp/drawn.xwd") != 0 ]] || { echo "error: the strokes did not show on the canvas" >&2; exit 1; }
+difference=$(changed "$tmp/drawn.xwd" "$tmp/restored.xwd")
+if [[ $difference != 0 ]]; then
+    echo "error: the restarted app does not show the drawing ($difference pixels differ)" >&2
+    exit 1
+fi
+echo "ok: 3 strokes drawn, kill -9, restarted: the drawing is back"

@@ -1,0 +1,520 @@
+//! The live face: the worker that owns the model, what was asked of it and what it answered,
+//! the face on screen, and the variations strip.
+//!
+//! Each frame the app hands over the drawing, the stroke being drawn and the seed
+//! ([`LiveFace::update`]); a request goes to the worker only when one of them changed. The
+//! face keeps its seed while the user draws. When the drawing has been still for
+//! [`VARIATIONS_IDLE`], the strip's four alternatives are asked for as one batch.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui::{
+    self, Color32, ColorImage, Rect, RichText, Sense, TextureHandle, TextureOptions, Ui, Vec2,
+};
+use image::RgbImage;
+
+use crate::engine::{EngineOptions, ModelInfo, Provider, Seed};
+use crate::sketch::{Drawing, RasterCache, Stroke};
+use crate::worker::{FromWorker, Request, Worker};
+
+/// Alternatives in the variations strip.
+pub const VARIATIONS: usize = 4;
+/// The strip is computed once the drawing has been still this long.
+pub const VARIATIONS_IDLE: Duration = Duration::from_millis(500);
+/// A face outstanding this long shows "generating…".
+pub const GENERATING_AFTER: Duration = Duration::from_millis(150);
+/// Gap between the faces of the strip, in points.
+const STRIP_GAP: f32 = 6.0;
+
+/// Where the model is.
+#[derive(Clone, Debug)]
+pub enum ModelStatus {
+    Loading,
+    Ready {
+        info: ModelInfo,
+        provider: Provider,
+        load_time: Duration,
+    },
+    Failed(String),
+}
+
+impl ModelStatus {
+    pub fn info(&self) -> Option<&ModelInfo> {
+        match self {
+            ModelStatus::Ready { info, .. } => Some(info),
+            _ => None,
+        }
+    }
+
+    /// Why the colour tool cannot be used, or `None` when it can (or the model is not loaded
+    /// yet).
+    pub fn why_no_hints(&self) -> Option<String> {
+        self.info().filter(|info| !info.takes_hints).map(|info| {
+            format!(
+                "{} takes no colour hints (a contract {} model without a `hints` input): colours would not change the face",
+                model_name(info),
+                info.contract
+            )
+        })
+    }
+
+    /// Why there are no variations, or `None` when there are (or the model is not loaded yet).
+    pub fn why_no_variations(&self) -> Option<String> {
+        self.info().filter(|info| info.z_dim == 0).map(|info| {
+            format!(
+                "{} has no variation code (no `z` input): it paints one face per drawing",
+                model_name(info)
+            )
+        })
+    }
+}
+
+/// The model file's name.
+pub fn model_name(info: &ModelInfo) -> String {
+    info.path.file_name().map_or_else(
+        || info.path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// What the newest face request was made from.
+struct Sent {
+    drawing: Arc<Drawing>,
+    /// Points of the stroke being drawn.
+    extra: Option<usize>,
+    seed: Seed,
+}
+
+/// The strip of alternatives.
+struct Strip {
+    seeds: Vec<Seed>,
+    /// The faces of `seeds`, for the drawing `for_drawing`.
+    faces: Vec<RgbImage>,
+    textures: Vec<TextureHandle>,
+    for_drawing: Option<Arc<Drawing>>,
+    /// The request in flight: its id and drawing.
+    requested: Option<(u64, Arc<Drawing>)>,
+}
+
+/// Random-looking seeds, never 0 (the default face): SplitMix64 from a starting value.
+pub struct SeedSource(u64);
+
+impl SeedSource {
+    pub fn new(start: u64) -> Self {
+        Self(start)
+    }
+
+    /// A start that differs between runs.
+    pub fn random_start() -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    }
+
+    pub fn next_seed(&mut self) -> Seed {
+        loop {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut x = self.0;
+            x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            // Short seeds are easier to read and type: 9 digits at most.
+            let seed = (x ^ (x >> 31)) % 1_000_000_000;
+            if seed != 0 {
+                return Seed(seed);
+            }
+        }
+    }
+}
+
+pub struct LiveFace {
+    ctx: egui::Context,
+    worker: Worker,
+    model: ModelStatus,
+    /// The drawing at the model's resolution.
+    cache: RasterCache,
+    sent: Option<Sent>,
+    /// The newest id given to any request.
+    last_id: u64,
+    /// The newest face request, and the newest one answered (face or failure).
+    face_id: u64,
+    answered_id: u64,
+    shown_id: u64,
+    face: Option<RgbImage>,
+    texture: TextureHandle,
+    last_elapsed: Option<Duration>,
+    faces_shown: u64,
+    /// When the newest face request was sent.
+    changed_at: Instant,
+    strip: Strip,
+}
+
+impl LiveFace {
+    /// Start the worker (it loads the model in the background).
+    pub fn new(
+        ctx: &egui::Context,
+        model: std::path::PathBuf,
+        engine: EngineOptions,
+        seeds: &mut SeedSource,
+    ) -> Self {
+        let notify_ctx = ctx.clone();
+        let worker = Worker::spawn(model, engine, move || notify_ctx.request_repaint());
+        let blank = || ColorImage::new([1, 1], vec![Color32::TRANSPARENT]);
+        Self {
+            ctx: ctx.clone(),
+            worker,
+            model: ModelStatus::Loading,
+            cache: RasterCache::default(),
+            sent: None,
+            last_id: 0,
+            face_id: 0,
+            answered_id: 0,
+            shown_id: 0,
+            face: None,
+            texture: ctx.load_texture("face", blank(), TextureOptions::LINEAR),
+            last_elapsed: None,
+            faces_shown: 0,
+            changed_at: Instant::now(),
+            strip: Strip {
+                seeds: (0..VARIATIONS).map(|_| seeds.next_seed()).collect(),
+                faces: Vec::new(),
+                textures: (0..VARIATIONS)
+                    .map(|i| ctx.load_texture(format!("variation-{i}"), blank(), TextureOptions::LINEAR))
+                    .collect(),
+                for_drawing: None,
+                requested: None,
+            },
+        }
+    }
+
+    pub fn model(&self) -> &ModelStatus {
+        &self.model
+    }
+
+    /// The face on screen, at the model's resolution.
+    pub fn face(&self) -> Option<&RgbImage> {
+        self.face.as_ref()
+    }
+
+    pub fn shown_id(&self) -> u64 {
+        self.shown_id
+    }
+
+    pub fn submitted_id(&self) -> u64 {
+        self.face_id
+    }
+
+    pub fn faces_shown(&self) -> u64 {
+        self.faces_shown
+    }
+
+    pub fn last_elapsed(&self) -> Option<Duration> {
+        self.last_elapsed
+    }
+
+    /// A face was asked for and has not come.
+    pub fn is_generating(&self) -> bool {
+        self.worker.is_running() && self.answered_id < self.face_id
+    }
+
+    /// The strip's seeds, and their faces when they are for `drawing`.
+    pub fn variations(&self, drawing: &Arc<Drawing>) -> (&[Seed], Option<&[RgbImage]>) {
+        let current = self
+            .strip
+            .for_drawing
+            .as_ref()
+            .is_some_and(|d| Arc::ptr_eq(d, drawing));
+        (&self.strip.seeds, current.then_some(self.strip.faces.as_slice()))
+    }
+
+    /// Handle the worker's replies; returns the messages for the status line (text, is error).
+    pub fn poll(&mut self) -> Vec<(String, bool)> {
+        let mut messages = Vec::new();
+        while let Some(reply) = self.worker.try_recv() {
+            match reply {
+                FromWorker::Ready {
+                    provider,
+                    info,
+                    load_time,
+                } => {
+                    self.model = ModelStatus::Ready {
+                        info,
+                        provider,
+                        load_time,
+                    };
+                    self.sent = None; // send the drawing now
+                }
+                FromWorker::LoadFailed { error } => {
+                    messages.push((format!("The model could not be loaded: {error}"), true));
+                    self.model = ModelStatus::Failed(error);
+                }
+                FromWorker::Generated { id, face, elapsed } => {
+                    self.answered_id = self.answered_id.max(id);
+                    if id <= self.shown_id {
+                        continue; // older than what is on screen
+                    }
+                    self.shown_id = id;
+                    self.last_elapsed = Some(elapsed);
+                    self.show(face);
+                }
+                FromWorker::Variations { id, seeds, faces, .. } => {
+                    let Some((requested, drawing)) = self.strip.requested.take_if(|(r, _)| *r == id) else {
+                        continue; // an older strip
+                    };
+                    debug_assert_eq!(requested, id);
+                    if seeds != self.strip.seeds {
+                        continue; // the alternatives changed meanwhile
+                    }
+                    for (texture, face) in self.strip.textures.iter_mut().zip(&faces) {
+                        texture.set(color_image(face), TextureOptions::LINEAR);
+                    }
+                    self.strip.faces = faces;
+                    self.strip.for_drawing = Some(drawing);
+                }
+                FromWorker::Failed { id, error } => {
+                    if self.strip.requested.as_ref().is_some_and(|(r, _)| *r == id) {
+                        self.strip.requested = None;
+                        messages.push((format!("The variations failed: {error}"), true));
+                        continue;
+                    }
+                    self.answered_id = self.answered_id.max(id);
+                    if id > self.shown_id {
+                        messages.push((format!("The model failed: {error}"), true));
+                    }
+                }
+            }
+        }
+        messages
+    }
+
+    fn show(&mut self, face: RgbImage) {
+        self.faces_shown += 1;
+        self.texture.set(color_image(&face), TextureOptions::LINEAR);
+        self.face = Some(face);
+    }
+
+    /// Ask for the face of `drawing` (with `extra`, the stroke being drawn) and `seed` when
+    /// that is not what was asked last; ask for the strip when the drawing is still.
+    pub fn update(&mut self, drawing: &Arc<Drawing>, extra: Option<&Stroke>, seed: Seed) {
+        let Some(info) = self.model.info() else {
+            return; // sent once the model is ready
+        };
+        let (resolution, takes_hints, z_dim) = (info.resolution, info.takes_hints, info.z_dim);
+        let extra = extra.filter(|s| !s.points.is_empty());
+        let unchanged = self.sent.as_ref().is_some_and(|sent| {
+            Arc::ptr_eq(&sent.drawing, drawing)
+                && sent.extra == extra.map(|s| s.points.len())
+                && sent.seed == seed
+        });
+        if !unchanged {
+            self.sent = Some(Sent {
+                drawing: Arc::clone(drawing),
+                extra: extra.map(|s| s.points.len()),
+                seed,
+            });
+            self.last_id += 1;
+            self.face_id = self.last_id;
+            self.changed_at = Instant::now();
+            if extra.is_none() && drawing.is_blank() {
+                // Blank paper: no face, and any answer still on its way is stale.
+                self.shown_id = self.face_id;
+                self.answered_id = self.face_id;
+                self.face = None;
+                return;
+            }
+            let request = self.request(drawing, extra, resolution, takes_hints);
+            self.worker.submit(request, seed);
+            self.ctx.request_repaint_after(GENERATING_AFTER);
+            return;
+        }
+        // The strip: once the drawing is still and its face is on screen.
+        let still = extra.is_none() && self.shown_id == self.face_id && !drawing.is_blank();
+        let strip_current = [
+            self.strip.for_drawing.as_ref(),
+            self.strip.requested.as_ref().map(|(_, d)| d),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|d| Arc::ptr_eq(d, drawing));
+        if z_dim == 0 || !still || strip_current {
+            return;
+        }
+        let waited = self.changed_at.elapsed();
+        if waited < VARIATIONS_IDLE {
+            self.ctx.request_repaint_after(VARIATIONS_IDLE - waited);
+            return;
+        }
+        self.last_id += 1;
+        let request = Request {
+            id: self.last_id,
+            ..self.request(drawing, None, resolution, takes_hints)
+        };
+        self.strip.requested = Some((self.last_id, Arc::clone(drawing)));
+        self.worker
+            .submit_variations(request, self.strip.seeds.clone());
+    }
+
+    fn request(
+        &mut self,
+        drawing: &Arc<Drawing>,
+        extra: Option<&Stroke>,
+        resolution: u32,
+        takes_hints: bool,
+    ) -> Request {
+        let sketch = self.cache.render(drawing, extra, resolution);
+        let coloured = drawing.has_colours() || extra.is_some_and(|s| s.tool == crate::sketch::Tool::Colour);
+        let hints = (takes_hints && coloured)
+            .then(|| self.cache.render_hints(drawing, extra, resolution));
+        Request {
+            id: self.face_id,
+            sketch,
+            hints,
+        }
+    }
+
+    /// `seed` replaces `old` as the face's seed. When `seed` is in the strip and the strip is
+    /// for `drawing`, its face is shown at once and `old` (with its face) takes its place in
+    /// the strip; otherwise the face is asked for as usual.
+    pub fn adopt(&mut self, drawing: &Arc<Drawing>, seed: Seed, old: Seed) {
+        let current = self
+            .strip
+            .for_drawing
+            .as_ref()
+            .is_some_and(|d| Arc::ptr_eq(d, drawing));
+        let Some(slot) = self.strip.seeds.iter().position(|s| *s == seed) else {
+            return;
+        };
+        self.strip.seeds[slot] = old;
+        let (Some(old_face), true) = (self.face.clone(), current) else {
+            self.strip.for_drawing = None;
+            return;
+        };
+        let face = std::mem::replace(&mut self.strip.faces[slot], old_face);
+        self.strip.textures[slot].set(color_image(&self.strip.faces[slot]), TextureOptions::LINEAR);
+        self.show(face);
+        // This face is the answer to the drawing and seed as they are now.
+        self.last_id += 1;
+        self.face_id = self.last_id;
+        self.answered_id = self.face_id;
+        self.shown_id = self.face_id;
+        self.sent = Some(Sent {
+            drawing: Arc::clone(drawing),
+            extra: None,
+            seed,
+        });
+    }
+
+    /// Four other alternatives.
+    pub fn other_variations(&mut self, seeds: &mut SeedSource) {
+        self.strip.seeds = (0..VARIATIONS).map(|_| seeds.next_seed()).collect();
+        self.strip.faces.clear();
+        self.strip.for_drawing = None;
+        self.strip.requested = None;
+    }
+
+    /// The face, or why there is none.
+    pub fn ui_face(&self, ui: &mut Ui, rect: Rect) {
+        let painter = ui.painter_at(rect);
+        if self.face.is_some() {
+            let whole = Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0));
+            painter.image(self.texture.id(), rect, whole, Color32::WHITE);
+            if self.is_generating() && self.changed_at.elapsed() >= GENERATING_AFTER {
+                let corner = Rect::from_min_size(rect.min + Vec2::splat(8.0), Vec2::new(130.0, 22.0));
+                painter.rect_filled(corner, 4.0, Color32::from_black_alpha(150));
+                ui.put(
+                    corner,
+                    egui::Label::new(RichText::new("generating…").color(Color32::WHITE)),
+                );
+            }
+        } else {
+            painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+            let (text, is_error) = match &self.model {
+                ModelStatus::Loading => ("Loading the model…".to_owned(), false),
+                ModelStatus::Failed(error) => (
+                    format!(
+                        "The model could not be loaded, so no face can be painted.\n\n{error}\n\nYour drawing is safe: you can keep drawing and save it."
+                    ),
+                    true,
+                ),
+                ModelStatus::Ready { .. } => ("Draw a face on the left.".to_owned(), false),
+            };
+            let color = if is_error {
+                ui.visuals().error_fg_color
+            } else {
+                ui.visuals().weak_text_color()
+            };
+            ui.put(
+                rect.shrink(24.0),
+                egui::Label::new(RichText::new(text).color(color)).wrap(),
+            );
+        }
+        ui.painter().rect_stroke(
+            rect,
+            0.0,
+            ui.visuals().widgets.noninteractive.bg_stroke,
+            egui::StrokeKind::Outside,
+        );
+    }
+
+    /// The strip of alternatives in `rect` (one row); a click on one returns its seed.
+    pub fn ui_strip(&self, ui: &mut Ui, rect: Rect, drawing: &Arc<Drawing>) -> Option<Seed> {
+        let (seeds, faces) = self.variations(drawing);
+        let side = (rect.width() - STRIP_GAP * (VARIATIONS - 1) as f32) / VARIATIONS as f32;
+        let mut adopted = None;
+        for (i, seed) in seeds.iter().enumerate() {
+            let cell = Rect::from_min_size(
+                rect.min + Vec2::new(i as f32 * (side + STRIP_GAP), 0.0),
+                Vec2::splat(side),
+            );
+            let response = ui
+                .interact(cell, ui.make_persistent_id(("variation", i)), Sense::click())
+                .on_hover_text(format!("Seed {seed}: click to use this face"));
+            let painter = ui.painter_at(cell);
+            match faces {
+                Some(_) => {
+                    let whole = Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0));
+                    painter.image(self.strip.textures[i].id(), cell, whole, Color32::WHITE);
+                }
+                None => {
+                    painter.rect_filled(cell, 0.0, ui.visuals().extreme_bg_color);
+                }
+            }
+            let stroke = if response.hovered() {
+                ui.visuals().widgets.hovered.bg_stroke
+            } else {
+                ui.visuals().widgets.noninteractive.bg_stroke
+            };
+            ui.painter().rect_stroke(cell, 0.0, stroke, egui::StrokeKind::Outside);
+            if response.clicked() && faces.is_some() {
+                adopted = Some(*seed);
+            }
+        }
+        adopted
+    }
+}
+
+fn color_image(face: &RgbImage) -> ColorImage {
+    ColorImage::from_rgb(
+        [face.width() as usize, face.height() as usize],
+        face.as_raw(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_sources_repeat_from_the_same_start_and_never_give_the_default() {
+        let mut a = SeedSource::new(7);
+        let mut b = SeedSource::new(7);
+        let seeds: Vec<Seed> = (0..100).map(|_| a.next_seed()).collect();
+        assert_eq!(seeds, (0..100).map(|_| b.next_seed()).collect::<Vec<_>>());
+        assert!(seeds.iter().all(|s| s.0 != 0 && s.0 < 1_000_000_000));
+        let mut distinct = seeds.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), seeds.len());
+    }
+}
