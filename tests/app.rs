@@ -694,7 +694,11 @@ fn snapshots_of_the_main_screen() {
     harness.mask(layout.status);
     harness.mask(layout.face);
     harness.snapshot("main_drawn");
+}
 
+/// The main screen with colour strokes and the variations strip (faces and status masked).
+#[test]
+fn snapshot_with_colours_and_variations() {
     let mut harness = self::harness(AppOptions {
         guide: None,
         ..contract_model("valid_v2.onnx")
