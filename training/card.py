@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 
 METRICS = (("l1", "L1 (lower is better)", "{:.4f}"), ("psnr", "PSNR dB", "{:.2f}"),
-           ("ssim", "SSIM", "{:.3f}"), ("face_rate", "face rate", "{:.3f}"))
+           ("ssim", "SSIM", "{:.3f}"), ("face_rate", "face rate", "{:.3f}"),
+           ("grid_score", "grid score (1 = like photos)", "{:.2f}"),
+           ("sharpness", "sharpness (1 = like photos)", "{:.2f}"))
 
 
 def table(reports: dict[str, dict]) -> str:
@@ -22,10 +24,17 @@ def table(reports: dict[str, dict]) -> str:
     lines = ["| style | metric | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
     for style in first["styles"]:
         for key, label, fmt in METRICS:
+            if not all(key in r["styles"][style] for r in reports.values()):
+                continue  # reports from before the metric existed
             cells = [fmt.format(r["styles"][style][key]) for r in reports.values()]
             lines.append(f"| {style} | {label} | " + " | ".join(cells) + " |")
     lines.append("| all | real-face ceiling (face rate of the real test faces) | "
                  + " | ".join(f"{r['real_face_rate']:.3f}" for r in reports.values()) + " |")
+    lines.append("| all | colour error in hinted pixels, with / without hints (0..1) | " + " | ".join(
+        f"{r['hint_error']['with_hints']:.3f} / {r['hint_error']['without_hints']:.3f} "
+        f"(ratio {r['hint_error']['ratio']:.2f})" if "hint_error" in r else "no hints" for r in reports.values()) + " |")
+    lines.append("| all | diversity: mean pairwise L1 of 4 codes per sketch (0..1) | " + " | ".join(
+        f"{r['diversity']['mean_pairwise_l1']:.3f}" if "diversity" in r else "no code" for r in reports.values()) + " |")
     lines.append("| | CPU inference, batch 1, 1 thread, ms (median) | "
                  + " | ".join(f"{r['inference_ms']['median']:.1f}" for r in reports.values()) + " |")
     lines.append("| | parameters (M) | "
