@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin=${SKETCH2FACE_BIN:-target/debug/sketch2face}
 [[ -x $bin ]] || { echo "error: $bin not found; build it first (cargo build)" >&2; exit 1; }
-for tool in Xvfb xdotool xwd compare python3; do
+for tool in Xvfb xdotool xwd compare identify python3; do
     command -v "$tool" >/dev/null || { echo "error: $tool not found (apt-get install xvfb xdotool x11-apps imagemagick)" >&2; exit 1; }
 done
 
@@ -33,6 +33,10 @@ mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 autosave=$XDG_DATA_HOME/sketch2face/autosave.ora
 sleep 1
 
+# The canvas, where it is with and without the variations strip (the window's default size at
+# the top-left corner): x 104..552, y 48..496. Strokes and comparisons stay inside it.
+region=380x380+140+80
+
 start_app() {
     "$bin" >>"$tmp/app.log" 2>&1 &
     app=$!
@@ -41,12 +45,15 @@ start_app() {
         sleep 0.5
     done
     xdotool search --name '^sketch2face$' >/dev/null 2>&1 || { echo "error: no window; app log:" >&2; cat "$tmp/app.log" >&2; exit 1; }
-    sleep 4
+    # Until the (white) canvas is painted: a debug build on a software renderer takes a while.
+    for _ in $(seq 120); do
+        xwd -root -silent >"$tmp/probe.xwd"
+        [[ $(identify -format '%[fx:mean>0.5]' "xwd:$tmp/probe.xwd[$region]" 2>/dev/null) == 1 ]] && break
+        sleep 1
+    done
+    sleep 3
 }
 
-# The canvas, where it is with and without the variations strip (the window's default size at
-# the top-left corner): x 104..552, y 48..496. Strokes and comparisons stay inside it.
-region=380x380+140+80
 shot() {
     xdotool mousemove 1270 790  # the pointer off the window
     sleep 1
@@ -69,15 +76,23 @@ shot "$tmp/blank.xwd"
 stroke 200 150 260 140 330 150 400 160 460 150
 stroke 250 250 300 300 350 320 400 300 450 250
 stroke 330 180 320 240 340 260
-sleep 2  # the autosave follows each stroke within half a second
-[[ -f $autosave ]] || { echo "error: no autosave at $autosave" >&2; exit 1; }
-strokes=$(python3 - "$autosave" <<'EOF'
+autosaved_strokes() {
+    [[ -f $autosave ]] || { echo 0; return; }
+    python3 - "$autosave" <<'EOF' 2>/dev/null || echo 0
 import json, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z:
     print(len(json.loads(z.read("sketch2face/drawing.json"))["drawing"]["strokes"]))
 EOF
-)
-[[ $strokes == 3 ]] || { echo "error: the autosave holds $strokes strokes, not 3" >&2; exit 1; }
+}
+# The autosave follows each stroke within half a second of the app handling it (a slow debug
+# build may be seconds behind the pointer).
+for _ in $(seq 120); do
+    [[ $(autosaved_strokes) == 3 ]] && break
+    sleep 0.5
+done
+strokes=$(autosaved_strokes)
+[[ $strokes == 3 ]] || { echo "error: the autosave at $autosave holds $strokes strokes, not 3" >&2; exit 1; }
+sleep 2
 shot "$tmp/drawn.xwd"
 
 kill -9 "$app"
@@ -89,10 +104,11 @@ shot "$tmp/restored.xwd"
 
 # Pixels of the canvas region that differ between two screenshots (ImageMagick's compare).
 changed() { compare -metric AE -fuzz 10% "xwd:$1[$region]" "xwd:$2[$region]" null: 2>&1 || true; }
-[[ $(changed "$tmp/blank.xwd" "$tmp/drawn.xwd") != 0 ]] || { echo "error: the strokes did not show on the canvas" >&2; exit 1; }
-difference=$(changed "$tmp/drawn.xwd" "$tmp/restored.xwd")
-if [[ $difference != 0 ]]; then
-    echo "error: the restarted app does not show the drawing ($difference pixels differ)" >&2
-    exit 1
-fi
+# The strokes changed thousands of pixels; the restored canvas must match the drawn one but for
+# a few anti-aliased edge pixels (1/1000 of the region).
+drawn=$(changed "$tmp/blank.xwd" "$tmp/drawn.xwd")
+restored=$(changed "$tmp/drawn.xwd" "$tmp/restored.xwd")
+echo "pixels changed by the strokes: $drawn; differing after the restart: $restored"
+((drawn > 1000)) || { echo "error: the strokes did not show on the canvas" >&2; exit 1; }
+((restored <= 144)) || { echo "error: the restarted app does not show the drawing" >&2; exit 1; }
 echo "ok: 3 strokes drawn, kill -9, restarted: the drawing is back"
