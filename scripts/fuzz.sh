@@ -10,7 +10,7 @@
 # is then minimised (libFuzzer -merge=1) into fuzz/corpus/TARGET, to be committed. A crash stops
 # the run with exit status 1 and leaves its input in fuzz/artifacts/TARGET/; make it a
 # regression test (fuzz/README.md). Runs at nice 19 in one process; FUZZ_TARGET_DIR (default
-# target/fuzz) is the build folder.
+# target/fuzz) is the build folder, FUZZ_TIMEOUT (default 60) the seconds that make a hang.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -27,6 +27,9 @@ case $target in
 esac
 
 build_dir=${FUZZ_TARGET_DIR:-target/fuzz}
+# Seconds one input may take before it counts as a hang: wall-clock time, so generous for a
+# machine that gives the fuzzer (at nice 19) a small share of its cores.
+timeout=${FUZZ_TIMEOUT:-60}
 # The project's versions of image, ort and the rest: what is fuzzed is what ships.
 cp Cargo.lock fuzz/Cargo.lock
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
@@ -67,7 +70,7 @@ for t in "${run[@]}"; do
     status=0
     # shellcheck disable=SC2046 # seeds: zero or one folder
     nice -n 19 "$bin_dir/$t" "$fresh" "$corpus" $(seeds "$t") \
-        -max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 \
+        -max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout="$timeout" -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/" >"$log" 2>&1 || status=$?
     grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::(number_of_executed_units|new_units_added|peak_rss_mb)|==[0-9]+==|SUMMARY|.*(panicked|Test unit written|ERROR))' "$log" || true
     rm -f "$log"
@@ -78,7 +81,7 @@ for t in "${run[@]}"; do
     if [[ $keep == --keep ]]; then
         merged=$(mktemp -d)
         nice -n 19 "$bin_dir/$t" -merge=1 "$merged" "$corpus" "$fresh" $(seeds "$t") \
-            -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' || true
+            -max_len="$(max_len "$t")" -timeout="$timeout" -rss_limit_mb=2048 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' || true
         rm -rf "$corpus" && mv "$merged" "$corpus"
         echo "corpus fuzz/corpus/$t: $(find "$corpus" -type f | wc -l) files, $(du -sh "$corpus" | cut -f1)"
     fi
