@@ -34,12 +34,18 @@ run: runtime  ## start the desktop app
 
 test: runtime $(VENV_STAMP)  ## every test: Rust (unit, integration, app), a short fuzz run, Python (training/), the bundle
 	$(CARGO) test
+	scripts/app_recovery.sh
 	scripts/fuzz.sh all $(FUZZ_SECONDS)
 	$(PYTHON) -m pytest training/tests -q
 	PROFILE=$(TEST_DIST_PROFILE) CARGO=$(CARGO) scripts/test-dist.sh
 
 test-rust: runtime  ## the Rust tests only
 	$(CARGO) test
+
+.PHONY: test-recovery
+test-recovery:  ## the app under Xvfb: draw, kill -9, restart, the drawing is back (needs xvfb xdotool x11-apps imagemagick)
+	$(CARGO) build
+	scripts/app_recovery.sh
 
 # ---- fuzzing (fuzz/README.md) -------------------------------------------------------------------
 # Seconds per target in `make test` and `make fuzz`; `scripts/fuzz.sh TARGET SECONDS --keep` grows the corpus.

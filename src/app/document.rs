@@ -193,7 +193,7 @@ mod tests {
         let mut document = Document::default();
         document.record(with_line(document.drawing()));
         let opened = DrawingDocument {
-            drawing: with_line(&Drawing::default()).with_stroke(Stroke::coloured([1, 2, 3], 0.04)),
+            drawing: with_line(&with_line(&Drawing::default())),
             seed: 9,
             model: None,
         };

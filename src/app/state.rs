@@ -355,10 +355,9 @@ impl SketchApp {
         let mut asked = Vec::new();
         egui::Panel::top("toolbar").show(ui, |ui| {
             asked.extend(toolbar::ui_toolbar(ui, &view));
-            if view.settings.tool == Tool::Colour || view.has_colours {
-                ui.separator();
-                asked.extend(toolbar::ui_colours(ui, &view));
-            }
+            // Always there (disabled for a model without hints), so the canvas never moves.
+            ui.separator();
+            asked.extend(toolbar::ui_colours(ui, &view));
         });
         let status = egui::Panel::bottom("status").show(ui, |ui| {
             toolbar::ui_status(
