@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the real app under a virtual X display, draw a face with xdotool as a person would, and
-# save a screenshot (default assets/screenshot.png, the one in the README).
+# Run the real app under a virtual X display, draw a face with xdotool as a person would, paint
+# colour hints, wait for the variations strip, and save a screenshot (default
+# assets/screenshot.png, the one in the README).
 #
 #   scripts/app_screenshot.sh [OUT.png]        needs: xvfb xdotool imagemagick (x11-apps for xwd)
 #
@@ -35,8 +36,8 @@ for _ in $(seq 60); do  # wait for the window and the model
 done
 sleep 5
 
-python3 scripts/draw_face_xdotool.py
-sleep 2
+python3 scripts/draw_face_xdotool.py --colours
+sleep "${SCREENSHOT_WAIT:-4}"  # the strip comes half a second after the last stroke
 xdotool mousemove 1270 790  # the pointer off the window
 sleep 1
 xwd -root -silent | convert xwd:- -crop 1120x640+0+0 +repage -strip "PNG24:$out"

@@ -3,9 +3,11 @@
 Used by scripts/app_screenshot.sh. One chained xdotool command per stroke: move to the start,
 press, move through the points with short sleeps, release. Coordinates are in canvas units
 (0..1) and mapped onto the canvas of the app's default 1120 x 640 window at the screen's
-top-left corner (canvas at x=8, y=48, 544 px square).
+top-left corner, with a model that has variations (the strip under the face): canvas at x=132,
+y=66, 420 px square. With --colours it then paints colour hints: it clicks swatches of the
+colour row (hair, skin, eyes, background) and paints broad strokes with each.
 
-    python3 scripts/draw_face_xdotool.py [FIRST [LAST]]   # strokes FIRST..LAST (default: all)
+    python3 scripts/draw_face_xdotool.py [--colours] [FIRST [LAST]]   # strokes FIRST..LAST
 """
 import math
 import random
@@ -13,7 +15,10 @@ import subprocess
 import sys
 import time
 
-X0, Y0, SIDE = 8, 48, 544
+X0, Y0, SIDE = 132, 66, 420
+# The colour row's swatches (x, y on the screen), as src/app/toolbar.rs lays them out.
+SWATCH_Y = 44
+SWATCH_X = {"fair skin": 40, "brown hair": 155, "blue eyes": 270, "blue background": 340}
 random.seed(3)
 
 
@@ -63,20 +68,43 @@ def face():
     return strokes
 
 
+def colours():
+    """(swatch, strokes) pairs: broad short strokes, as the model learned hints."""
+    hair = [arc(0.5, 0.40, 0.21, 0.26, 200, 340, 12), curve([(0.30, 0.30), (0.5, 0.16), (0.70, 0.30)], 10)]
+    skin = [curve([(0.40, 0.33), (0.5, 0.31), (0.60, 0.33)], 8), curve([(0.33, 0.52), (0.36, 0.62)], 5),
+            curve([(0.67, 0.52), (0.64, 0.62)], 5), curve([(0.47, 0.66), (0.5, 0.80), (0.53, 0.66)], 6)]
+    eyes = [[(0.382, 0.442)], [(0.618, 0.442)]]
+    background = [curve([(0.08, 0.15), (0.1, 0.5), (0.08, 0.85)], 8), curve([(0.92, 0.15), (0.9, 0.5), (0.92, 0.85)], 8)]
+    return [("brown hair", hair), ("fair skin", skin), ("blue eyes", eyes), ("blue background", background)]
+
+
+def draw(stroke):
+    jitter = lambda: random.uniform(-0.6, 0.6)  # a hand is not a plotter
+    pts = [(round(X0 + x * SIDE + jitter()), round(Y0 + y * SIDE + jitter())) for x, y in stroke]
+    cmd = ["xdotool", "mousemove", str(pts[0][0]), str(pts[0][1]), "sleep", "0.05", "mousedown", "1", "sleep", "0.03"]
+    for x, y in pts[1:]:
+        cmd += ["mousemove", str(x), str(y), "sleep", "0.02"]
+    cmd += ["sleep", "0.03", "mouseup", "1", "sleep", "0.15"]
+    start = time.time()
+    subprocess.run(cmd, check=True)
+    print(f"stroke of {len(pts)} points in {time.time() - start:.2f} s", flush=True)
+
+
 def main():
+    args = sys.argv[1:]
+    with_colours = "--colours" in args
+    args = [a for a in args if a != "--colours"]
     strokes = face()
-    first = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    last = int(sys.argv[2]) if len(sys.argv) > 2 else len(strokes)
+    first = int(args[0]) if len(args) > 0 else 0
+    last = int(args[1]) if len(args) > 1 else len(strokes)
     for stroke in strokes[first:last]:
-        jitter = lambda: random.uniform(-0.6, 0.6)  # a hand is not a plotter
-        pts = [(round(X0 + x * SIDE + jitter()), round(Y0 + y * SIDE + jitter())) for x, y in stroke]
-        cmd = ["xdotool", "mousemove", str(pts[0][0]), str(pts[0][1]), "sleep", "0.05", "mousedown", "1", "sleep", "0.03"]
-        for x, y in pts[1:]:
-            cmd += ["mousemove", str(x), str(y), "sleep", "0.02"]
-        cmd += ["sleep", "0.03", "mouseup", "1", "sleep", "0.15"]
-        start = time.time()
-        subprocess.run(cmd, check=True)
-        print(f"stroke of {len(pts)} points in {time.time() - start:.2f} s", flush=True)
+        draw(stroke)
+    if with_colours:
+        for swatch, strokes in colours():
+            subprocess.run(["xdotool", "mousemove", str(SWATCH_X[swatch]), str(SWATCH_Y), "sleep", "0.1",
+                            "click", "1", "sleep", "0.3"], check=True)
+            for stroke in strokes:
+                draw(stroke)
 
 
 if __name__ == "__main__":

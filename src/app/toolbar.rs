@@ -194,6 +194,7 @@ pub fn ui_colours(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
                 let selected = view.settings.tool == Tool::Colour && view.settings.colour == colour;
                 let swatch = egui::Button::new("")
                     .fill(Color32::from_rgb(r, g, b))
+                    .stroke(egui::Stroke::new(1.0, Color32::from_gray(128)))
                     .min_size(egui::vec2(20.0, 20.0))
                     .selected(selected);
                 if ui.add(swatch).on_hover_text(name).clicked() {
