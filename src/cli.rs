@@ -14,12 +14,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow};
 use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use image::RgbImage;
 use image::codecs::png::PngEncoder;
+use image::{RgbImage, RgbaImage};
 use serde::Serialize;
 
-use crate::engine::{self, CONTRACT_KEY, Device, Engine, EngineOptions, INPUT_NAME, OUTPUT_NAME};
-use crate::sketch::load_sketch_file;
+use crate::engine::{
+    self, CONTRACT_KEY, Device, Engine, EngineOptions, ExternalData, HINTS_NAME, INPUT_NAME, OUTPUT_NAME, Seed,
+    Z_NAME,
+};
+use crate::sketch::{load_hints_file, load_sketch_file};
 
 /// The exit statuses besides 0 (success) and 2 (usage errors, from clap), as `generate --help`
 /// and the README document them.
@@ -131,9 +134,14 @@ impl ModelArgs {
         }
     }
 
-    fn load(&self) -> anyhow::Result<Engine> {
+    /// Loads the model; one that reads other files only with `allow_external_data`.
+    fn load(&self, allow_external_data: bool) -> anyhow::Result<Engine> {
+        let external = match allow_external_data {
+            true => ExternalData::Allow,
+            false => ExternalData::Refuse,
+        };
         // The engine's errors name the model file themselves.
-        Ok(Engine::load(&self.model_path(), &self.options())?)
+        Ok(Engine::load_with(&self.model_path(), &self.options(), external)?)
     }
 }
 
@@ -162,12 +170,28 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// One JSON object per sketch on standard output: {"input", "output", "model_ms", "total_ms"}, or {"input", "output", "error"}
+    /// One JSON object per face on standard output: {"input", "output", "model_ms", "total_ms"} (and "seed" for a model with variations), or {"input", "output", "error"}
     #[arg(long)]
     pub json: bool,
 
+    /// Colour hints for every sketch: an RGBA image with colour where alpha > 0 (painted skin, hair, eyes, background), fitted onto the sketch like the sketch itself
+    #[arg(long, value_name = "FILE")]
+    pub hints: Option<PathBuf>,
+
+    /// The variation seed: 0 (the default) is the model's default face, any other number another face, the same for the same seed
+    #[arg(long, value_name = "N")]
+    pub seed: Option<Seed>,
+
+    /// K faces per sketch, DIR/<name>-1.png ... DIR/<name>-K.png, from seeds N, N+1, ... (N from --seed, default 0), computed as one batch
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub variations: Option<u32>,
+
     #[command(flatten)]
     pub model: ModelArgs,
+
+    /// Trust a model that reads tensor data from other files in its folder (ONNX external data), refused otherwise
+    #[arg(long)]
+    pub allow_external_data: bool,
 }
 
 /// `sketch2face info`
@@ -175,6 +199,10 @@ pub struct GenerateArgs {
 pub struct InfoArgs {
     #[command(flatten)]
     pub model: ModelArgs,
+
+    /// Trust a model that reads tensor data from other files in its folder (ONNX external data), refused otherwise
+    #[arg(long)]
+    pub allow_external_data: bool,
 }
 
 /// Turns every sketch into a face. Checks every face file first and refuses the whole batch when
@@ -183,7 +211,7 @@ pub struct InfoArgs {
 /// model (preprocess, run, postprocess) and the total (reading, normalising, the model, upscaling
 /// and writing).
 pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
-    let outputs = output_paths(&args.sketches, &args.out, args.force);
+    let outputs = output_paths(&args.sketches, &args.out, args.force, args.variations);
     let outputs = match outputs {
         Ok(outputs) => outputs,
         Err(problems) => {
@@ -202,8 +230,9 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         .map_err(|error| Failure::CannotRun.of(error))?;
     let mut engine = args
         .model
-        .load()
+        .load(args.allow_external_data)
         .map_err(|error| Failure::CannotRun.of(error))?;
+    let steering = Steering::from_args(args, engine.info()).map_err(|error| Failure::CannotRun.of(error))?;
     if !args.json {
         println!(
             "model {} ({}x{}) on {}",
@@ -215,21 +244,24 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     }
 
     let mut failures: Vec<String> = Vec::new();
-    for (sketch, out) in args.sketches.iter().zip(&outputs) {
+    for (sketch, outs) in args.sketches.iter().zip(&outputs) {
         let started = Instant::now();
-        let result = generate_one(&mut engine, sketch, out, args);
-        let report = SketchReport::new(sketch, out, &result, started.elapsed());
+        let result = generate_one(&mut engine, sketch, outs, &steering, args);
         if let Err(error) = &result {
             eprintln!("error: {error:#}");
             failures.push(sketch.display().to_string());
         }
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string(&report).expect("a report serialises")
-            );
-        } else if result.is_ok() {
-            println!("{report}");
+        for (out, seed) in outs.iter().zip(&steering.seeds) {
+            let mut report = SketchReport::new(sketch, out, &result, started.elapsed());
+            report.seed = steering.takes_code.then_some(seed.0);
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&report).expect("a report serialises")
+                );
+            } else if result.is_ok() {
+                println!("{report}");
+            }
         }
     }
     if !failures.is_empty() {
@@ -269,7 +301,8 @@ fn output_paths(
     sketches: &[PathBuf],
     out_dir: &Path,
     force: bool,
-) -> Result<Vec<PathBuf>, Vec<String>> {
+    variations: Option<u32>,
+) -> Result<Vec<Vec<PathBuf>>, Vec<String>> {
     let inputs: HashSet<PathBuf> = sketches
         .iter()
         .filter_map(|sketch| sketch.canonicalize().ok())
@@ -277,38 +310,48 @@ fn output_paths(
     let mut claimed_by: HashMap<PathBuf, &Path> = HashMap::new();
     let mut outputs = Vec::with_capacity(sketches.len());
     let mut problems = Vec::new();
+    let numbers: Vec<Option<usize>> = match variations {
+        None => vec![None],
+        Some(k) => (1..=k as usize).map(Some).collect(),
+    };
     for sketch in sketches {
-        let out = match output_path(out_dir, sketch, None) {
-            Ok(out) => out,
+        let outs: anyhow::Result<Vec<PathBuf>> = numbers
+            .iter()
+            .map(|&number| output_path(out_dir, sketch, number))
+            .collect();
+        let outs = match outs {
+            Ok(outs) => outs,
             Err(error) => {
                 problems.push(format!("{error:#}"));
                 continue;
             }
         };
-        if let Some(earlier) = claimed_by.get(&out) {
-            problems.push(format!(
-                "{} and {} would both be written to {}; rename one of them",
-                earlier.display(),
-                sketch.display(),
-                out.display()
-            ));
-        } else if out.symlink_metadata().is_ok() {
-            if out.canonicalize().is_ok_and(|real| inputs.contains(&real)) {
+        for out in &outs {
+            if let Some(earlier) = claimed_by.get(out) {
                 problems.push(format!(
-                    "{}: its face would overwrite the sketch {} itself; choose another --out",
+                    "{} and {} would both be written to {}; rename one of them",
+                    earlier.display(),
                     sketch.display(),
                     out.display()
                 ));
-            } else if !force {
-                problems.push(format!(
-                    "{}: {} exists already (--force overwrites it)",
-                    sketch.display(),
-                    out.display()
-                ));
+            } else if out.symlink_metadata().is_ok() {
+                if out.canonicalize().is_ok_and(|real| inputs.contains(&real)) {
+                    problems.push(format!(
+                        "{}: its face would overwrite the sketch {} itself; choose another --out",
+                        sketch.display(),
+                        out.display()
+                    ));
+                } else if !force {
+                    problems.push(format!(
+                        "{}: {} exists already (--force overwrites it)",
+                        sketch.display(),
+                        out.display()
+                    ));
+                }
             }
+            claimed_by.entry(out.clone()).or_insert(sketch);
         }
-        claimed_by.entry(out.clone()).or_insert(sketch);
-        outputs.push(out);
+        outputs.push(outs);
     }
     if problems.is_empty() {
         Ok(outputs)
@@ -317,30 +360,86 @@ fn output_paths(
     }
 }
 
-/// Reads, normalises and generates one sketch, then writes its face to `out`; returns the model's
-/// time.
+/// What steers every face of a `generate` run besides its sketch: the colour hints and the
+/// seeds, one per face of a sketch.
+struct Steering {
+    hints: Option<RgbaImage>,
+    seeds: Vec<Seed>,
+    /// The model takes a variation code: the seeds matter (and are reported).
+    takes_code: bool,
+    z_dim: usize,
+}
+
+impl Steering {
+    /// Reads the hint file and checks that the model takes what the options ask for: hints and
+    /// seeds the model would ignore are refused rather than silently dropped.
+    fn from_args(args: &GenerateArgs, info: &engine::ModelInfo) -> anyhow::Result<Steering> {
+        let model = info.path.display();
+        if args.hints.is_some() && !info.takes_hints {
+            anyhow::bail!(
+                "--hints: model {model} takes no colour hints (contract {}, no `{HINTS_NAME}` input)",
+                info.contract
+            );
+        }
+        if (args.seed.is_some() || args.variations.is_some()) && info.z_dim == 0 {
+            anyhow::bail!(
+                "--seed and --variations: model {model} has one face per sketch (contract {}, no `{Z_NAME}` input)",
+                info.contract
+            );
+        }
+        let hints = match &args.hints {
+            Some(path) => Some(
+                load_hints_file(path)
+                    .with_context(|| format!("cannot read the hints file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let first = args.seed.unwrap_or_default().0;
+        let count = args.variations.unwrap_or(1);
+        Ok(Steering {
+            hints,
+            seeds: (0..u64::from(count))
+                .map(|k| Seed(first.wrapping_add(k)))
+                .collect(),
+            takes_code: info.z_dim > 0,
+            z_dim: info.z_dim,
+        })
+    }
+}
+
+/// Reads, normalises and generates one sketch's faces (one per seed, as one batch), then writes
+/// them to `outs`; returns the model's time.
 fn generate_one(
     engine: &mut Engine,
     sketch: &Path,
-    out: &Path,
+    outs: &[PathBuf],
+    steering: &Steering,
     args: &GenerateArgs,
 ) -> anyhow::Result<Duration> {
     let gray = load_sketch_file(sketch)?;
+    let codes: Vec<Vec<f32>> = steering
+        .seeds
+        .iter()
+        .map(|seed| seed.code(steering.z_dim))
+        .collect();
+    let codes: Vec<Option<&[f32]>> = codes.iter().map(|code| Some(&code[..])).collect();
     let started = Instant::now();
-    let mut face = engine
-        .generate(&gray)
+    let faces = engine
+        .generate_batch(&gray, steering.hints.as_ref(), &codes)
         .with_context(|| format!("cannot generate a face for {}", sketch.display()))?;
     let model_time = started.elapsed();
-    if let Some(size) = args.size {
-        face = engine::upscale(&face, size);
+    for (mut face, out) in faces.into_iter().zip(outs) {
+        if let Some(size) = args.size {
+            face = engine::upscale(&face, size);
+        }
+        write_png_atomically(&face, out, args.force).with_context(|| {
+            format!(
+                "cannot write {} (the face for {})",
+                out.display(),
+                sketch.display()
+            )
+        })?;
     }
-    write_png_atomically(&face, out, args.force).with_context(|| {
-        format!(
-            "cannot write {} (the face for {})",
-            out.display(),
-            sketch.display()
-        )
-    })?;
     Ok(model_time)
 }
 
@@ -380,6 +479,9 @@ struct SketchReport {
     model_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     total_ms: Option<f64>,
+    /// The variation seed, for a model that takes a code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -395,6 +497,7 @@ impl SketchReport {
             output: out.display().to_string(),
             model_ms,
             total_ms,
+            seed: None,
             error,
         }
     }
@@ -403,6 +506,9 @@ impl SketchReport {
 impl fmt::Display for SketchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} -> {}", self.input, self.output)?;
+        if let Some(seed) = self.seed {
+            write!(f, " (seed {seed})")?;
+        }
         match (&self.error, self.model_ms, self.total_ms) {
             (None, Some(model), Some(total)) => {
                 write!(f, " (model {model:.0} ms, total {total:.0} ms)")
@@ -422,7 +528,7 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
     let runtime = engine::init_runtime().map_err(|error| Failure::CannotRun.of(error.into()))?;
     let engine = args
         .model
-        .load()
+        .load(args.allow_external_data)
         .map_err(|error| Failure::CannotRun.of(error))?;
     print!("{}", describe(&engine, &runtime, args.model.device));
     Ok(())
@@ -434,10 +540,28 @@ fn describe(engine: &Engine, runtime: &Path, device: Device) -> String {
     let contract = info.metadata.get(CONTRACT_KEY).map_or("?", String::as_str);
     let mut text = String::new();
     let _ = writeln!(text, "model:      {}", info.path.display());
+    let _ = writeln!(text, "contract:   {contract}");
+    let _ = writeln!(text, "inputs:");
     let _ = writeln!(
         text,
-        "contract:   {contract} (input `{INPUT_NAME}` f32 [N, 1, {side}, {side}] in [-1, 1], white = +1; \
-         output `{OUTPUT_NAME}` f32 [N, 3, {side}, {side}] RGB in [-1, 1])"
+        "  {INPUT_NAME}: f32 [N, 1, {side}, {side}], white paper = +1, black ink = -1"
+    );
+    if info.takes_hints {
+        let _ = writeln!(
+            text,
+            "  {HINTS_NAME}: f32 [N, 4, {side}, {side}], colour hints: RGB in [-1, 1] where painted, a mask (1 = painted)"
+        );
+    }
+    if info.z_dim > 0 {
+        let _ = writeln!(
+            text,
+            "  {Z_NAME}: f32 [N, {}], variation code (--seed, --variations; 0 = the default face)",
+            info.z_dim
+        );
+    }
+    let _ = writeln!(
+        text,
+        "output:     {OUTPUT_NAME}: f32 [N, 3, {side}, {side}], RGB in [-1, 1]"
     );
     let _ = writeln!(text, "resolution: {side} x {side}");
     let _ = writeln!(text, "runtime:    {}", runtime.display());
@@ -498,19 +622,33 @@ mod tests {
         let sketches: Vec<PathBuf> = ["a.png", "b.png", "x/a.jpg", "old.png"]
             .map(PathBuf::from)
             .into();
-        let problems = output_paths(&sketches, &out, false).unwrap_err();
+        let problems = output_paths(&sketches, &out, false, None).unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("a.png and x/a.jpg would both be written to"));
         assert!(problems[1].contains("old.png exists already (--force overwrites it)"));
 
-        let problems = output_paths(&sketches, &out, true).unwrap_err();
+        let problems = output_paths(&sketches, &out, true, None).unwrap_err();
         assert_eq!(
             problems.len(),
             1,
             "--force allows overwriting: {problems:?}"
         );
-        let fine = output_paths(&sketches[..2], &out, false).unwrap();
-        assert_eq!(fine, [out.join("a.png"), out.join("b.png")]);
+        let fine = output_paths(&sketches[..2], &out, false, None).unwrap();
+        assert_eq!(fine, [vec![out.join("a.png")], vec![out.join("b.png")]]);
+    }
+
+    #[test]
+    fn variations_get_numbered_files_and_each_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("faces");
+        std::fs::create_dir(&out).unwrap();
+        let sketches = [PathBuf::from("a.png"), PathBuf::from("b.png")];
+        let all = output_paths(&sketches, &out, false, Some(3)).unwrap();
+        assert_eq!(all[1], [out.join("b-1.png"), out.join("b-2.png"), out.join("b-3.png")]);
+        std::fs::write(out.join("a-2.png"), b"an earlier face").unwrap();
+        let problems = output_paths(&sketches, &out, false, Some(3)).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("a-2.png exists already"), "{problems:?}");
     }
 
     #[test]
@@ -518,7 +656,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sketch = dir.path().join("a.png");
         std::fs::write(&sketch, b"the only copy of a drawing").unwrap();
-        let problems = output_paths(&[sketch], dir.path(), true).unwrap_err();
+        let problems = output_paths(&[sketch], dir.path(), true, None).unwrap_err();
         assert!(
             problems[0].contains("would overwrite the sketch"),
             "{problems:?}"

@@ -486,12 +486,16 @@ fn info_prints_the_contract_metadata_and_provider() {
         .unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
+    assert!(stdout.contains("contract:   2\n"), "{stdout}");
     assert!(
-        stdout.contains("contract:   1 (input `sketch` f32 [N, 1, 128, 128]"),
+        stdout.contains("inputs:\n  sketch: f32 [N, 1, 128, 128]"),
         "{stdout}"
     );
+    assert!(stdout.contains("  hints: f32 [N, 4, 128, 128]"), "{stdout}");
+    assert!(stdout.contains("  z: f32 [N, 8]"), "{stdout}");
+    assert!(stdout.contains("output:     face: f32 [N, 3, 128, 128]"), "{stdout}");
     assert!(stdout.contains("resolution: 128 x 128"), "{stdout}");
-    assert!(stdout.contains("sketch2face.contract: 1"), "{stdout}");
+    assert!(stdout.contains("sketch2face.contract: 2"), "{stdout}");
     assert!(stdout.contains("sketch2face.license:"), "{stdout}");
     let provider = stdout
         .lines()
@@ -501,6 +505,145 @@ fn info_prints_the_contract_metadata_and_provider() {
         provider.starts_with("provider:   CPU") || provider.starts_with("provider:   CUDA"),
         "{provider}"
     );
+}
+
+/// An RGBA hint image of `side` px: `colour` over the top fifth (where hair is drawn), transparent
+/// elsewhere.
+fn hair_hints(side: u32, colour: [u8; 3]) -> image::RgbaImage {
+    image::RgbaImage::from_fn(side, side, |_, y| {
+        if y < side / 5 {
+            image::Rgba([colour[0], colour[1], colour[2], 255])
+        } else {
+            image::Rgba([0, 0, 0, 0])
+        }
+    })
+}
+
+/// Mean distance of the top fifth of `face` to `colour`, per channel.
+fn top_colour_distance(face: &RgbImage, colour: [u8; 3]) -> f64 {
+    let rows = face.height() / 5;
+    let mut total = 0u64;
+    for y in 0..rows {
+        for x in 0..face.width() {
+            let pixel = face.get_pixel(x, y);
+            total += (0..3).map(|c| u64::from(pixel[c].abs_diff(colour[c]))).sum::<u64>();
+        }
+    }
+    total as f64 / f64::from(rows * face.width() * 3)
+}
+
+#[test]
+fn hints_colour_the_face_where_painted_and_any_size_is_fitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let sketch = example_sketches()[0].clone();
+    let blond = [222, 188, 120];
+    let hints = dir.path().join("hints.png");
+    hair_hints(200, blond).save(&hints).unwrap(); // the sketch is 512 px: fitted
+    let plain = dir.path().join("plain");
+    let hinted = dir.path().join("hinted");
+    let output = generate(std::slice::from_ref(&sketch), &plain, &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = generate(
+        std::slice::from_ref(&sketch),
+        &hinted,
+        &["--hints", hints.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let name = sketch.file_name().unwrap();
+    let before = top_colour_distance(&open_rgb(&plain.join(name)), blond);
+    let after = top_colour_distance(&open_rgb(&hinted.join(name)), blond);
+    assert!(
+        after < 0.7 * before,
+        "the hinted hair is closer to the hint colour: {before:.1} -> {after:.1}"
+    );
+}
+
+#[test]
+fn a_hint_file_that_is_not_an_image_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("colours.png");
+    std::fs::write(&bogus, b"blond hair, please").unwrap();
+    let out = dir.path().join("faces");
+    let output = generate(
+        &example_sketches()[..1],
+        &out,
+        &["--hints", bogus.to_str().unwrap()],
+    );
+    assert_no_panic(&output);
+    let stderr = failure_text(&output, CANNOT_RUN);
+    assert!(
+        stderr.contains("cannot read the hints file") && stderr.contains("colours.png"),
+        "{stderr}"
+    );
+    assert!(
+        !out.exists() || file_names(&out).is_empty(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn seeds_repeat_and_variations_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    let sketch = example_sketches()[1].clone();
+    let stem = sketch.file_stem().unwrap().to_string_lossy().into_owned();
+    let run = |folder: &str, extra: &[&str]| {
+        let out = dir.path().join(folder);
+        let output = generate(std::slice::from_ref(&sketch), &out, extra);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        (out, text(&output.stdout))
+    };
+    let (default, _) = run("default", &[]);
+    let (first, _) = run("seed7a", &["--seed", "7"]);
+    let (again, _) = run("seed7b", &["--seed", "7"]);
+    let (varied, stdout) = run("varied", &["--variations", "3", "--json"]);
+    let png = format!("{stem}.png");
+    let default_face = open_rgb(&default.join(&png));
+    let seven = open_rgb(&first.join(&png));
+    assert_eq!(seven, open_rgb(&again.join(&png)), "the same seed, the same face");
+    assert!(mean_abs_diff(&seven, &default_face) > 0.5, "seed 7 is not the default face");
+
+    let names = file_names(&varied);
+    assert_eq!(
+        names,
+        [1, 2, 3].map(|k| format!("{stem}-{k}.png")),
+        "one numbered file per variation"
+    );
+    let faces: Vec<RgbImage> = names.iter().map(|n| open_rgb(&varied.join(n))).collect();
+    // Seed 0 is the default face; a batch may round a few pixels differently from a single run.
+    assert!(
+        mean_abs_diff(&faces[0], &default_face) < 0.1,
+        "variation 1 is seed 0, the default face"
+    );
+    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+        assert!(mean_abs_diff(&faces[a], &faces[b]) > 0.5, "variations {a} and {b} differ");
+    }
+    let seeds: Vec<u64> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seeds, [0, 1, 2]);
+}
+
+#[test]
+fn hints_and_seeds_for_a_model_without_them_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let hints = dir.path().join("hints.png");
+    hair_hints(16, [10, 20, 30]).save(&hints).unwrap();
+    let v1 = project("tests/data/contract/valid.onnx");
+    for extra in [["--hints", hints.to_str().unwrap()], ["--seed", "3"], ["--variations", "2"]] {
+        let output = sketch2face()
+            .arg("generate")
+            .arg(&example_sketches()[0])
+            .arg("--out")
+            .arg(dir.path().join("faces"))
+            .arg("--model")
+            .arg(&v1)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = failure_text(&output, CANNOT_RUN);
+        assert!(stderr.contains("valid.onnx") && stderr.contains("contract 1"), "{stderr}");
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use image::{
     ColorType, DynamicImage, GrayImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits,
+    RgbaImage,
 };
 
 use crate::imaging::fit_square_white;
@@ -108,6 +109,20 @@ impl SketchFileError {
 /// Reads an image file and normalises it with [`normalize_sketch`] to a
 /// [`BACKGROUND_SIZE`] square page. The format is recognised from the content, not the name.
 pub fn load_sketch_file(path: &Path) -> Result<GrayImage, SketchFileError> {
+    // The file's bytes are freed before the page is cleaned up.
+    let image = decode_image(&read_image_file(path)?, path)?;
+    Ok(normalize_sketch(image))
+}
+
+/// Reads a colour-hint image (colour where alpha > 0; `generate --hints`) with the limits of
+/// sketch files, as RGBA at its own size: the engine fits it like the sketch.
+pub fn load_hints_file(path: &Path) -> Result<RgbaImage, SketchFileError> {
+    Ok(decode_image(&read_image_file(path)?, path)?.into_rgba8())
+}
+
+/// The bytes of an image file, refused before reading when it is not a regular file or larger
+/// than [`MAX_FILE_BYTES`].
+fn read_image_file(path: &Path) -> Result<Vec<u8>, SketchFileError> {
     let read_error = |source| SketchFileError::Read {
         path: path.to_owned(),
         source,
@@ -122,11 +137,7 @@ pub fn load_sketch_file(path: &Path) -> Result<GrayImage, SketchFileError> {
         )));
     }
     check_file_size(metadata.len(), path)?;
-    let bytes = std::fs::read(path).map_err(read_error)?;
-    let image = decode_image(&bytes, path)?;
-    // The file's bytes are freed before the page is cleaned up.
-    drop(bytes);
-    Ok(normalize_sketch(image))
+    std::fs::read(path).map_err(read_error)
 }
 
 /// [`load_sketch_file`] for a file already in memory (an upload): the same size and dimension
