@@ -101,8 +101,9 @@ def main():
         draw(stroke)
     if with_colours:
         for swatch, strokes in colours():
-            subprocess.run(["xdotool", "mousemove", str(SWATCH_X[swatch]), str(SWATCH_Y), "sleep", "0.1",
-                            "click", "1", "sleep", "0.3"], check=True)
+            # Slowly, so that even a slow (debug) build sees the pointer over the swatch first.
+            subprocess.run(["xdotool", "mousemove", str(SWATCH_X[swatch]), str(SWATCH_Y), "sleep", "0.5",
+                            "mousedown", "1", "sleep", "0.2", "mouseup", "1", "sleep", "0.5"], check=True)
             for stroke in strokes:
                 draw(stroke)
 
