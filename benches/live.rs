@@ -346,11 +346,18 @@ fn run() -> anyhow::Result<()> {
             load_time,
             provider,
             info,
-        } => (*load_time, provider.to_string(), info.path.clone(), info.takes_hints),
+        } => (
+            *load_time,
+            provider.to_string(),
+            info.path.clone(),
+            info.takes_hints,
+        ),
         _ => (Duration::ZERO, "?".to_owned(), PathBuf::new(), false),
     };
     if !takes_hints {
-        println!("the model takes no colour hints: no colour strokes (pass --model with a v2 model)");
+        println!(
+            "the model takes no colour hints: no colour strokes (pass --model with a v2 model)"
+        );
     }
     let first_generation_ms = driver.app().last_generation_time().map(common::ms);
     println!(

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Sender};
 use image::{GrayImage, RgbImage, RgbaImage};
 
 use crate::engine::{self, Conditions, Engine, EngineOptions, ModelInfo, Provider, Seed};
@@ -278,14 +278,9 @@ impl Queue {
                 return None;
             }
         }
-        loop {
-            match requests.try_recv() {
-                Ok(message) => {
-                    if !self.take(message) {
-                        return None;
-                    }
-                }
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+        while let Ok(message) = requests.try_recv() {
+            if !self.take(message) {
+                return None;
             }
         }
         if let Some(face) = self.face.take() {

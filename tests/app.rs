@@ -711,7 +711,9 @@ fn snapshot_with_colours_and_variations() {
     push(&mut harness, Command::SetColour([224, 172, 140]));
     draw(&mut harness, &[(0.4, 0.4), (0.6, 0.4), (0.6, 0.6)]);
     wait_for_face(&mut harness);
-    wait_for(&mut harness, "the variations", |app| app.variations().1.is_some());
+    wait_for(&mut harness, "the variations", |app| {
+        app.variations().1.is_some()
+    });
     harness.remove_cursor();
     harness.run_ok();
     let layout = harness.state().layout();
@@ -846,14 +848,30 @@ fn colour_strokes_change_the_face_and_undo_restores_it() {
     assert_eq!(drawing.strokes[1].colour, Some([200, 60, 40]));
     wait_for_face(&mut harness);
     let coloured = shown_face(&harness);
-    assert_faces_match(&coloured, &expected_v2_face(&drawing, Seed::DEFAULT), "with colour");
-    assert_eq!(coloured.get_pixel(8, 4).0, [200, 60, 40], "the hint reached the model");
-    assert_eq!(coloured.get_pixel(8, 12), before.get_pixel(8, 12), "elsewhere unchanged");
+    assert_faces_match(
+        &coloured,
+        &expected_v2_face(&drawing, Seed::DEFAULT),
+        "with colour",
+    );
+    assert_eq!(
+        coloured.get_pixel(8, 4).0,
+        [200, 60, 40],
+        "the hint reached the model"
+    );
+    assert_eq!(
+        coloured.get_pixel(8, 12),
+        before.get_pixel(8, 12),
+        "elsewhere unchanged"
+    );
 
     ctrl(&harness, Key::Z);
     harness.run_ok();
     wait_for_face(&mut harness);
-    assert_eq!(shown_face(&harness), before, "undo takes the colour back out");
+    assert_eq!(
+        shown_face(&harness),
+        before,
+        "undo takes the colour back out"
+    );
 
     // Redo, then "Clear colours" removes only the colour stroke (undoably).
     ctrl(&harness, Key::Y);
@@ -892,13 +910,26 @@ fn the_colour_tool_is_disabled_with_the_reason_for_a_model_without_hints() {
     let (text, _) = last_message(harness.state());
     assert!(text.contains("takes no colour hints"), "{text}");
     let why = harness.state().model_status().why_no_hints().unwrap();
-    assert!(why.contains("valid.onnx") && why.contains("`hints`"), "{why}");
-    assert!(harness.get_by_label("Colour").accesskit_node().is_disabled());
+    assert!(
+        why.contains("valid.onnx") && why.contains("`hints`"),
+        "{why}"
+    );
+    assert!(
+        harness
+            .get_by_label("Colour")
+            .accesskit_node()
+            .is_disabled()
+    );
 
     // A model with hints has the tool.
     let mut harness = self::harness(contract_model("hints_v2.onnx"));
     wait_for_model(&mut harness);
-    assert!(!harness.get_by_label("Colour").accesskit_node().is_disabled());
+    assert!(
+        !harness
+            .get_by_label("Colour")
+            .accesskit_node()
+            .is_disabled()
+    );
     harness.key_press(Key::C);
     harness.run_ok();
     assert_eq!(harness.state().settings().tool, Tool::Colour);
@@ -910,9 +941,13 @@ fn the_face_keeps_its_code_while_drawing() {
     wait_for_model(&mut harness);
     let seed = distinct_seed(1);
     push(&mut harness, Command::AdoptSeed(seed));
-    for (i, stroke) in [&LINE[..], &[(0.5, 0.2), (0.5, 0.8)], &[(0.1, 0.9), (0.9, 0.1)]]
-        .into_iter()
-        .enumerate()
+    for (i, stroke) in [
+        &LINE[..],
+        &[(0.5, 0.2), (0.5, 0.8)],
+        &[(0.1, 0.9), (0.9, 0.1)],
+    ]
+    .into_iter()
+    .enumerate()
     {
         draw(&mut harness, stroke);
         wait_for_face(&mut harness);
@@ -944,7 +979,11 @@ fn new_face_changes_the_face_and_previous_face_restores_it() {
     assert_eq!(harness.state().previous_seeds(), [Seed::DEFAULT]);
     wait_for_face(&mut harness);
     let drawing = harness.state().drawing().clone();
-    assert_faces_match(&shown_face(&harness), &expected_v2_face(&drawing, seed), "new face");
+    assert_faces_match(
+        &shown_face(&harness),
+        &expected_v2_face(&drawing, seed),
+        "new face",
+    );
     if expected_v2_face(&drawing, seed) != expected_v2_face(&drawing, Seed::DEFAULT) {
         assert_ne!(shown_face(&harness), first);
     }
@@ -962,13 +1001,19 @@ fn the_variations_strip_offers_four_faces_and_a_click_adopts_one() {
     wait_for_model(&mut harness);
     draw(&mut harness, &LINE);
     wait_for_face(&mut harness);
-    wait_for(&mut harness, "the variations", |app| app.variations().1.is_some());
+    wait_for(&mut harness, "the variations", |app| {
+        app.variations().1.is_some()
+    });
     let drawing = harness.state().drawing().clone();
     let (seeds, faces) = harness.state().variations();
     let (seeds, faces) = (seeds.to_vec(), faces.unwrap().to_vec());
     assert_eq!(seeds.len(), 4);
     for (seed, face) in seeds.iter().zip(&faces) {
-        assert_faces_match(face, &expected_v2_face(&drawing, *seed), &format!("seed {seed}"));
+        assert_faces_match(
+            face,
+            &expected_v2_face(&drawing, *seed),
+            &format!("seed {seed}"),
+        );
     }
 
     let strip = harness.state().layout().strip;
@@ -981,7 +1026,11 @@ fn the_variations_strip_offers_four_faces_and_a_click_adopts_one() {
     harness.run_ok();
     assert_eq!(harness.state().seed(), seeds[1]);
     assert_eq!(shown_face(&harness), faces[1], "the strip's face, at once");
-    assert_eq!(harness.state().drawing().strokes.len(), 1, "a click there draws nothing");
+    assert_eq!(
+        harness.state().drawing().strokes.len(),
+        1,
+        "a click there draws nothing"
+    );
     // The face left behind takes the adopted one's place in the strip.
     assert_eq!(harness.state().variations().0[1], Seed::DEFAULT);
     assert_eq!(harness.state().previous_seeds(), [Seed::DEFAULT]);
@@ -997,7 +1046,12 @@ fn variations_are_disabled_with_the_reason_for_a_model_without_z() {
     assert_eq!(harness.state().seed(), Seed::DEFAULT);
     let (text, _) = last_message(harness.state());
     assert!(text.contains("no variation code"), "{text}");
-    assert!(harness.get_by_label("New face").accesskit_node().is_disabled());
+    assert!(
+        harness
+            .get_by_label("New face")
+            .accesskit_node()
+            .is_disabled()
+    );
     assert_eq!(harness.state().layout().strip, egui::Rect::NOTHING);
 }
 
@@ -1036,8 +1090,7 @@ fn the_real_model_gets_the_colours_and_the_code_it_takes() {
         assert_ne!(seed, Seed::DEFAULT);
         wait_for_face(&mut harness);
         // The face is the engine's for this drawing and this seed's code.
-        let mut engine =
-            sketch2face::engine::Engine::load(&info.path, &engine_options()).unwrap();
+        let mut engine = sketch2face::engine::Engine::load(&info.path, &engine_options()).unwrap();
         let drawing = harness.state().drawing().clone();
         let code = seed.code(info.z_dim);
         let expected = engine
@@ -1079,30 +1132,59 @@ fn a_saved_drawing_reopens_with_the_same_strokes_colours_and_seed() {
     assert!(harness.state().has_unsaved_changes());
 
     let path = dir.path().join("portrait.ora");
-    push(&mut harness, Command::SaveDrawingTo(dir.path().join("portrait")));
-    wait_for(&mut harness, "the save", |app| !app.is_busy() && app.document_path().is_some());
-    assert!(!last_message(harness.state()).1, "{:?}", harness.state().messages());
+    push(
+        &mut harness,
+        Command::SaveDrawingTo(dir.path().join("portrait")),
+    );
+    wait_for(&mut harness, "the save", |app| {
+        !app.is_busy() && app.document_path().is_some()
+    });
+    assert!(
+        !last_message(harness.state()).1,
+        "{:?}",
+        harness.state().messages()
+    );
     assert!(!harness.state().has_unsaved_changes());
     assert_eq!(harness.state().document_path(), Some(path.as_path()));
-    assert_eq!(harness.state().settings().recent, [path.clone()]);
+    assert_eq!(
+        harness.state().settings().recent,
+        std::slice::from_ref(&path)
+    );
 
     let names = zip_names(&path);
     assert_eq!(names[0], "mimetype");
-    for layer in ["stack.xml", "data/sketch.png", "data/colours.png", "data/face.png", "mergedimage.png", "Thumbnails/thumbnail.png"] {
+    for layer in [
+        "stack.xml",
+        "data/sketch.png",
+        "data/colours.png",
+        "data/face.png",
+        "mergedimage.png",
+        "Thumbnails/thumbnail.png",
+    ] {
         assert!(names.iter().any(|n| n == layer), "{layer} in {names:?}");
     }
     let saved = harness.state().drawing().clone();
 
     let mut reopened = self::harness(contract_model("valid_v2.onnx"));
     push(&mut reopened, Command::OpenFile(path.clone()));
-    wait_for(&mut reopened, "the drawing", |app| !app.drawing().strokes.is_empty());
-    assert_eq!(**reopened.state().drawing(), *saved, "every stroke, colours included");
+    wait_for(&mut reopened, "the drawing", |app| {
+        !app.drawing().strokes.is_empty()
+    });
+    assert_eq!(
+        **reopened.state().drawing(),
+        *saved,
+        "every stroke, colours included"
+    );
     assert_eq!(reopened.state().seed(), seed);
     assert!(!reopened.state().has_unsaved_changes());
     assert_eq!(reopened.state().document_path(), Some(path.as_path()));
     wait_for_model(&mut reopened);
     wait_for_face(&mut reopened);
-    assert_faces_match(&shown_face(&reopened), &expected_v2_face(&saved, seed), "reopened");
+    assert_faces_match(
+        &shown_face(&reopened),
+        &expected_v2_face(&saved, seed),
+        "reopened",
+    );
     // Editable: the strokes can be undone one by one, and the opening itself.
     ctrl(&reopened, Key::Z);
     reopened.run_ok();
@@ -1126,7 +1208,9 @@ fn the_drawing_is_restored_after_an_unclean_exit() {
         Ok(sketch::OpenedOra::Drawing(document)) => document.drawing.strokes.len(),
         _ => 0,
     };
-    wait_for(&mut harness, "the autosave", |_| autosaved_strokes(&autosave) == 2);
+    wait_for(&mut harness, "the autosave", |_| {
+        autosaved_strokes(&autosave) == 2
+    });
     // A crash: the app goes without its clean exit (`on_exit`).
     drop(harness);
     assert!(autosave.exists());
@@ -1138,7 +1222,10 @@ fn the_drawing_is_restored_after_an_unclean_exit() {
     assert!(harness.state().has_unsaved_changes());
     ctrl(&harness, Key::Z);
     harness.run_ok();
-    assert!(harness.state().drawing().is_blank(), "the restore can be undone");
+    assert!(
+        harness.state().drawing().is_blank(),
+        "the restore can be undone"
+    );
     ctrl(&harness, Key::Y);
     harness.run_ok();
 
@@ -1176,7 +1263,10 @@ fn closing_with_unsaved_changes_asks_to_save_discard_or_cancel() {
 
     draw(&mut harness, &LINE);
     let commands = request_close(&mut harness);
-    assert!(commands.contains(&egui::ViewportCommand::CancelClose), "{commands:?}");
+    assert!(
+        commands.contains(&egui::ViewportCommand::CancelClose),
+        "{commands:?}"
+    );
     harness.run_ok();
     assert!(harness.state().is_asking_to_save());
     // The question covers the canvas: a stroke there draws nothing (a click beside the
@@ -1194,7 +1284,10 @@ fn closing_with_unsaved_changes_asks_to_save_discard_or_cancel() {
     assert_eq!(harness.state().drawing().strokes.len(), 1, "still drawing");
 
     // Save: a drawing with a file is saved there, then the window closes.
-    push(&mut harness, Command::SaveDrawingTo(dir.path().join("a.ora")));
+    push(
+        &mut harness,
+        Command::SaveDrawingTo(dir.path().join("a.ora")),
+    );
     wait_for(&mut harness, "the save", |app| !app.is_busy());
     draw(&mut harness, &[(0.1, 0.9), (0.9, 0.1)]);
     request_close(&mut harness);
@@ -1203,7 +1296,11 @@ fn closing_with_unsaved_changes_asks_to_save_discard_or_cancel() {
     let mut closed = false;
     let deadline = Instant::now() + WAIT;
     while !closed {
-        assert!(Instant::now() < deadline, "{:?}", harness.state().messages());
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            harness.state().messages()
+        );
         harness.step();
         closed = harness.output().viewport_output[&egui::ViewportId::ROOT]
             .commands
@@ -1222,9 +1319,11 @@ fn closing_with_unsaved_changes_asks_to_save_discard_or_cancel() {
     harness.run_ok();
     harness.get_by_label("Discard").click();
     harness.step();
-    assert!(harness.output().viewport_output[&egui::ViewportId::ROOT]
-        .commands
-        .contains(&egui::ViewportCommand::Close));
+    assert!(
+        harness.output().viewport_output[&egui::ViewportId::ROOT]
+            .commands
+            .contains(&egui::ViewportCommand::Close)
+    );
     let commands = request_close(&mut harness);
     assert!(!commands.contains(&egui::ViewportCommand::CancelClose));
 }
@@ -1251,7 +1350,9 @@ impl FullDisk {
 
 impl Drop for FullDisk {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(self.0.path()).status();
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
     }
 }
 
@@ -1272,8 +1373,13 @@ fn a_save_onto_a_full_disk_keeps_the_old_file_intact() {
     draw(&mut harness, &LINE);
     wait_for_face(&mut harness);
     push(&mut harness, Command::SaveDrawingTo(old.clone()));
-    push(&mut harness, Command::SaveFaceTo(disk.path().join("face.png")));
-    wait_for(&mut harness, "the saves", |app| !app.is_busy() && app.messages().len() >= 2);
+    push(
+        &mut harness,
+        Command::SaveFaceTo(disk.path().join("face.png")),
+    );
+    wait_for(&mut harness, "the saves", |app| {
+        !app.is_busy() && app.messages().len() >= 2
+    });
     let failures: Vec<&str> = harness
         .state()
         .messages()
@@ -1282,10 +1388,16 @@ fn a_save_onto_a_full_disk_keeps_the_old_file_intact() {
         .map(|m| m.text.as_str())
         .collect();
     assert!(
-        failures.iter().any(|m| m.contains("Could not save the drawing") && m.contains("portrait.ora")),
+        failures
+            .iter()
+            .any(|m| m.contains("Could not save the drawing") && m.contains("portrait.ora")),
         "{failures:?}"
     );
-    assert_eq!(std::fs::read(&old).unwrap(), old_bytes, "the old file is byte-identical");
+    assert_eq!(
+        std::fs::read(&old).unwrap(),
+        old_bytes,
+        "the old file is byte-identical"
+    );
     let left: Vec<String> = std::fs::read_dir(disk.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -1293,5 +1405,9 @@ fn a_save_onto_a_full_disk_keeps_the_old_file_intact() {
         .collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
     assert!(harness.state().has_unsaved_changes(), "not marked saved");
-    assert_eq!(harness.state().drawing().strokes.len(), 1, "the drawing is kept");
+    assert_eq!(
+        harness.state().drawing().strokes.len(),
+        1,
+        "the drawing is kept"
+    );
 }

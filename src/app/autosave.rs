@@ -216,6 +216,9 @@ mod tests {
         autosave.save(document(1));
         wait_until(|| !autosave.failures.is_empty());
         let failure = autosave.try_recv().unwrap();
-        assert!(failure.contains("Could not autosave") && failure.contains("not-a-folder"), "{failure}");
+        assert!(
+            failure.contains("Could not autosave") && failure.contains("not-a-folder"),
+            "{failure}"
+        );
     }
 }

@@ -32,7 +32,10 @@ const OUTSIDE: f32 = 0.1;
 enum ToolState {
     #[default]
     Idle,
-    Drawing { stroke: Stroke, started: Instant },
+    Drawing {
+        stroke: Stroke,
+        started: Instant,
+    },
 }
 
 /// What happened on the canvas during a frame, in order.
@@ -125,7 +128,12 @@ impl Canvas {
         if settings.guide
             && let Some(guide) = &self.guide
         {
-            painter.image(guide.id(), rect, whole, Color32::from_white_alpha(GUIDE_ALPHA));
+            painter.image(
+                guide.id(),
+                rect,
+                whole,
+                Color32::from_white_alpha(GUIDE_ALPHA),
+            );
         }
         painter.image(self.ink.id(), rect, whole, Color32::WHITE);
         if settings.show_colours {
@@ -164,7 +172,11 @@ impl Canvas {
             }
         };
         if let Some(color) = inner {
-            let width = if settings.tool == Tool::Colour { 2.0 } else { 1.0 };
+            let width = if settings.tool == Tool::Colour {
+                2.0
+            } else {
+                1.0
+            };
             painter.circle_stroke(pos, radius - width, LineStroke::new(width, color));
         }
     }
@@ -251,7 +263,8 @@ impl Canvas {
         // Hidden colours are not rendered at all (they cost nothing while hidden).
         if show_colours && self.colours_shown.as_ref() != Some(&colours) {
             let hints = self.cache.render_hints(drawing, extra, px);
-            self.colours.set(colour_image(&hints), TextureOptions::LINEAR);
+            self.colours
+                .set(colour_image(&hints), TextureOptions::LINEAR);
             self.colours_shown = Some(colours);
         }
         self.drawing = Some(Arc::clone(drawing));

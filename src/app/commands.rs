@@ -167,7 +167,10 @@ mod tests {
         );
         assert_eq!(press(&ctx, CTRL, Key::S), vec![Command::SaveDrawing]);
         assert_eq!(press(&ctx, CTRL, Key::E), vec![Command::SaveFace]);
-        assert_eq!(press(&ctx, Modifiers::SHIFT, Key::V), vec![Command::PreviousFace]);
+        assert_eq!(
+            press(&ctx, Modifiers::SHIFT, Key::V),
+            vec![Command::PreviousFace]
+        );
         assert_eq!(press(&ctx, Modifiers::NONE, Key::V), vec![Command::NewFace]);
         assert_eq!(press(&ctx, CTRL, Key::Y), vec![Command::Redo]);
     }

@@ -205,6 +205,9 @@ mod tests {
 
         let mut restored = Document::default();
         restored.open(opened, None);
-        assert!(restored.has_unsaved_changes(), "a restored drawing is in no file");
+        assert!(
+            restored.has_unsaved_changes(),
+            "a restored drawing is in no file"
+        );
     }
 }

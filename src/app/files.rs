@@ -251,9 +251,8 @@ impl Files {
             let (path, result) = match with_extension(&path, &["png"]) {
                 Ok(path) => {
                     let sketch = sketch::rasterize(&drawing, SKETCH_SAVE_SIZE);
-                    let result = write_image(&path, |out| {
-                        sketch.write_to(out, image::ImageFormat::Png)
-                    });
+                    let result =
+                        write_image(&path, |out| sketch.write_to(out, image::ImageFormat::Png));
                     (path, result)
                 }
                 Err(refused) => (path, Err(refused)),
@@ -334,7 +333,8 @@ pub fn save_face(face: &RgbImage, size: u32, path: &Path) -> Result<(), String> 
         .map(str::to_ascii_lowercase);
     if matches!(ext.as_deref(), Some("jpg" | "jpeg")) {
         write_image(path, |out| {
-            image::codecs::jpeg::JpegEncoder::new_with_quality(out, JPEG_QUALITY).encode_image(&face)
+            image::codecs::jpeg::JpegEncoder::new_with_quality(out, JPEG_QUALITY)
+                .encode_image(&face)
         })
     } else {
         write_image(path, |out| face.write_to(out, image::ImageFormat::Png))
@@ -431,7 +431,9 @@ mod tests {
         let path = dir.path().join("face.png");
         std::fs::write(&path, b"the old face").unwrap();
         let error = write_image(&path, |_| {
-            Err(image::ImageError::IoError(std::io::Error::other("no space left on device")))
+            Err(image::ImageError::IoError(std::io::Error::other(
+                "no space left on device",
+            )))
         })
         .unwrap_err();
         assert!(error.contains("no space left"), "{error}");

@@ -180,7 +180,9 @@ impl LiveFace {
                 seeds: (0..VARIATIONS).map(|_| seeds.next_seed()).collect(),
                 faces: Vec::new(),
                 textures: (0..VARIATIONS)
-                    .map(|i| ctx.load_texture(format!("variation-{i}"), blank(), TextureOptions::LINEAR))
+                    .map(|i| {
+                        ctx.load_texture(format!("variation-{i}"), blank(), TextureOptions::LINEAR)
+                    })
                     .collect(),
                 for_drawing: None,
                 requested: None,
@@ -225,7 +227,10 @@ impl LiveFace {
             .for_drawing
             .as_ref()
             .is_some_and(|d| Arc::ptr_eq(d, drawing));
-        (&self.strip.seeds, current.then_some(self.strip.faces.as_slice()))
+        (
+            &self.strip.seeds,
+            current.then_some(self.strip.faces.as_slice()),
+        )
     }
 
     /// Handle the worker's replies; returns the messages for the status line (text, is error).
@@ -258,8 +263,12 @@ impl LiveFace {
                     self.last_elapsed = Some(elapsed);
                     self.show(face);
                 }
-                FromWorker::Variations { id, seeds, faces, .. } => {
-                    let Some((requested, drawing)) = self.strip.requested.take_if(|(r, _)| *r == id) else {
+                FromWorker::Variations {
+                    id, seeds, faces, ..
+                } => {
+                    let Some((requested, drawing)) =
+                        self.strip.requested.take_if(|(r, _)| *r == id)
+                    else {
                         continue; // an older strip
                     };
                     debug_assert_eq!(requested, id);
@@ -363,9 +372,10 @@ impl LiveFace {
         takes_hints: bool,
     ) -> Request {
         let sketch = self.cache.render(drawing, extra, resolution);
-        let coloured = drawing.has_colours() || extra.is_some_and(|s| s.tool == crate::sketch::Tool::Colour);
-        let hints = (takes_hints && coloured)
-            .then(|| self.cache.render_hints(drawing, extra, resolution));
+        let coloured =
+            drawing.has_colours() || extra.is_some_and(|s| s.tool == crate::sketch::Tool::Colour);
+        let hints =
+            (takes_hints && coloured).then(|| self.cache.render_hints(drawing, extra, resolution));
         Request {
             id: self.face_id,
             sketch,
@@ -420,7 +430,8 @@ impl LiveFace {
             let whole = Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0));
             painter.image(self.texture.id(), rect, whole, Color32::WHITE);
             if self.is_generating() && self.changed_at.elapsed() >= GENERATING_AFTER {
-                let corner = Rect::from_min_size(rect.min + Vec2::splat(8.0), Vec2::new(130.0, 22.0));
+                let corner =
+                    Rect::from_min_size(rect.min + Vec2::splat(8.0), Vec2::new(130.0, 22.0));
                 painter.rect_filled(corner, 4.0, Color32::from_black_alpha(150));
                 ui.put(
                     corner,
@@ -468,7 +479,11 @@ impl LiveFace {
                 Vec2::splat(side),
             );
             let response = ui
-                .interact(cell, ui.make_persistent_id(("variation", i)), Sense::click())
+                .interact(
+                    cell,
+                    ui.make_persistent_id(("variation", i)),
+                    Sense::click(),
+                )
                 .on_hover_text(format!("Seed {seed}: click to use this face"));
             let painter = ui.painter_at(cell);
             match faces {
@@ -485,7 +500,8 @@ impl LiveFace {
             } else {
                 ui.visuals().widgets.noninteractive.bg_stroke
             };
-            ui.painter().rect_stroke(cell, 0.0, stroke, egui::StrokeKind::Outside);
+            ui.painter()
+                .rect_stroke(cell, 0.0, stroke, egui::StrokeKind::Outside);
             if response.clicked() && faces.is_some() {
                 adopted = Some(*seed);
             }

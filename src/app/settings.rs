@@ -143,7 +143,10 @@ mod tests {
         assert_eq!(s.recent.len(), RECENT_KEPT);
         assert_eq!(s.recent[0], Path::new("/d/5.ora"));
         assert_eq!(s.recent.iter().filter(|p| p.ends_with("5.ora")).count(), 1);
-        assert_eq!(s.recent[1], Path::new(&format!("/d/{}.ora", RECENT_KEPT + 1)));
+        assert_eq!(
+            s.recent[1],
+            Path::new(&format!("/d/{}.ora", RECENT_KEPT + 1))
+        );
     }
 
     #[test]

@@ -466,7 +466,11 @@ impl SketchApp {
         let ppp = ui.pixels_per_point();
         let strip = self.live.model().info().is_some_and(|info| info.z_dim > 0);
         // With the strip, a row of faces a quarter of the face's side sits under the face.
-        let height_factor = if strip { 1.0 + 1.0 / VARIATIONS as f32 } else { 1.0 };
+        let height_factor = if strip {
+            1.0 + 1.0 / VARIATIONS as f32
+        } else {
+            1.0
+        };
         let strip_gap = if strip { GAP } else { 0.0 };
         let side = ((available.width() - GAP) / 2.0)
             .min((available.height() - strip_gap) / height_factor)
@@ -496,9 +500,7 @@ impl SketchApp {
             self.canvas_event(event);
         }
         self.live.ui_face(ui, face);
-        if strip
-            && let Some(seed) = self.live.ui_strip(ui, strip_rect, self.document.drawing())
-        {
+        if strip && let Some(seed) = self.live.ui_strip(ui, strip_rect, self.document.drawing()) {
             self.commands.push(Command::AdoptSeed(seed));
         }
     }
@@ -563,7 +565,9 @@ impl SketchApp {
                 } => {
                     if open_for < DIALOG_FAILED_WITHIN {
                         self.dialog_failed(purpose);
-                    } else if purpose == Purpose::SaveDrawing && self.closing == Some(Closing::Saving) {
+                    } else if purpose == Purpose::SaveDrawing
+                        && self.closing == Some(Closing::Saving)
+                    {
                         self.closing = None; // the save was cancelled: keep the window
                     }
                 }
@@ -697,7 +701,9 @@ impl SketchApp {
 
     fn select_tool(&mut self, tool: Tool) {
         match self.live.model().why_no_hints() {
-            Some(why) if tool == Tool::Colour => self.message(format!("No colour tool: {why}."), false),
+            Some(why) if tool == Tool::Colour => {
+                self.message(format!("No colour tool: {why}."), false)
+            }
             _ => self.settings.tool = tool,
         }
     }

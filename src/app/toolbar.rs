@@ -60,11 +60,18 @@ pub fn ui_toolbar(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
         for (tool, name, what) in [
             (Tool::Brush, "Brush", "Brush: black ink"),
             (Tool::Eraser, "Eraser", "Eraser: paper over ink and colours"),
-            (Tool::Colour, "Colour", "Colour: paint where the face takes which colour"),
+            (
+                Tool::Colour,
+                "Colour",
+                "Colour: paint where the face takes which colour",
+            ),
         ] {
             let command = Command::SelectTool(tool);
             let enabled = tool != Tool::Colour || no_hints.is_none();
-            let button = ui.add_enabled(enabled, egui::Button::selectable(settings.tool == tool, name));
+            let button = ui.add_enabled(
+                enabled,
+                egui::Button::selectable(settings.tool == tool, name),
+            );
             let button = button.on_hover_text(tip(what, &command));
             let button = match (&no_hints, tool) {
                 (Some(why), Tool::Colour) => button.on_disabled_hover_text(why.as_str()),
@@ -79,7 +86,14 @@ pub fn ui_toolbar(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
             .logarithmic(true)
             .text("size")
             .custom_formatter(|v, _| format!("{:.1} px", v * 512.0))
-            .custom_parser(|s| s.trim().trim_end_matches("px").trim().parse::<f64>().ok().map(|v| v / 512.0));
+            .custom_parser(|s| {
+                s.trim()
+                    .trim_end_matches("px")
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .map(|v| v / 512.0)
+            });
         let tooltip = format!(
             "Brush size, in pixels of a 512 px sketch ({} smaller, {} bigger)",
             ctx.format_shortcut(&commands::shortcut_for(&Command::SizeDown).expect("bound")),
@@ -94,17 +108,30 @@ pub fn ui_toolbar(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
             (view.can_redo, "Redo", Command::Redo),
         ] {
             let button = ui.add_enabled(enabled, egui::Button::new(name));
-            if button.on_hover_text(tip(name, &command)).on_disabled_hover_text(tip(name, &command)).clicked() {
+            if button
+                .on_hover_text(tip(name, &command))
+                .on_disabled_hover_text(tip(name, &command))
+                .clicked()
+            {
                 out.push(command);
             }
         }
-        if ui.button("Clear").on_hover_text(tip("Clear everything (can be undone)", &Command::Clear)).clicked() {
+        if ui
+            .button("Clear")
+            .on_hover_text(tip("Clear everything (can be undone)", &Command::Clear))
+            .clicked()
+        {
             out.push(Command::Clear);
         }
         ui.separator();
         let mut guide = settings.guide;
-        let checkbox = ui.add_enabled(view.guide_problem.is_none(), egui::Checkbox::new(&mut guide, "Guide"));
-        let checkbox = checkbox.on_hover_text("Show a faint face under the canvas to help with proportions (never sent to the model)");
+        let checkbox = ui.add_enabled(
+            view.guide_problem.is_none(),
+            egui::Checkbox::new(&mut guide, "Guide"),
+        );
+        let checkbox = checkbox.on_hover_text(
+            "Show a faint face under the canvas to help with proportions (never sent to the model)",
+        );
         let checkbox = match view.guide_problem {
             Some(problem) => checkbox.on_disabled_hover_text(problem),
             None => checkbox,
@@ -115,8 +142,18 @@ pub fn ui_toolbar(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
         ui.separator();
         let why = no_variations.as_deref();
         for (enabled, name, what, command) in [
-            (true, "New face", "Another face for the same drawing (a new seed)", Command::NewFace),
-            (view.can_go_back, "Previous face", "Back to the face before", Command::PreviousFace),
+            (
+                true,
+                "New face",
+                "Another face for the same drawing (a new seed)",
+                Command::NewFace,
+            ),
+            (
+                view.can_go_back,
+                "Previous face",
+                "Back to the face before",
+                Command::PreviousFace,
+            ),
         ] {
             let button = ui.add_enabled(enabled && why.is_none(), egui::Button::new(name));
             let button = button.on_hover_text(tip(what, &command));
@@ -136,11 +173,19 @@ fn ui_file_menu(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
     let ctx = ui.ctx().clone();
     let item = |ui: &mut Ui, enabled: bool, name: &str, what: &str, command: &Command| {
         let button = ui.add_enabled(enabled, egui::Button::new(name));
-        button.on_hover_text(with_shortcut(&ctx, what, command)).clicked()
+        button
+            .on_hover_text(with_shortcut(&ctx, what, command))
+            .clicked()
     };
     let mut out = Vec::new();
     let open = Command::Open;
-    if item(ui, true, "Open…", "Open a drawing (.ora) or a sketch image", &open) {
+    if item(
+        ui,
+        true,
+        "Open…",
+        "Open a drawing (.ora) or a sketch image",
+        &open,
+    ) {
         out.push(open);
     }
     ui.menu_button("Open recent", |ui| {
@@ -148,17 +193,39 @@ fn ui_file_menu(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
             ui.label("No drawings yet");
         }
         for path in &view.settings.recent {
-            let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-            if ui.button(name).on_hover_text(path.display().to_string()).clicked() {
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            if ui
+                .button(name)
+                .on_hover_text(path.display().to_string())
+                .clicked()
+            {
                 out.push(Command::OpenFile(PathBuf::clone(path)));
             }
         }
     });
     ui.separator();
     for (enabled, name, what, command) in [
-        (true, "Save drawing…", "Save the drawing, strokes and colours editable (OpenRaster .ora: Krita, GIMP and MyPaint open its layers)", Command::SaveDrawing),
-        (view.has_face, "Save face…", "Save the face as PNG or JPEG", Command::SaveFace),
-        (true, "Save sketch…", "Save the sketch as a 512 px PNG", Command::SaveSketch),
+        (
+            true,
+            "Save drawing…",
+            "Save the drawing, strokes and colours editable (OpenRaster .ora: Krita, GIMP and MyPaint open its layers)",
+            Command::SaveDrawing,
+        ),
+        (
+            view.has_face,
+            "Save face…",
+            "Save the face as PNG or JPEG",
+            Command::SaveFace,
+        ),
+        (
+            true,
+            "Save sketch…",
+            "Save the sketch as a 512 px PNG",
+            Command::SaveSketch,
+        ),
     ] {
         if item(ui, enabled, name, what, &command) {
             out.push(command);
@@ -172,7 +239,11 @@ fn ui_file_menu(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
         (size, _) => format!("Faces at {size} px"),
     };
     for size in FACE_SAVE_SIZES {
-        if ui.radio(view.settings.face_save_size == size, label(size)).on_hover_text("Size of a saved face (larger sizes are upscaled)").clicked() {
+        if ui
+            .radio(view.settings.face_save_size == size, label(size))
+            .on_hover_text("Size of a saved face (larger sizes are upscaled)")
+            .clicked()
+        {
             out.push(Command::SetFaceSaveSize(size));
         }
     }
@@ -203,18 +274,33 @@ pub fn ui_colours(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
             }
             ui.spacing_mut().item_spacing.x = 8.0;
             let mut picked = view.settings.colour;
-            if ui.color_edit_button_srgb(&mut picked).on_hover_text("Any colour").changed() {
+            if ui
+                .color_edit_button_srgb(&mut picked)
+                .on_hover_text("Any colour")
+                .changed()
+            {
                 out.push(Command::SetColour(picked));
             }
             ui.separator();
             let mut shown = view.settings.show_colours;
             let toggle = Command::ToggleColours;
-            let tip = with_shortcut(ui.ctx(), "Show the colour strokes over the ink (the model gets them either way)", &toggle);
-            if ui.checkbox(&mut shown, "Show colours").on_hover_text(tip).changed() {
+            let tip = with_shortcut(
+                ui.ctx(),
+                "Show the colour strokes over the ink (the model gets them either way)",
+                &toggle,
+            );
+            if ui
+                .checkbox(&mut shown, "Show colours")
+                .on_hover_text(tip)
+                .changed()
+            {
                 out.push(toggle);
             }
             let clear = ui.add_enabled(view.has_colours, egui::Button::new("Clear colours"));
-            if clear.on_hover_text("Remove every colour stroke, nothing else (can be undone)").clicked() {
+            if clear
+                .on_hover_text("Remove every colour stroke, nothing else (can be undone)")
+                .clicked()
+            {
                 out.push(Command::ClearColours);
             }
         });

@@ -22,7 +22,12 @@ pub struct RasterCache {
 impl RasterCache {
     /// The sketch of `drawing` with `extra` (the stroke being drawn) on top, `size` x `size`:
     /// exactly [`rasterize_with`]. A colour stroke as `extra` changes nothing here.
-    pub fn render(&mut self, drawing: &Arc<Drawing>, extra: Option<&Stroke>, size: u32) -> GrayImage {
+    pub fn render(
+        &mut self,
+        drawing: &Arc<Drawing>,
+        extra: Option<&Stroke>,
+        size: u32,
+    ) -> GrayImage {
         let base = self.sketch.get(drawing, size, rasterize, |base, added| {
             let on_base = Drawing {
                 strokes: added.to_vec(),
@@ -50,11 +55,13 @@ impl RasterCache {
         extra: Option<&Stroke>,
         size: u32,
     ) -> RgbaImage {
-        let base = self.hints.get(drawing, size, rasterize_hints, |base, added| {
-            let mut hints = (**base).clone();
-            paint_hints(&mut hints, added.iter().map(|stroke| &**stroke));
-            hints
-        });
+        let base = self
+            .hints
+            .get(drawing, size, rasterize_hints, |base, added| {
+                let mut hints = (**base).clone();
+                paint_hints(&mut hints, added.iter().map(|stroke| &**stroke));
+                hints
+            });
         let mut hints = (**base).clone();
         if let Some(stroke) = extra.filter(|stroke| stroke.touches_hints()) {
             paint_hints(&mut hints, [stroke]);
@@ -84,7 +91,8 @@ impl<T> Layer<T> {
         full: impl FnOnce(&Drawing, u32) -> T,
         add: impl FnOnce(&Arc<T>, &[Arc<Stroke>]) -> T,
     ) -> &Arc<T> {
-        let fresh = matches!(&self.cached, Some((d, s, _)) if Arc::ptr_eq(d, drawing) && *s == size);
+        let fresh =
+            matches!(&self.cached, Some((d, s, _)) if Arc::ptr_eq(d, drawing) && *s == size);
         if !fresh {
             let image = match &self.cached {
                 Some((old, s, base)) if *s == size && adds_strokes(old, drawing) => {
@@ -154,7 +162,10 @@ mod tests {
         ];
         let mut cache = RasterCache::default();
         for size in [128, 300] {
-            assert_eq!(cache.render(&drawing, None, size), rasterize(&drawing, size));
+            assert_eq!(
+                cache.render(&drawing, None, size),
+                rasterize(&drawing, size)
+            );
             assert_eq!(
                 cache.render_hints(&drawing, None, size),
                 rasterize_hints(&drawing, size)

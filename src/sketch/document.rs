@@ -115,7 +115,12 @@ pub fn write_ora<W: Write + Seek>(
     let sketch = rasterize(drawing, size);
     let colours = rasterize_hints(drawing, size);
     let merged = merge(&sketch, &colours);
-    let thumbnail = imageops::resize(&merged, THUMBNAIL_SIZE, THUMBNAIL_SIZE, FilterType::Triangle);
+    let thumbnail = imageops::resize(
+        &merged,
+        THUMBNAIL_SIZE,
+        THUMBNAIL_SIZE,
+        FilterType::Triangle,
+    );
 
     let mut zip = ZipWriter::new(out);
     let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
@@ -151,17 +156,40 @@ pub fn write_ora<W: Write + Seek>(
         zip.write_all(bytes.get_ref())?;
         zip::result::ZipResult::Ok(())
     };
-    png(&mut zip, "data/sketch.png", DynamicImage::ImageLuma8(sketch))?;
-    png(&mut zip, "data/colours.png", DynamicImage::ImageRgba8(colours))?;
+    png(
+        &mut zip,
+        "data/sketch.png",
+        DynamicImage::ImageLuma8(sketch),
+    )?;
+    png(
+        &mut zip,
+        "data/colours.png",
+        DynamicImage::ImageRgba8(colours),
+    )?;
     if let Some(face) = face {
-        png(&mut zip, "data/face.png", DynamicImage::ImageRgb8(upscale(face, size)))?;
+        png(
+            &mut zip,
+            "data/face.png",
+            DynamicImage::ImageRgb8(upscale(face, size)),
+        )?;
     }
     png(&mut zip, "mergedimage.png", DynamicImage::ImageRgb8(merged))?;
-    png(&mut zip, "Thumbnails/thumbnail.png", DynamicImage::ImageRgb8(thumbnail))?;
+    png(
+        &mut zip,
+        "Thumbnails/thumbnail.png",
+        DynamicImage::ImageRgb8(thumbnail),
+    )?;
 
-    let background = drawing.background.as_ref().map(|_| BACKGROUND_PNG.to_owned());
+    let background = drawing
+        .background
+        .as_ref()
+        .map(|_| BACKGROUND_PNG.to_owned());
     if let Some(image) = &drawing.background {
-        png(&mut zip, BACKGROUND_PNG, DynamicImage::ImageLuma8((**image).clone()))?;
+        png(
+            &mut zip,
+            BACKGROUND_PNG,
+            DynamicImage::ImageLuma8((**image).clone()),
+        )?;
     }
     let json = DrawingJson {
         format: FORMAT.to_owned(),
@@ -172,7 +200,11 @@ pub fn write_ora<W: Write + Seek>(
         drawing: serde_json::from_str(&drawing_to_json(drawing)).expect("the drawing's JSON"),
     };
     zip.start_file(DRAWING_JSON, deflated)?;
-    zip.write_all(serde_json::to_string_pretty(&json).expect("serialises").as_bytes())?;
+    zip.write_all(
+        serde_json::to_string_pretty(&json)
+            .expect("serialises")
+            .as_bytes(),
+    )?;
     zip.finish()
 }
 
@@ -366,7 +398,9 @@ mod tests {
 
     fn zip_names(bytes: &[u8]) -> Vec<String> {
         let zip = ZipArchive::new(Cursor::new(bytes)).unwrap();
-        zip.file_names().map(|name| name.unwrap().into_owned()).collect()
+        zip.file_names()
+            .map(|name| name.unwrap().into_owned())
+            .collect()
     }
 
     #[test]
@@ -408,9 +442,13 @@ mod tests {
         }
         assert_eq!(names[0], "mimetype");
         let mut zip = ZipArchive::new(Cursor::new(&bytes[..])).unwrap();
-        let stack = String::from_utf8(read_entry(&mut zip, "stack.xml", Path::new("a")).unwrap()).unwrap();
+        let stack =
+            String::from_utf8(read_entry(&mut zip, "stack.xml", Path::new("a")).unwrap()).unwrap();
         for layer in ["face", "colours", "sketch"] {
-            assert!(stack.contains(&format!("name=\"{layer}\" src=\"data/{layer}.png\"")), "{stack}");
+            assert!(
+                stack.contains(&format!("name=\"{layer}\" src=\"data/{layer}.png\"")),
+                "{stack}"
+            );
         }
         let png = |zip: &mut ZipArchive<Cursor<&[u8]>>, name| {
             image::load_from_memory(&read_entry(zip, name, Path::new("a")).unwrap()).unwrap()
@@ -423,9 +461,16 @@ mod tests {
         let merged = png(&mut zip, "mergedimage.png").into_rgb8();
         let gray = f32::from(sketch.get_pixel(256, 256)[0]);
         let half = |c: u8| ((gray + f32::from(c)) / 2.0).round() as u8;
-        assert_eq!(merged.get_pixel(256, 256).0, [half(210), half(160), half(130)], "half colour over the sketch");
+        assert_eq!(
+            merged.get_pixel(256, 256).0,
+            [half(210), half(160), half(130)],
+            "half colour over the sketch"
+        );
         assert_eq!(png(&mut zip, "data/face.png").width(), DOCUMENT_SIZE);
-        assert_eq!(png(&mut zip, "Thumbnails/thumbnail.png").width(), THUMBNAIL_SIZE);
+        assert_eq!(
+            png(&mut zip, "Thumbnails/thumbnail.png").width(),
+            THUMBNAIL_SIZE
+        );
     }
 
     #[test]
@@ -435,7 +480,8 @@ mod tests {
         zip.start_file("mimetype", stored).unwrap();
         zip.write_all(ORA_MIMETYPE.as_bytes()).unwrap();
         zip.start_file("stack.xml", stored).unwrap();
-        zip.write_all(b"<image w=\"64\" h=\"32\"><stack/></image>").unwrap();
+        zip.write_all(b"<image w=\"64\" h=\"32\"><stack/></image>")
+            .unwrap();
         let mut merged = GrayImage::from_pixel(64, 32, image::Luma([255]));
         for x in 10..50 {
             merged.put_pixel(x, 16, image::Luma([0]));
@@ -455,10 +501,14 @@ mod tests {
     #[test]
     fn files_that_are_not_openraster_are_refused_with_the_reason() {
         let error = read_ora(b"not a zip", Path::new("x.ora")).unwrap_err();
-        assert!(error.to_string().contains("x.ora: not an OpenRaster file"), "{error}");
+        assert!(
+            error.to_string().contains("x.ora: not an OpenRaster file"),
+            "{error}"
+        );
 
         let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-        zip.start_file("mimetype", SimpleFileOptions::default()).unwrap();
+        zip.start_file("mimetype", SimpleFileOptions::default())
+            .unwrap();
         zip.write_all(b"application/zip").unwrap();
         let bytes = zip.finish().unwrap().into_inner();
         let error = read_ora(&bytes, Path::new("x.ora")).unwrap_err();
@@ -494,6 +544,11 @@ mod tests {
         std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
         save_ora(&link, &document(), None).unwrap();
         assert_eq!(std::fs::read(&elsewhere).unwrap(), b"keep me");
-        assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            !std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 }

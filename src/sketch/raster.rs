@@ -212,9 +212,8 @@ impl StrokePainter {
     /// Strokes `self.samples` (rules 5 to 7) with ink or paper.
     fn paint_samples(&mut self, pixmap: &mut Pixmap, width: f32, ink: bool, transform: Transform) {
         let paint = if ink { &self.ink } else { &self.paper };
-        let width_of = |sample: &Sample| {
-            quantized_width(width * self.canvas_side * (0.5 + sample.pressure))
-        };
+        let width_of =
+            |sample: &Sample| quantized_width(width * self.canvas_side * (0.5 + sample.pressure));
 
         if let [dot] = self.samples.as_slice() {
             let radius = width_of(dot) / 2.0;
@@ -349,7 +348,11 @@ mod tests {
 
     #[test]
     fn colour_strokes_are_not_ink() {
-        let drawing = drawing_of(vec![colour_stroke([200, 0, 0], 0.05, &[(0.2, 0.5), (0.8, 0.5)])]);
+        let drawing = drawing_of(vec![colour_stroke(
+            [200, 0, 0],
+            0.05,
+            &[(0.2, 0.5), (0.8, 0.5)],
+        )]);
         assert_eq!(rasterize(&drawing, 32), rasterize(&Drawing::default(), 32));
     }
 
@@ -358,11 +361,21 @@ mod tests {
         let red = colour_stroke([200, 10, 20], 0.1, &[(0.2, 0.5), (0.8, 0.5)]);
         let hints = rasterize_hints(&drawing_of(vec![red.clone()]), 64);
         // The same stroke as ink: the hinted pixels are exactly those darker than 128.
-        let ink = rasterize(&drawing_of(vec![Stroke { tool: Tool::Brush, ..red }]), 64);
+        let ink = rasterize(
+            &drawing_of(vec![Stroke {
+                tool: Tool::Brush,
+                ..red
+            }]),
+            64,
+        );
         let mut hinted = 0;
         for (x, y, pixel) in hints.enumerate_pixels() {
             let covered = ink.get_pixel(x, y)[0] < HINT_COVERAGE;
-            let expected = if covered { Rgba([200, 10, 20, 255]) } else { Rgba([0, 0, 0, 0]) };
+            let expected = if covered {
+                Rgba([200, 10, 20, 255])
+            } else {
+                Rgba([0, 0, 0, 0])
+            };
             assert_eq!(*pixel, expected, "({x}, {y})");
             hinted += usize::from(covered);
         }
@@ -380,18 +393,29 @@ mod tests {
         ]);
         let hints = rasterize_hints(&drawing, 64);
         assert_eq!(hints.get_pixel(32, 32).0, [0, 0, 200, 255], "blue over red");
-        assert_eq!(hints.get_pixel(20, 32).0, [200, 0, 0, 255], "ink leaves colour alone");
+        assert_eq!(
+            hints.get_pixel(20, 32).0,
+            [200, 0, 0, 255],
+            "ink leaves colour alone"
+        );
         assert_eq!(hints.get_pixel(48, 32).0[3], 0, "erased");
         assert_eq!(hints.get_pixel(5, 5).0[3], 0, "never painted");
         // In two calls, as the app's cache paints them, the result is the same.
-        let mut split = rasterize_hints(&drawing_of(drawing.strokes[..2].iter().map(|s| (**s).clone()).collect()), 64);
+        let mut split = rasterize_hints(
+            &drawing_of(drawing.strokes[..2].iter().map(|s| (**s).clone()).collect()),
+            64,
+        );
         paint_hints(&mut split, drawing.strokes[2..].iter().map(|s| &**s));
         assert_eq!(split, hints);
     }
 
     #[test]
     fn hints_off_the_canvas_are_clipped() {
-        let drawing = drawing_of(vec![colour_stroke([9, 9, 9], 0.2, &[(-0.05, 1.05), (0.02, 0.98)])]);
+        let drawing = drawing_of(vec![colour_stroke(
+            [9, 9, 9],
+            0.2,
+            &[(-0.05, 1.05), (0.02, 0.98)],
+        )]);
         let hints = rasterize_hints(&drawing, 32);
         assert_eq!(hints.get_pixel(0, 31).0, [9, 9, 9, 255]);
         let far = drawing_of(vec![colour_stroke([9, 9, 9], 0.01, &[(3.0, 3.0)])]);
