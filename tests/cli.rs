@@ -694,3 +694,224 @@ fn usage_errors_exit_with_2() {
         assert!(help.contains(documented), "{documented} in {help}");
     }
 }
+
+// ---- Hostile models and files (issue 11): refused with the reason, never an abort ----------
+
+fn contract_model(name: &str) -> PathBuf {
+    project("tests/data/contract").join(format!("{name}.onnx"))
+}
+
+/// `sketch2face generate` of the first example sketch into `out`, or `info` (`out` unused), with
+/// `model` on the CPU: add more arguments and run it.
+fn model_command(command: &str, model: &Path, out: &Path) -> Command {
+    let mut cmd = sketch2face();
+    cmd.arg(command);
+    if command == "generate" {
+        cmd.arg(&example_sketches()[0]).arg("--out").arg(out);
+    }
+    cmd.arg("--model").arg(model).args(["--device", "cpu"]);
+    cmd
+}
+
+fn run_model_command(command: &str, model: &Path, out: &Path, extra: &[&str]) -> Output {
+    model_command(command, model, out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// The standard error of a run that exited with `status` by itself: no signal, no panic.
+fn refusal(output: &Output, status: i32) -> String {
+    assert!(
+        output.status.code().is_some(),
+        "killed by a signal: {output:?}"
+    );
+    assert_no_panic(output);
+    failure_text(output, status)
+}
+
+#[test]
+fn hostile_models_are_refused_by_generate_and_info_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_onnx = dir.path().join("face.onnx");
+    std::fs::copy(project("tests/data/golden_face.png"), &not_onnx).unwrap();
+    let text = dir.path().join("notes.onnx");
+    std::fs::write(&text, "this is not a model\n").unwrap();
+    let through_a_file = text.join("model.onnx");
+    let cases: Vec<(PathBuf, &[&str])> = vec![
+        (
+            dir.path().to_owned(),
+            &["is a folder; give the .onnx file itself"],
+        ),
+        (not_onnx.clone(), &["is not an ONNX model", "(at byte"]),
+        (text.clone(), &["is not an ONNX model"]),
+        (
+            through_a_file.clone(),
+            &["cannot read model file", "Not a directory"],
+        ),
+        (
+            contract_model("huge_resolution"),
+            &["at most 2048", "65535"],
+        ),
+        (
+            contract_model("external_initializer"),
+            &["`bias` in \"external_bias.bin\"", "--allow-external-data"],
+        ),
+        (
+            contract_model("external_constant"),
+            &["reads 1 tensor(s) from other files"],
+        ),
+        (
+            contract_model("external_subgraph"),
+            &["reads 1 tensor(s) from other files"],
+        ),
+        (
+            contract_model("external_outside"),
+            &["`bias` in \"../../../Cargo.toml\""],
+        ),
+    ];
+    for (model, expected) in &cases {
+        for command in ["generate", "info"] {
+            let out = dir.path().join("faces");
+            let output = run_model_command(command, model, &out, &[]);
+            let stderr = refusal(&output, CANNOT_RUN);
+            assert!(
+                stderr.contains(&model.display().to_string()),
+                "{command}: {stderr}"
+            );
+            for part in *expected {
+                assert!(
+                    stderr.contains(part),
+                    "{command} {}: {stderr}",
+                    model.display()
+                );
+            }
+            let written = std::fs::read_dir(&out).map_or(0, |entries| entries.count());
+            assert_eq!(written, 0, "{command}: nothing is written");
+        }
+    }
+}
+
+#[test]
+fn external_data_is_refused_before_onnx_runtime_is_even_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = model_command(
+        "generate",
+        &contract_model("external_initializer"),
+        dir.path(),
+    )
+    .env(
+        "ORT_DYLIB_PATH",
+        dir.path().join("no-such-libonnxruntime.so"),
+    )
+    .output()
+    .unwrap();
+    let stderr = refusal(&output, CANNOT_RUN);
+    assert!(stderr.contains("from other files"), "{stderr}");
+    assert!(
+        !stderr.contains("ONNX Runtime library not found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreadable_model_is_refused_for_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let locked = dir.path().join("locked.onnx");
+    std::fs::copy(contract_model("valid"), &locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root reads any file: run the binary as `nobody` then, where setpriv can.
+    let binary = env!("CARGO_BIN_EXE_sketch2face");
+    let mut cmd = if std::fs::read(&locked).is_ok() {
+        if !Path::new("/usr/bin/setpriv").is_file() {
+            eprintln!("skipped: running as root and no setpriv to drop to another user");
+            return;
+        }
+        let mut cmd = std::process::Command::new("/usr/bin/setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", binary]);
+        cmd
+    } else {
+        std::process::Command::new(binary)
+    };
+    let output = cmd
+        .args(["info", "--device", "cpu", "--model"])
+        .arg(&locked)
+        .output()
+        .unwrap();
+    let stderr = refusal(&output, CANNOT_RUN);
+    assert!(
+        stderr.contains(&format!("cannot read model file {}", locked.display()))
+            && stderr.contains("Permission denied"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn external_data_is_read_from_the_model_folder_with_allow_external_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("faces");
+    let model = contract_model("external_initializer");
+    let allow = ["--allow-external-data"];
+    let output = run_model_command("generate", &model, &out, &allow);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "one face");
+    let output = run_model_command("info", &model, &out, &allow);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("resolution: 16 x 16"));
+    // Outside the folder, ONNX Runtime refuses it even when allowed.
+    let outside = contract_model("external_outside");
+    let output = run_model_command("info", &outside, &out, &allow);
+    let stderr = refusal(&output, CANNOT_RUN);
+    assert!(stderr.contains("escapes model directory"), "{stderr}");
+}
+
+#[test]
+fn a_model_that_fails_at_run_time_fails_its_sketches_not_the_process() {
+    // ONNX Runtime's error names the model; the shape check names the sketch (the model is on
+    // the first line of standard output).
+    for (name, expected) in [
+        ("runtime_reshape", "runtime_reshape.onnx failed"),
+        ("runtime_reshape", "Reshape"),
+        (
+            "runtime_output_shape",
+            "expected shape [1, 3, 16, 16], found [1, 3, 32, 32]",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = run_model_command("generate", &contract_model(name), dir.path(), &[]);
+        let stderr = refusal(&output, SOME_SKETCHES_FAILED);
+        assert!(
+            stderr.contains(expected) && stderr.contains("cannot generate a face for"),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{name}: no face"
+        );
+    }
+}
+
+#[test]
+fn a_sketch_too_large_to_decode_is_refused_from_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    // After an example sketch, which still gets its face.
+    let deep = project("tests/data/hostile/deep_8192.png");
+    let output = model_command("generate", &contract_model("valid"), dir.path())
+        .arg(&deep)
+        .output()
+        .unwrap();
+    let stderr = refusal(&output, SOME_SKETCHES_FAILED);
+    assert!(
+        stderr.contains("deep_8192.png is 8192 x 8192 pixels of 16-bit RGBA")
+            && stderr.contains("the limit is 134 MB"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "the example's face"
+    );
+}
