@@ -662,6 +662,46 @@ fn settings_are_saved_for_the_next_run() {
     assert!((saved.eraser_size - ERASER_DEFAULT * SIZE_STEP).abs() < 1e-6);
 }
 
+#[test]
+fn settings_go_to_the_data_folder_and_a_broken_file_is_kept_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_data = || AppOptions {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..contract_model("valid_v2.onnx")
+    };
+    let mut harness = harness(with_data());
+    harness.key_press(Key::E);
+    harness.run_ok();
+    eframe::App::save(harness.state_mut(), &mut NoStorage);
+    drop(harness);
+    let harness = self::harness(with_data());
+    assert_eq!(harness.state().settings().tool, Tool::Eraser, "read back");
+    drop(harness);
+
+    let path = dir.path().join("settings.json");
+    std::fs::write(&path, b"\x00 not settings").unwrap();
+    let harness = self::harness(with_data());
+    assert_eq!(harness.state().settings(), &Settings::default());
+    let (text, is_error) = last_message(harness.state());
+    assert!(is_error && text.contains("settings.json.bak"), "{text}");
+    assert_eq!(
+        std::fs::read(dir.path().join("settings.json.bak")).unwrap(),
+        b"\x00 not settings"
+    );
+}
+
+/// eframe's storage, unused.
+struct NoStorage;
+
+impl eframe::Storage for NoStorage {
+    fn get_string(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn set_string(&mut self, _: &str, _: String) {}
+    fn remove_string(&mut self, _: &str) {}
+    fn flush(&mut self) {}
+}
+
 /// The main screen, blank and with a drawing, with a contract-1 model; then with colours and
 /// the variations strip, with a model that takes hints and a code. The faces and the status
 /// line (timings, model metadata) are masked, and the models are the contract test models, so

@@ -1,5 +1,7 @@
-//! What the app remembers between runs (eframe persistence, stored under [`eframe::APP_KEY`]).
-//! The window's size and position are persisted by eframe itself (`NativeOptions::persist_window`).
+//! What the app remembers between runs: `settings.json` in the data folder, written atomically.
+//! A file that does not parse is kept as `settings.json.bak` (and the user told); a value that
+//! does not fit resets only itself. The window's size and position are persisted by eframe
+//! itself (`NativeOptions::persist_window`).
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +19,8 @@ pub const COLOUR_SIZE_DEFAULT: f32 = 0.040;
 pub const COLOUR_DEFAULT: Rgb = [224, 172, 140];
 /// Files in the "Open recent" menu.
 pub const RECENT_KEPT: usize = 8;
+/// The settings' file name in the data folder.
+pub const SETTINGS_FILE: &str = "settings.json";
 /// One press of `[` or `]` scales the size by this factor.
 pub const SIZE_STEP: f32 = 1.25;
 /// Face export sizes offered in the toolbar; 0 means the model's own resolution.
@@ -86,6 +90,90 @@ impl Settings {
         }
     }
 
+    /// Settings from `settings.json`'s text: every known value that fits is taken, each other
+    /// one keeps its default (and is named in the returned list). Text that is not a JSON object
+    /// is an error.
+    pub fn from_json(text: &str) -> Result<(Settings, Vec<String>), serde_json::Error> {
+        let found: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)?;
+        let serde_json::Value::Object(mut taken) =
+            serde_json::to_value(Settings::default()).expect("settings serialise")
+        else {
+            unreachable!("a struct serialises to an object")
+        };
+        let mut reset = Vec::new();
+        for (key, value) in found {
+            if !taken.contains_key(&key) {
+                continue; // from a newer or older version
+            }
+            let mut trial = taken.clone();
+            trial.insert(key.clone(), value);
+            if serde_json::from_value::<Settings>(serde_json::Value::Object(trial.clone())).is_ok()
+            {
+                taken = trial;
+            } else {
+                reset.push(key);
+            }
+        }
+        let settings = serde_json::from_value(serde_json::Value::Object(taken))?;
+        Ok((settings, reset))
+    }
+
+    /// The settings in `path` (defaults when there is none), and what the user should be told:
+    /// a file that does not parse is moved to `path.bak`; values that do not fit are named.
+    pub fn load(path: &Path) -> (Option<Settings>, Option<String>) {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (None, None),
+            Err(e) => {
+                return (
+                    None,
+                    Some(format!(
+                        "The settings {} could not be read: {e}",
+                        path.display()
+                    )),
+                );
+            }
+        };
+        match Settings::from_json(&text) {
+            Ok((settings, reset)) if reset.is_empty() => (Some(settings), None),
+            Ok((settings, reset)) => (
+                Some(settings),
+                Some(format!(
+                    "Some settings in {} did not fit and were reset: {}",
+                    path.display(),
+                    reset.join(", ")
+                )),
+            ),
+            Err(error) => {
+                let mut backup = path.as_os_str().to_owned();
+                backup.push(".bak");
+                let backup = std::path::PathBuf::from(backup);
+                let kept = match std::fs::rename(path, &backup) {
+                    Ok(()) => format!("it is kept as {}", backup.display()),
+                    Err(e) => format!("it could not be kept aside: {e}"),
+                };
+                (
+                    None,
+                    Some(format!(
+                        "The settings {} could not be read ({error}); the defaults are used and {kept}",
+                        path.display()
+                    )),
+                )
+            }
+        }
+    }
+
+    /// Write the settings to `path` atomically.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).expect("settings serialise") + "\n";
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
+        crate::sketch::write_atomically(path, |file| {
+            std::io::Write::write_all(file, json.as_bytes())
+        })
+    }
+
     /// Repair values from an old or hand-edited settings file.
     pub fn sanitized(mut self) -> Self {
         let fix = |v: f32, default: f32| {
@@ -147,6 +235,42 @@ mod tests {
             s.recent[1],
             Path::new(&format!("/d/{}.ora", RECENT_KEPT + 1))
         );
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_resets_only_itself() {
+        let (s, reset) = Settings::from_json(
+            r#"{"tool": "Pencil", "brush_size": 0.02, "guide": true, "future_option": 3}"#,
+        )
+        .unwrap();
+        assert_eq!(reset, ["tool"]);
+        assert_eq!(s.tool, Tool::Brush);
+        assert_eq!(s.brush_size, 0.02);
+        assert!(s.guide);
+    }
+
+    #[test]
+    fn settings_that_do_not_parse_are_kept_aside_and_saving_is_atomic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE);
+        assert_eq!(Settings::load(&path), (None, None));
+        std::fs::write(&path, b"{ this is not json").unwrap();
+        let (settings, message) = Settings::load(&path);
+        assert!(settings.is_none());
+        let message = message.unwrap();
+        assert!(message.contains("settings.json.bak"), "{message}");
+        assert!(!path.exists());
+        assert_eq!(
+            std::fs::read(dir.path().join("settings.json.bak")).unwrap(),
+            b"{ this is not json"
+        );
+
+        let settings = Settings {
+            tool: Tool::Colour,
+            ..Settings::default()
+        };
+        settings.save(&path).unwrap();
+        assert_eq!(Settings::load(&path), (Some(settings), None));
     }
 
     #[test]

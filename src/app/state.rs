@@ -15,7 +15,7 @@ use super::commands::{self, Command};
 use super::document::Document;
 use super::files::{DIALOG_FAILED_WITHIN, FileEvent, Files, Opened, Purpose, free_file_name};
 use super::live::{LiveFace, SeedSource, VARIATIONS, model_name};
-use super::settings::{SIZE_STEP, Settings};
+use super::settings::{SETTINGS_FILE, SIZE_STEP, Settings};
 use super::toolbar::{self, StatusView, ToolbarView};
 use crate::engine::{self, Device, EngineOptions, Seed};
 use crate::error_chain;
@@ -105,6 +105,9 @@ enum Closing {
 pub struct SketchApp {
     ctx: egui::Context,
     settings: Settings,
+    /// `settings.json` in the data folder (`None` without one: the settings go to eframe's
+    /// storage only).
+    settings_path: Option<PathBuf>,
     document: Document,
     canvas: Canvas,
     live: LiveFace,
@@ -136,7 +139,11 @@ impl SketchApp {
             seed_start,
         } = options;
         let (guide_image, guide_problem) = load_guide(guide.as_deref());
-        let mut settings = settings.sanitized();
+        let settings_path = data_dir.as_ref().map(|dir| dir.join(SETTINGS_FILE));
+        let (stored, settings_problem) = settings_path
+            .as_deref()
+            .map_or((None, None), Settings::load);
+        let mut settings = stored.unwrap_or(settings).sanitized();
         if guide_image.is_none() {
             settings.guide = false;
         }
@@ -145,6 +152,7 @@ impl SketchApp {
         let mut app = Self {
             ctx: ctx.clone(),
             settings,
+            settings_path,
             document: Document::default(),
             canvas: Canvas::new(ctx, guide_image),
             live: LiveFace::new(ctx, model, engine, &mut seeds),
@@ -166,6 +174,9 @@ impl SketchApp {
                 status: Rect::NOTHING,
             },
         };
+        if let Some(problem) = settings_problem {
+            app.message(problem, true);
+        }
         app.restore_autosave();
         if let Some(path) = initial_file {
             app.commands.push(Command::OpenFile(path));
@@ -823,8 +834,16 @@ impl eframe::App for SketchApp {
         self.frame(ui);
     }
 
+    /// The settings: to `settings.json` (atomically) and to eframe's storage, which a start
+    /// without the file falls back to.
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+        if let Some(path) = &self.settings_path
+            && let Err(e) = self.settings.save(path)
+        {
+            let text = format!("Could not save the settings to {}: {e}", path.display());
+            self.message(text, true);
+        }
     }
 
     /// A clean exit (the drawing saved, discarded or unchanged): the autosave goes. Without
