@@ -17,24 +17,13 @@ for tool in Xvfb xdotool xwd compare identify python3; do
     command -v "$tool" >/dev/null || { echo "error: $tool not found (apt-get install xvfb xdotool x11-apps imagemagick)" >&2; exit 1; }
 done
 
-tmp=$(mktemp -d)
-display=:${RECOVERY_DISPLAY:-96}
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
-xvfb=$!
-app=
-cleanup() {
-    [[ -n $app ]] && kill -9 "$app" 2>/dev/null
-    kill "$xvfb" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-export DISPLAY=$display XDG_DATA_HOME=$tmp/data XDG_RUNTIME_DIR=$tmp/run
-mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+app_signal=KILL
+# shellcheck source=scripts/xvfb_session.sh
+source scripts/xvfb_session.sh "${RECOVERY_DISPLAY:-96}"
 autosave=$XDG_DATA_HOME/sketch2face/autosave.ora
-sleep 1
 
 # The canvas, where it is with and without the variations strip (the window's default size at
-# the top-left corner): x 104..552, y 48..496. Strokes and comparisons stay inside it.
+# the top-left corner): x 132..551, y 66..485. Strokes and comparisons stay inside it.
 region=380x380+140+80
 
 start_app() {

@@ -13,20 +13,8 @@ out=${1:-assets/screenshot.png}
 bin=${SKETCH2FACE_BIN:-target/release/sketch2face}
 [[ -x $bin ]] || { echo "error: $bin not found; run \`make build\` first" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-display=:${SCREENSHOT_DISPLAY:-97}
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
-xvfb=$!
-app=
-cleanup() {
-    [[ -n $app ]] && kill "$app" 2>/dev/null
-    kill "$xvfb" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-export DISPLAY=$display XDG_DATA_HOME=$tmp/data XDG_RUNTIME_DIR=$tmp/run
-mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-sleep 1
+# shellcheck source=scripts/xvfb_session.sh
+source scripts/xvfb_session.sh "${SCREENSHOT_DISPLAY:-97}"
 
 "$bin" >"$tmp/app.log" 2>&1 &
 app=$!
