@@ -214,7 +214,10 @@ mod tests {
         let one = Array4::<f32>::zeros((1, 3, 1, 1));
         let huge = one.broadcast((1, 3, 65535, 65535)).unwrap();
         let err = postprocess(huge).unwrap_err().to_string();
-        assert!(err.contains("from 1 to 2048") && err.contains("65535"), "{err}");
+        assert!(
+            err.contains("from 1 to 2048") && err.contains("65535"),
+            "{err}"
+        );
         let tall = one.broadcast((1, 3, 2049, 1)).unwrap();
         assert!(postprocess(tall).is_err());
     }
