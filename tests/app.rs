@@ -62,6 +62,14 @@ fn options() -> AppOptions {
     }
 }
 
+/// `valid_v2.onnx` with a data folder (autosave, settings).
+fn with_data_dir(dir: &Path) -> AppOptions {
+    AppOptions {
+        data_dir: Some(dir.to_path_buf()),
+        ..contract_model("valid_v2.onnx")
+    }
+}
+
 /// The options with one of the contract test models.
 fn contract_model(name: &str) -> AppOptions {
     AppOptions {
@@ -665,10 +673,7 @@ fn settings_are_saved_for_the_next_run() {
 #[test]
 fn settings_go_to_the_data_folder_and_a_broken_file_is_kept_aside() {
     let dir = tempfile::tempdir().unwrap();
-    let with_data = || AppOptions {
-        data_dir: Some(dir.path().to_path_buf()),
-        ..contract_model("valid_v2.onnx")
-    };
+    let with_data = || with_data_dir(dir.path());
     let mut harness = harness(with_data());
     harness.key_press(Key::E);
     harness.run_ok();
@@ -1193,14 +1198,7 @@ fn a_saved_drawing_reopens_with_the_same_strokes_colours_and_seed() {
 
     let names = zip_names(&path);
     assert_eq!(names[0], "mimetype");
-    for layer in [
-        "stack.xml",
-        "data/sketch.png",
-        "data/colours.png",
-        "data/face.png",
-        "mergedimage.png",
-        "Thumbnails/thumbnail.png",
-    ] {
+    for layer in sketch::ORA_ENTRIES {
         assert!(names.iter().any(|n| n == layer), "{layer} in {names:?}");
     }
     let saved = harness.state().drawing().clone();
@@ -1234,10 +1232,7 @@ fn a_saved_drawing_reopens_with_the_same_strokes_colours_and_seed() {
 #[test]
 fn the_drawing_is_restored_after_an_unclean_exit() {
     let dir = tempfile::tempdir().unwrap();
-    let with_data = || AppOptions {
-        data_dir: Some(dir.path().to_path_buf()),
-        ..contract_model("valid_v2.onnx")
-    };
+    let with_data = || with_data_dir(dir.path());
     let mut harness = harness(with_data());
     draw(&mut harness, &LINE);
     draw(&mut harness, &[(0.5, 0.2), (0.5, 0.8)]);

@@ -31,6 +31,16 @@ pub const DOCUMENT_SIZE: u32 = 512;
 pub const THUMBNAIL_SIZE: u32 = 256;
 /// Opacity of the colours over the sketch, in the file's stack and its merged image.
 pub const COLOUR_OPACITY: f32 = 0.5;
+/// The entries of a saved drawing that other programs read (the face only when there is one).
+pub const ORA_ENTRIES: [&str; 7] = [
+    "mimetype",
+    "stack.xml",
+    "data/sketch.png",
+    "data/colours.png",
+    "data/face.png",
+    "mergedimage.png",
+    "Thumbnails/thumbnail.png",
+];
 /// The `mimetype` entry of every OpenRaster file.
 pub const ORA_MIMETYPE: &str = "image/openraster";
 /// Largest `.ora` file read, and largest entry unpacked from one (a zip bomb stops there).
@@ -428,16 +438,7 @@ mod tests {
         assert_eq!(&bytes[30..38], b"mimetype");
         assert_eq!(&bytes[38..54], ORA_MIMETYPE.as_bytes());
         let names = zip_names(&bytes);
-        for name in [
-            "mimetype",
-            "stack.xml",
-            "data/sketch.png",
-            "data/colours.png",
-            "data/face.png",
-            "mergedimage.png",
-            "Thumbnails/thumbnail.png",
-            DRAWING_JSON,
-        ] {
+        for name in ORA_ENTRIES.into_iter().chain([DRAWING_JSON]) {
             assert!(names.contains(&name.to_owned()), "{name} in {names:?}");
         }
         assert_eq!(names[0], "mimetype");

@@ -13,8 +13,8 @@ mod raster;
 pub use cache::RasterCache;
 pub use document::{
     COLOUR_OPACITY, DOCUMENT_SIZE, DRAWING_JSON, DocumentError, DrawingDocument, MAX_ORA_BYTES,
-    ORA_MIMETYPE, OpenedOra, THUMBNAIL_SIZE, load_ora, read_ora, save_ora, write_atomically,
-    write_ora,
+    ORA_ENTRIES, ORA_MIMETYPE, OpenedOra, THUMBNAIL_SIZE, load_ora, read_ora, save_ora,
+    write_atomically, write_ora,
 };
 pub use drawing::{
     Drawing, PRESSURE_DEFAULT, Point, Rgb, Stroke, Tool, drawing_from_json, drawing_to_json,
