@@ -23,8 +23,8 @@
 //!
 //! The harness is driven like a window's event loop: pointer events arrive every 8 ms (a
 //! 125 Hz mouse) with a pause between strokes, each event gets a frame, and otherwise a frame
-//! runs only when egui or the worker asks for a repaint (the app's `request_repaint` callback
-//! wakes the loop; nothing polls). The app instrumentation it needs is public API that already
+//! runs only when egui or the worker asks for a repaint, at the time asked for (the app's
+//! `request_repaint` callback wakes the loop; nothing polls). The app instrumentation it needs is public API that already
 //! exists: `submitted_id` (the newest drawing sent to the worker) and `shown_id` (the drawing
 //! whose face is on screen).
 
@@ -229,16 +229,27 @@ impl Driver<'_> {
             if now >= deadline {
                 return false;
             }
-            let due = self.timer.is_some_and(|t| t <= now) || !self.wakes.is_empty();
-            if due {
+            // A repaint asked for later (`request_repaint_after`) waits for its time, as in
+            // eframe's event loop; one asked for now makes a frame now.
+            while let Ok(delay) = self.wakes.try_recv() {
+                self.schedule(now, delay);
+            }
+            if self.timer.is_some_and(|t| t <= now) {
                 self.timer = None;
                 self.step(None);
                 continue;
             }
             let wake_at = self.timer.map_or(deadline, |t| t.min(deadline));
-            if self.wakes.recv_deadline(wake_at).is_ok() {
-                self.step(None);
+            if let Ok(delay) = self.wakes.recv_deadline(wake_at) {
+                self.schedule(Instant::now(), delay);
             }
+        }
+    }
+
+    /// A frame at `now + delay` at the latest.
+    fn schedule(&mut self, now: Instant, delay: Duration) {
+        if let Some(at) = now.checked_add(delay) {
+            self.timer = Some(self.timer.map_or(at, |t| t.min(at)));
         }
     }
 }
@@ -417,6 +428,16 @@ fn run() -> anyhow::Result<()> {
         .zip(cpu_before)
         .map(|(after, before)| common::round3((after - before) * 1e3));
     driver.frames.truncate(frames_before);
+    let errors: Vec<&str> = driver
+        .app()
+        .messages()
+        .iter()
+        .filter(|m| m.is_error)
+        .map(|m| m.text.as_str())
+        .collect();
+    if let Some(last) = errors.last() {
+        println!("{} error messages; the last: {last}", errors.len());
+    }
     let drawn = driver.app().drawing().strokes.len();
     anyhow::ensure!(
         drawn == strokes.len(),

@@ -1446,3 +1446,32 @@ fn a_save_onto_a_full_disk_keeps_the_old_file_intact() {
         "the drawing is kept"
     );
 }
+
+/// Repaint only on input, worker replies and animations: once the face and the strip are there,
+/// the app asks for no more frames.
+#[test]
+fn an_idle_app_asks_for_no_frames() {
+    let mut harness = harness(options());
+    wait_for_model(&mut harness);
+    draw(&mut harness, &LINE);
+    push(&mut harness, Command::SetColour([120, 80, 50]));
+    draw(&mut harness, &[(0.3, 0.2), (0.7, 0.2)]);
+    wait_for_face(&mut harness);
+    let has_z = harness
+        .state()
+        .model_status()
+        .info()
+        .is_some_and(|info| info.z_dim > 0);
+    if has_z {
+        wait_for(&mut harness, "the variations", |app| app.variations().1.is_some());
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    harness.step();
+    harness.step();
+    let delay = harness.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay;
+    assert!(
+        delay > Duration::from_secs(3600),
+        "asks for a frame in {delay:?}; messages: {:?}",
+        harness.state().messages()
+    );
+}

@@ -1,6 +1,7 @@
 //! Never lose a drawing: the document is written to the data folder after each finished
 //! stroke, on a thread of its own, atomically, at most once per [`AUTOSAVE_PAUSE`] (snapshots
-//! that arrive meanwhile are coalesced into the newest). A clean exit removes the file; one
+//! that arrive meanwhile are coalesced into the newest), as an `.ora` with sketch2face's data
+//! only (nothing rendered, so it costs little). A clean exit removes the file; one
 //! found at start means the last session ended without that (a crash, `kill -9`, a power cut),
 //! and the app restores it.
 
@@ -94,7 +95,10 @@ fn run(path: &Path, jobs: &Receiver<Job>, failures: &Sender<String>, notify: &dy
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
             .map_err(|e| format!("{}: {}", path.display(), error_chain(&e)))
-            .and_then(|()| sketch::save_ora(path, document, None).map_err(|e| error_chain(&e)));
+            .and_then(|()| {
+                sketch::save_ora(path, document, sketch::Layers::DataOnly)
+                    .map_err(|e| error_chain(&e))
+            });
         if let Err(error) = written {
             let _ = failures.send(format!("Could not autosave the drawing: {error}"));
             notify();

@@ -210,8 +210,11 @@ impl Files {
         self.spawn(ctx, "save-drawing", move || {
             let (path, result) = match with_extension(&path, &["ora"]) {
                 Ok(path) => {
-                    let result = sketch::save_ora(&path, &document, face.as_ref())
-                        .map_err(|e| error_chain(&e));
+                    let layers = sketch::Layers::Pictures {
+                        face: face.as_ref(),
+                    };
+                    let result =
+                        sketch::save_ora(&path, &document, layers).map_err(|e| error_chain(&e));
                     (path, result)
                 }
                 Err(refused) => (path, Err(refused)),

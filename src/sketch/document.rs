@@ -114,14 +114,45 @@ struct DrawingJson {
     drawing: serde_json::Value,
 }
 
-/// Writes `document` (and the face, when there is one) as OpenRaster to `out`.
+/// What a saved drawing holds besides sketch2face's own data.
+#[derive(Clone, Copy, Debug)]
+pub enum Layers<'a> {
+    /// The pictures other programs read: the sketch and colours layers (and the face's, when
+    /// there is one), the merged image and the thumbnail.
+    Pictures { face: Option<&'a RgbImage> },
+    /// sketch2face's own data only, nothing rendered (the autosave, written after every
+    /// stroke: it must cost little).
+    DataOnly,
+}
+
+/// Writes `document` as OpenRaster to `out`, with the `layers` asked for.
 pub fn write_ora<W: Write + Seek>(
     out: W,
     document: &DrawingDocument,
-    face: Option<&RgbImage>,
+    layers: Layers,
 ) -> zip::result::ZipResult<W> {
+    let mut zip = ZipWriter::new(out);
+    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+    zip.start_file("mimetype", stored)?;
+    zip.write_all(ORA_MIMETYPE.as_bytes())?;
+    if let Layers::Pictures { face } = layers {
+        write_pictures(&mut zip, &document.drawing, face)?;
+    } else {
+        let size = DOCUMENT_SIZE;
+        zip.start_file("stack.xml", stored)?;
+        zip.write_all(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<image version=\"0.0.6\" w=\"{size}\" h=\"{size}\"><stack/></image>\n").as_bytes())?;
+    }
+    write_data(&mut zip, document)?;
+    zip.finish()
+}
+
+/// `stack.xml`, the layers, the merged image and the thumbnail.
+fn write_pictures<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    drawing: &Drawing,
+    face: Option<&RgbImage>,
+) -> zip::result::ZipResult<()> {
     let size = DOCUMENT_SIZE;
-    let drawing = &document.drawing;
     let sketch = rasterize(drawing, size);
     let colours = rasterize_hints(drawing, size);
     let merged = merge(&sketch, &colours);
@@ -132,12 +163,7 @@ pub fn write_ora<W: Write + Seek>(
         FilterType::Triangle,
     );
 
-    let mut zip = ZipWriter::new(out);
-    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
-    zip.start_file("mimetype", stored)?;
-    zip.write_all(ORA_MIMETYPE.as_bytes())?;
-
     let mut layers = String::new();
     let mut layer = |name: &str, opacity: f32, visible: bool| {
         layers.push_str(&format!(
@@ -156,47 +182,49 @@ pub fn write_ora<W: Write + Seek>(
     zip.start_file("stack.xml", deflated)?;
     zip.write_all(stack.as_bytes())?;
 
-    // PNGs are compressed already.
-    let png = |zip: &mut ZipWriter<W>, name: &str, image: DynamicImage| {
-        zip.start_file(name, stored)?;
-        let mut bytes = Cursor::new(Vec::new());
-        image
-            .write_to(&mut bytes, ImageFormat::Png)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        zip.write_all(bytes.get_ref())?;
-        zip::result::ZipResult::Ok(())
-    };
-    png(
-        &mut zip,
-        "data/sketch.png",
-        DynamicImage::ImageLuma8(sketch),
-    )?;
-    png(
-        &mut zip,
-        "data/colours.png",
-        DynamicImage::ImageRgba8(colours),
-    )?;
+    write_png(zip, "data/sketch.png", DynamicImage::ImageLuma8(sketch))?;
+    write_png(zip, "data/colours.png", DynamicImage::ImageRgba8(colours))?;
     if let Some(face) = face {
-        png(
-            &mut zip,
-            "data/face.png",
-            DynamicImage::ImageRgb8(upscale(face, size)),
-        )?;
+        let face = DynamicImage::ImageRgb8(upscale(face, size));
+        write_png(zip, "data/face.png", face)?;
     }
-    png(&mut zip, "mergedimage.png", DynamicImage::ImageRgb8(merged))?;
-    png(
-        &mut zip,
+    write_png(zip, "mergedimage.png", DynamicImage::ImageRgb8(merged))?;
+    write_png(
+        zip,
         "Thumbnails/thumbnail.png",
         DynamicImage::ImageRgb8(thumbnail),
-    )?;
+    )
+}
 
+/// A PNG entry (stored: PNGs are compressed already).
+fn write_png<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    name: &str,
+    image: DynamicImage,
+) -> zip::result::ZipResult<()> {
+    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+    zip.start_file(name, stored)?;
+    let mut bytes = Cursor::new(Vec::new());
+    image
+        .write_to(&mut bytes, ImageFormat::Png)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    zip.write_all(bytes.get_ref())?;
+    Ok(())
+}
+
+/// sketch2face's own data: the background (as a PNG) and the JSON.
+fn write_data<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    document: &DrawingDocument,
+) -> zip::result::ZipResult<()> {
+    let drawing = &document.drawing;
     let background = drawing
         .background
         .as_ref()
         .map(|_| BACKGROUND_PNG.to_owned());
     if let Some(image) = &drawing.background {
-        png(
-            &mut zip,
+        write_png(
+            zip,
             BACKGROUND_PNG,
             DynamicImage::ImageLuma8((**image).clone()),
         )?;
@@ -209,13 +237,11 @@ pub fn write_ora<W: Write + Seek>(
         background,
         drawing: serde_json::from_str(&drawing_to_json(drawing)).expect("the drawing's JSON"),
     };
+    let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
     zip.start_file(DRAWING_JSON, deflated)?;
-    zip.write_all(
-        serde_json::to_string_pretty(&json)
-            .expect("serialises")
-            .as_bytes(),
-    )?;
-    zip.finish()
+    let json = serde_json::to_string_pretty(&json).expect("serialises");
+    zip.write_all(json.as_bytes())?;
+    Ok(())
 }
 
 /// The sketch with the colours over it at [`COLOUR_OPACITY`]: what the canvas shows.
@@ -234,10 +260,10 @@ fn merge(sketch: &GrayImage, colours: &RgbaImage) -> RgbImage {
 pub fn save_ora(
     path: &Path,
     document: &DrawingDocument,
-    face: Option<&RgbImage>,
+    layers: Layers,
 ) -> Result<(), DocumentError> {
     write_atomically(path, |file| {
-        write_ora(std::io::BufWriter::new(file), document, face)
+        write_ora(std::io::BufWriter::new(file), document, layers)
             .and_then(|mut out| out.flush().map_err(Into::into))
             .map_err(|e| match e {
                 zip::result::ZipError::Io(e) => e,
@@ -417,9 +443,13 @@ mod tests {
     fn a_saved_drawing_reopens_with_every_stroke_the_seed_and_the_background() {
         let document = document();
         let face = RgbImage::from_pixel(16, 16, image::Rgb([1, 2, 3]));
-        let bytes = write_ora(Cursor::new(Vec::new()), &document, Some(&face))
-            .unwrap()
-            .into_inner();
+        let bytes = write_ora(
+            Cursor::new(Vec::new()),
+            &document,
+            Layers::Pictures { face: Some(&face) },
+        )
+        .unwrap()
+        .into_inner();
         let OpenedOra::Drawing(read) = read_ora(&bytes, Path::new("a.ora")).unwrap() else {
             panic!("our own file opens editable")
         };
@@ -427,11 +457,29 @@ mod tests {
     }
 
     #[test]
-    fn the_file_is_openraster_with_the_layers_other_programs_read() {
-        let face = RgbImage::from_pixel(16, 16, image::Rgb([1, 2, 3]));
-        let bytes = write_ora(Cursor::new(Vec::new()), &document(), Some(&face))
+    fn data_only_files_reopen_the_same_without_pictures() {
+        let bytes = write_ora(Cursor::new(Vec::new()), &document(), Layers::DataOnly)
             .unwrap()
             .into_inner();
+        let names = zip_names(&bytes);
+        assert_eq!(names[0], "mimetype");
+        assert!(!names.iter().any(|n| n.starts_with("data/")), "{names:?}");
+        assert_eq!(
+            read_ora(&bytes, Path::new("autosave.ora")).unwrap(),
+            OpenedOra::Drawing(document())
+        );
+    }
+
+    #[test]
+    fn the_file_is_openraster_with_the_layers_other_programs_read() {
+        let face = RgbImage::from_pixel(16, 16, image::Rgb([1, 2, 3]));
+        let bytes = write_ora(
+            Cursor::new(Vec::new()),
+            &document(),
+            Layers::Pictures { face: Some(&face) },
+        )
+        .unwrap()
+        .into_inner();
         // The spec: `mimetype` first, stored, at offset 30 of the file.
         assert_eq!(&bytes[0..4], b"PK\x03\x04");
         assert_eq!(&bytes[8..10], &[0, 0], "stored");
@@ -531,7 +579,7 @@ mod tests {
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
 
-        save_ora(&path, &document(), None).unwrap();
+        save_ora(&path, &document(), Layers::DataOnly).unwrap();
         assert!(matches!(load_ora(&path).unwrap(), OpenedOra::Drawing(_)));
     }
 
@@ -543,7 +591,7 @@ mod tests {
         std::fs::write(&elsewhere, b"keep me").unwrap();
         let link = dir.path().join("drawing.ora");
         std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
-        save_ora(&link, &document(), None).unwrap();
+        save_ora(&link, &document(), Layers::Pictures { face: None }).unwrap();
         assert_eq!(std::fs::read(&elsewhere).unwrap(), b"keep me");
         assert!(
             !std::fs::symlink_metadata(&link)

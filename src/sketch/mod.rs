@@ -12,8 +12,8 @@ mod raster;
 
 pub use cache::RasterCache;
 pub use document::{
-    COLOUR_OPACITY, DOCUMENT_SIZE, DRAWING_JSON, DocumentError, DrawingDocument, MAX_ORA_BYTES,
-    ORA_ENTRIES, ORA_MIMETYPE, OpenedOra, THUMBNAIL_SIZE, load_ora, read_ora, save_ora,
+    COLOUR_OPACITY, DOCUMENT_SIZE, DRAWING_JSON, DocumentError, DrawingDocument, Layers,
+    MAX_ORA_BYTES, ORA_ENTRIES, ORA_MIMETYPE, OpenedOra, THUMBNAIL_SIZE, load_ora, read_ora, save_ora,
     write_atomically, write_ora,
 };
 pub use drawing::{
