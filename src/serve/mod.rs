@@ -42,8 +42,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:5000", value_name = "IP:PORT")]
     pub addr: SocketAddr,
 
-    /// Engine sessions answering side by side (0: one per two cores, at most 8); --threads is
-    /// then per session, and 0 there splits the cores between the sessions
+    /// Engine sessions answering side by side (0: one per core, at most 8); --threads is then
+    /// per session, and 0 there splits the cores between the sessions
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub workers: usize,
 
@@ -66,12 +66,13 @@ pub struct ServeArgs {
 }
 
 /// Engine sessions and threads inside each: values given are kept; 0 for the sessions is one per
-/// two cores (ONNX Runtime scales well to two threads, less beyond), 0 for the threads splits
-/// the cores between the sessions.
+/// core, 0 for the threads splits the cores between the sessions. Sessions of one thread serve
+/// more faces per second than fewer sessions of more threads (on 2 cores, 2 x 1 answered 1.5x
+/// the requests of 1 x 2: BENCHMARKS.md), at the cost of a model's memory per session.
 pub fn pool_size(workers: usize, threads: usize, cores: usize) -> (usize, usize) {
     let cores = cores.max(1);
     let workers = match workers {
-        0 => (cores / 2).clamp(1, MAX_AUTO_WORKERS),
+        0 => cores.min(MAX_AUTO_WORKERS),
         n => n,
     };
     let threads = match threads {
@@ -249,9 +250,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn automatic_pool_size_gives_each_session_two_cores() {
+    fn automatic_pool_size_gives_each_core_a_session_then_threads() {
         // (cores, sessions, threads per session)
-        for (cores, workers, threads) in [(1, 1, 1), (2, 1, 2), (3, 1, 3), (8, 4, 2), (64, 8, 4)] {
+        for (cores, workers, threads) in [(1, 1, 1), (2, 2, 1), (3, 3, 1), (16, 8, 2), (64, 8, 4)] {
             assert_eq!(pool_size(0, 0, cores), (workers, threads), "{cores} cores");
         }
     }
@@ -264,7 +265,7 @@ mod tests {
             ((3, 0, 12), (3, 4)),
             ((4, 0, 2), (4, 1)),
             ((2, 3, 2), (2, 3)),
-            ((0, 1, 8), (4, 1)),
+            ((0, 2, 8), (8, 2)),
         ];
         for ((workers, threads, cores), expected) in cases {
             assert_eq!(

@@ -39,9 +39,15 @@ pub struct GenRequest {
 #[derive(Debug)]
 pub struct FaceInput {
     pub sketch: GrayImage,
-    #[expect(dead_code, reason = "read once the engine takes it (contract v2)")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read once the engine takes it (contract v2)")
+    )]
     pub seed: Option<u64>,
-    #[expect(dead_code, reason = "read once the engine takes them (contract v2)")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read once the engine takes them (contract v2)")
+    )]
     pub hints: Option<RgbaImage>,
 }
 

@@ -191,14 +191,36 @@ async fn json_error_bodies(State(timeout): State<Duration>, response: Response) 
 
 /// One line per request on stderr: method, path (without the query), status, milliseconds.
 async fn log_request(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let mut line = LogLine {
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+        started: Instant::now(),
+        status: None,
+    };
     let response = next.run(request).await;
-    eprintln!(
-        "{method} {path} {} {} ms",
-        response.status().as_u16(),
-        started.elapsed().as_millis()
-    );
+    line.status = Some(response.status().as_u16());
     response
+}
+
+/// Written when the request ends, answered or not: a request dropped before its answer (the
+/// connection closed) still gets its line, with `-` for the status.
+struct LogLine {
+    method: String,
+    path: String,
+    started: Instant,
+    status: Option<u16>,
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        let status = self
+            .status
+            .map_or_else(|| "-".to_owned(), |status| status.to_string());
+        eprintln!(
+            "{} {} {status} {} ms",
+            self.method,
+            self.path,
+            self.started.elapsed().as_millis()
+        );
+    }
 }
