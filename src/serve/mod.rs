@@ -223,8 +223,8 @@ fn info_json(
             "resolution": side,
             "metadata": info.metadata,
         },
-        // TODO(contract v2): list the optional inputs (`hints`, `z`) once the engine reports
-        // the inputs the model has.
+        // TODO(contract v2): list `hints` [1, 4, H, W] and `z` [1, z_dim] too when the model
+        // takes them (`ModelInfo::takes_hints`, `z_dim`), with the seed and hints wiring.
         "inputs": [
             { "name": INPUT_NAME, "type": "f32", "shape": [1, 1, side, side], "range": [-1.0, 1.0] },
         ],

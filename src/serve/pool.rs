@@ -169,8 +169,11 @@ fn run_jobs(mut engine: Engine, jobs: &Receiver<Job>) {
             continue;
         }
         // TODO(contract v2): hand `job.input.seed` and `job.input.hints` to the engine here,
-        // the single place the server calls it, once `Engine` takes them (`z` from the seed,
-        // `hints` as the [1, 4, H, W] input); both are already parsed and validated.
+        // the single place the server calls it: `engine.generate_with(sketch, &Conditions {
+        // hints: hints.as_ref(), z: Some(&Seed(seed).code(engine.info().z_dim)) })` when the
+        // model takes them (`info().takes_hints`, `z_dim > 0`), and a 400 in `request.rs` when
+        // they are given to a model that does not (as `generate` refuses them). Both are
+        // already parsed and validated.
         let face = catch_unwind(AssertUnwindSafe(|| engine.generate(&job.input.sketch)))
             .map_err(|panic| format!("the model crashed: {}", panic_message(panic.as_ref())))
             .and_then(|face| face.map_err(|error| error_chain(&error)));
