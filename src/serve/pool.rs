@@ -168,13 +168,18 @@ fn run_jobs(mut engine: Engine, jobs: &Receiver<Job>) {
         if job.reply.is_closed() {
             continue;
         }
-        // TODO(contract v2): hand `job.input.seed` and `job.input.hints` to the engine here,
-        // the single place the server calls it: `engine.generate_with(sketch, &Conditions {
-        // hints: hints.as_ref(), z: Some(&Seed(seed).code(engine.info().z_dim)) })` when the
-        // model takes them (`info().takes_hints`, `z_dim > 0`), and a 400 in `request.rs` when
-        // they are given to a model that does not (as `generate` refuses them). Both are
-        // already parsed and validated.
-        let face = catch_unwind(AssertUnwindSafe(|| engine.generate(&job.input.sketch)))
+        // Seed and hints go to the engine where the model takes them (others ignore them).
+        let code = job
+            .input
+            .seed
+            .map(|seed| crate::engine::Seed(seed).code(engine.info().z_dim));
+        let conditions = crate::engine::Conditions {
+            hints: job.input.hints.as_ref(),
+            z: code.as_deref(),
+        };
+        let face = catch_unwind(AssertUnwindSafe(|| {
+            engine.generate_with(&job.input.sketch, &conditions)
+        }))
             .map_err(|panic| format!("the model crashed: {}", panic_message(panic.as_ref())))
             .and_then(|face| face.map_err(|error| error_chain(&error)));
         let _ = job.reply.send((face, job.permit));

@@ -39,15 +39,7 @@ pub struct GenRequest {
 #[derive(Debug)]
 pub struct FaceInput {
     pub sketch: GrayImage,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read once the engine takes it (contract v2)")
-    )]
     pub seed: Option<u64>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read once the engine takes them (contract v2)")
-    )]
     pub hints: Option<RgbaImage>,
 }
 
