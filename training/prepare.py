@@ -45,13 +45,21 @@ def age_from_name(name: str) -> int | None:
     return int(head) if head.isdigit() and "_" in name else None
 
 
-def quality_problem(rgb: np.ndarray) -> str | None:
-    """Why a face crop is unusable, or None when it is fine."""
+def luma_problem(rgb: np.ndarray) -> str | None:
+    """"too dark" or "too flat" for a face with nothing to sketch, or None."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     if gray.mean() < MIN_MEAN_LUMA:
         return "too dark"
     if gray.std() < MIN_LUMA_STD:
         return "too flat"
+    return None
+
+
+def quality_problem(rgb: np.ndarray) -> str | None:
+    """Why a face crop is unusable, or None when it is fine."""
+    problem = luma_problem(rgb)
+    if problem:
+        return problem
     if not detect_faces(rgb):
         return "no face detected"
     return None
@@ -105,12 +113,9 @@ def photo_faces(folder: Path, size: int) -> tuple[np.ndarray, Counter]:
             reasons["no face detected"] += 1
             continue
         face = crop_face(photo, boxes[0], size)
-        gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
-        if gray.mean() < MIN_MEAN_LUMA:
-            reasons["too dark"] += 1
-            continue
-        if gray.std() < MIN_LUMA_STD:
-            reasons["too flat"] += 1
+        problem = luma_problem(face)
+        if problem:
+            reasons[problem] += 1
             continue
         kept.append(face)
     empty = np.zeros((0, size, size, 3), np.uint8)
@@ -135,12 +140,9 @@ def aligned_faces(folder: Path, size: int) -> tuple[np.ndarray, Counter]:
         side = min(photo.shape[:2])  # centre square, for the odd non-square file
         y0, x0 = (photo.shape[0] - side) // 2, (photo.shape[1] - side) // 2
         face = upsample(photo[y0 : y0 + side, x0 : x0 + side], size)
-        gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
-        if gray.mean() < MIN_MEAN_LUMA:
-            reasons["too dark"] += 1
-            continue
-        if gray.std() < MIN_LUMA_STD:
-            reasons["too flat"] += 1
+        problem = luma_problem(face)
+        if problem:
+            reasons[problem] += 1
             continue
         if sharpness(face) < MIN_SHARPNESS:
             reasons["blurry"] += 1
