@@ -102,14 +102,23 @@ impl Worker {
     ) -> Worker {
         let (requests, request_rx) = crossbeam_channel::unbounded();
         let (reply_tx, replies) = crossbeam_channel::unbounded();
+        let failed_tx = reply_tx.clone();
         let thread = std::thread::Builder::new()
             .name("sketch2face-worker".into())
-            .spawn(move || worker_main(&model, &opts, &request_rx, &reply_tx, &notify))
-            .expect("spawning the worker thread");
+            .spawn(move || worker_main(&model, &opts, &request_rx, &reply_tx, &notify));
+        let thread = match thread {
+            Ok(thread) => Some(thread),
+            Err(e) => {
+                // Out of threads: the same answer as a model that cannot be loaded.
+                let error = format!("could not start the model's thread: {e}");
+                let _ = failed_tx.send(FromWorker::LoadFailed { error });
+                None
+            }
+        };
         Worker {
             requests,
             replies,
-            thread: Some(thread),
+            thread,
         }
     }
 

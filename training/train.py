@@ -74,6 +74,10 @@ class Config:
     threads: int = 0  # torch intra-op threads on the CPU; 0: torch's default
     seed: int = 0
     preset: str = "default"
+    # A new run's generator starts from these weights: an exported model (.onnx) or a checkpoint
+    # (.pt). The discriminator and optimisers start fresh. Ignored when OUT/ckpt.pt resumes.
+    init_generator: str = ""
+    lambda_hint: float = 0.0  # extra L1 inside the hinted pixels (mean over them): follow the hints
 
 
 PRESETS = {
@@ -226,6 +230,34 @@ def save_grid(path: Path, sketch: torch.Tensor, fake: torch.Tensor, real: torch.
     cv2.imwrite(str(path), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
 
 
+def generator_state_from_onnx(path: Path, generator: nn.Module) -> dict[str, torch.Tensor]:
+    """The generator's state dict from an exported model's initializers. The exporter keeps
+    parameter names (behind the export wrapper's `net.` prefix) except for the FiLM projections,
+    which it folds into transposed MatMul constants numbered in execution order: innermost first."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    initializers = {i.name.removeprefix("net."): numpy_helper.to_array(i) for i in model.graph.initializer}
+    state = {}
+    for key, value in generator.state_dict().items():
+        if key in initializers:
+            state[key] = torch.from_numpy(initializers.pop(key).copy())
+    missing = [k for k in generator.state_dict() if k not in state]
+    folded = sorted((name for name in initializers if name.startswith("onnx::MatMul_")),
+                    key=lambda name: int(name.rsplit("_", 1)[1]))
+    film = sorted(missing, key=lambda k: -k.count("sub."))  # deepest (first executed) first
+    if len(film) != len(folded) or not all(k.endswith("film.project.weight") for k in film):
+        raise ValueError(f"{path}: cannot map its weights onto this generator: parameters without a "
+                         f"counterpart {missing}, unnamed constants {folded}")
+    for key, name in zip(film, folded):
+        state[key] = torch.from_numpy(initializers[name].T.copy())
+    for key, value in generator.state_dict().items():
+        if tuple(state[key].shape) != tuple(value.shape):
+            raise ValueError(f"{path}: {key} is {tuple(state[key].shape)}, this generator wants {tuple(value.shape)}")
+    return state
+
+
 def learning_rate_scale(progress: float, decay_start: float) -> float:
     if progress <= decay_start:
         return 1.0
@@ -305,6 +337,13 @@ def main(argv: list[str] | None = None) -> int:
         rng = np.random.default_rng([config.seed + 1000 * rank, step])
         if is_main:
             print(f"resumed from {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained)")
+    elif config.init_generator:
+        source = Path(config.init_generator)
+        state = (generator_state_from_onnx(source, G) if source.suffix == ".onnx"
+                 else torch.load(source, map_location=device, weights_only=False)["generator"])
+        G.load_state_dict(state)
+        if is_main:
+            print(f"generator starts from {source}")
     if distributed:
         G = nn.parallel.DistributedDataParallel(G, device_ids=[device.index] if device.type == "cuda" else None)
         D = nn.parallel.DistributedDataParallel(D, device_ids=[device.index] if device.type == "cuda" else None)
@@ -402,10 +441,16 @@ def main(argv: list[str] | None = None) -> int:
         loss_gan = g_gan_loss(config.gan_loss, pred)
         loss_l1 = l1(fake.float(), real)
         loss_g = loss_gan + config.lambda_l1 * loss_l1
-        loss_fm = loss_ms = torch.zeros(())
+        loss_fm = loss_ms = loss_hint = torch.zeros(())
         if config.lambda_fm > 0:  # the real features of the discriminator step (detached there)
             loss_fm = feature_matching(pred_real, pred)
             loss_g = loss_g + config.lambda_fm * loss_fm
+        if config.lambda_hint > 0 and with_hints:
+            mask = hints[:, 3:4]
+            covered = mask.sum() * 3
+            if covered > 0:
+                loss_hint = ((fake.float() - real).abs() * mask).sum() / covered
+                loss_g = loss_g + config.lambda_hint * loss_hint
         if ms_pairs:
             n = len(fake) - ms_pairs
             loss_ms = mode_seeking(fake[:ms_pairs], fake[n:], z[:ms_pairs], z[n:], config.ms_target)
@@ -422,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             window_start, window_images = time.time(), 0
             record = {"step": step, "elapsed_s": round(elapsed, 1), "lr": config.lr * scale,
                       "loss_d": loss_d.item(), "loss_gan": loss_gan.item(), "loss_l1": loss_l1.item(),
-                      "loss_fm": loss_fm.item(), "loss_ms": loss_ms.item(), "images_per_s": round(rate, 2)}
+                      "loss_fm": loss_fm.item(), "loss_ms": loss_ms.item(), "loss_hint": loss_hint.item(), "images_per_s": round(rate, 2)}
             bar.set_postfix(l1=f"{record['loss_l1']:.3f}", d=f"{record['loss_d']:.3f}", ips=f"{rate:.1f}")
             with log_path.open("a") as f:
                 f.write(json.dumps(record) + "\n")

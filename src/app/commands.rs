@@ -54,6 +54,12 @@ pub enum Command {
     AdoptSeed(Seed),
     /// Four other alternatives in the variations strip.
     OtherVariations,
+    /// Ask for another model (`.onnx`) with a dialog.
+    ChooseModel,
+    /// Load this model in place of the current one; the drawing stays.
+    LoadModel(PathBuf),
+    /// Load the current model again (after it failed to load or to run).
+    RetryModel,
     /// Closing with unsaved changes: save the drawing, then close.
     CloseSaving,
     /// Closing with unsaved changes: close without saving.

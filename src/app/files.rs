@@ -35,6 +35,7 @@ pub enum Purpose {
     SaveDrawing,
     SaveFace,
     SaveSketch,
+    OpenModel,
 }
 
 /// What an opened file holds.
@@ -181,6 +182,10 @@ impl Files {
                     .set_file_name("sketch.png")
                     .add_filter("PNG", &["png"])
                     .save_file(),
+                Purpose::OpenModel => dialog
+                    .set_title("Choose a sketch2face model")
+                    .add_filter("ONNX models", &["onnx"])
+                    .pick_file(),
             };
             FileEvent::Picked {
                 purpose,

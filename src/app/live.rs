@@ -6,6 +6,7 @@
 //! face keeps its seed while the user draws. When the drawing has been still for
 //! [`VARIATIONS_IDLE`], the strip's four alternatives are asked for as one batch.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use eframe::egui::{
 };
 use image::RgbImage;
 
+use super::commands::Command;
 use crate::engine::{EngineOptions, ModelInfo, Provider, Seed};
 use crate::sketch::{Drawing, RasterCache, Stroke};
 use crate::worker::{FromWorker, Request, Worker};
@@ -131,7 +133,12 @@ impl SeedSource {
 pub struct LiveFace {
     ctx: egui::Context,
     worker: Worker,
+    /// The model file the worker was started with, and how; a retry starts it again.
+    model_path: PathBuf,
+    engine: EngineOptions,
     model: ModelStatus,
+    /// Why the newest face could not be painted by a loaded model (cleared by the next face).
+    run_failure: Option<String>,
     /// The drawing at the model's resolution.
     cache: RasterCache,
     sent: Option<Sent>,
@@ -154,17 +161,19 @@ impl LiveFace {
     /// Start the worker (it loads the model in the background).
     pub fn new(
         ctx: &egui::Context,
-        model: std::path::PathBuf,
+        model: PathBuf,
         engine: EngineOptions,
         seeds: &mut SeedSource,
     ) -> Self {
-        let notify_ctx = ctx.clone();
-        let worker = Worker::spawn(model, engine, move || notify_ctx.request_repaint());
+        let worker = spawn_worker(ctx, &model, engine);
         let blank = || ColorImage::new([1, 1], vec![Color32::TRANSPARENT]);
         Self {
             ctx: ctx.clone(),
             worker,
+            model_path: model,
+            engine,
             model: ModelStatus::Loading,
+            run_failure: None,
             cache: RasterCache::default(),
             sent: None,
             last_id: 0,
@@ -192,6 +201,32 @@ impl LiveFace {
 
     pub fn model(&self) -> &ModelStatus {
         &self.model
+    }
+
+    /// The model file in use (or being loaded, or that failed).
+    pub fn model_path(&self) -> &Path {
+        &self.model_path
+    }
+
+    /// Why the newest face could not be painted, when the loaded model failed on it.
+    pub fn run_failure(&self) -> Option<&str> {
+        self.run_failure.as_deref()
+    }
+
+    /// Start over with `model`: the old worker is let go (a run in progress is not waited
+    /// for), a new one loads the model, and the drawing is sent again once it is ready. The
+    /// face on screen stays until the new model paints one.
+    pub fn load_model(&mut self, model: PathBuf) {
+        self.worker = spawn_worker(&self.ctx, &model, self.engine);
+        self.model_path = model;
+        self.model = ModelStatus::Loading;
+        self.run_failure = None;
+        self.sent = None;
+        // Nothing is outstanding any more: answers of the old worker cannot arrive.
+        self.answered_id = self.face_id;
+        self.strip.requested = None;
+        self.strip.for_drawing = None;
+        self.strip.faces.clear();
     }
 
     /// The face on screen, at the model's resolution.
@@ -236,6 +271,8 @@ impl LiveFace {
     /// Handle the worker's replies; returns the messages for the status line (text, is error).
     pub fn poll(&mut self) -> Vec<(String, bool)> {
         let mut messages = Vec::new();
+        // Looked at first: whatever a stopped thread sent is in the channel by then.
+        let stopped = !self.worker.is_running();
         while let Some(reply) = self.worker.try_recv() {
             match reply {
                 FromWorker::Ready {
@@ -253,6 +290,7 @@ impl LiveFace {
                 FromWorker::LoadFailed { error } => {
                     messages.push((format!("The model could not be loaded: {error}"), true));
                     self.model = ModelStatus::Failed(error);
+                    self.face = None; // the error takes the face's place
                 }
                 FromWorker::Generated { id, face, elapsed } => {
                     self.answered_id = self.answered_id.max(id);
@@ -261,6 +299,7 @@ impl LiveFace {
                     }
                     self.shown_id = id;
                     self.last_elapsed = Some(elapsed);
+                    self.run_failure = None;
                     self.show(face);
                 }
                 FromWorker::Variations {
@@ -290,9 +329,17 @@ impl LiveFace {
                     self.answered_id = self.answered_id.max(id);
                     if id > self.shown_id {
                         messages.push((format!("The model failed: {error}"), true));
+                        self.shown_id = id;
+                        self.run_failure = Some(error);
                     }
                 }
             }
+        }
+        // A worker that stopped by itself (it never does while it can answer) paints no more.
+        if stopped && !matches!(self.model, ModelStatus::Failed(_)) {
+            let error = "the model's thread stopped unexpectedly".to_owned();
+            messages.push((format!("The model stopped working: {error}"), true));
+            self.model = ModelStatus::Failed(error);
         }
         messages
     }
@@ -423,9 +470,11 @@ impl LiveFace {
         self.strip.requested = None;
     }
 
-    /// The face, or why there is none.
-    pub fn ui_face(&self, ui: &mut Ui, rect: Rect) {
+    /// The face, or why there is none; when the model cannot paint, the reason and what can be
+    /// done about it (the returned command).
+    pub fn ui_face(&self, ui: &mut Ui, rect: Rect) -> Option<Command> {
         let painter = ui.painter_at(rect);
+        let mut asked = None;
         if self.face.is_some() {
             let whole = Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0));
             painter.image(self.texture.id(), rect, whole, Color32::WHITE);
@@ -440,24 +489,52 @@ impl LiveFace {
             }
         } else {
             painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
-            let (text, is_error) = match &self.model {
-                ModelStatus::Loading => ("Loading the model…".to_owned(), false),
-                ModelStatus::Failed(error) => (
-                    format!(
-                        "The model could not be loaded, so no face can be painted.\n\n{error}\n\nYour drawing is safe: you can keep drawing and save it."
-                    ),
-                    true,
-                ),
-                ModelStatus::Ready { .. } => ("Draw a face on the left.".to_owned(), false),
-            };
-            let color = if is_error {
-                ui.visuals().error_fg_color
-            } else {
-                ui.visuals().weak_text_color()
+        }
+        let problem = match (&self.model, &self.run_failure) {
+            (ModelStatus::Failed(error), _) => Some(format!(
+                "The model could not be loaded, so no face can be painted.\n\n{error}"
+            )),
+            (ModelStatus::Ready { .. }, Some(error)) => Some(format!(
+                "The model could not paint this drawing.\n\n{error}"
+            )),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            if self.face.is_some() {
+                painter.rect_filled(rect, 0.0, Color32::from_black_alpha(200));
+            }
+            let text = format!(
+                "{problem}\n\nYour drawing is safe: keep drawing and save it, try again, or choose another model."
+            );
+            let inner = rect.shrink(24.0);
+            ui.scope_builder(egui::UiBuilder::new().max_rect(inner), |ui| {
+                ui.label(RichText::new(text).color(ui.visuals().error_fg_color));
+                ui.add_space(8.0);
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Try again")
+                        .on_hover_text(format!("Load {} again", self.model_path.display()))
+                        .clicked()
+                    {
+                        asked = Some(Command::RetryModel);
+                    }
+                    if ui
+                        .button("Choose another model…")
+                        .on_hover_text("Load another sketch2face model (.onnx); the drawing stays")
+                        .clicked()
+                    {
+                        asked = Some(Command::ChooseModel);
+                    }
+                });
+            });
+        } else if self.face.is_none() {
+            let text = match &self.model {
+                ModelStatus::Loading => "Loading the model…",
+                _ => "Draw a face on the left.",
             };
             ui.put(
                 rect.shrink(24.0),
-                egui::Label::new(RichText::new(text).color(color)).wrap(),
+                egui::Label::new(RichText::new(text).color(ui.visuals().weak_text_color())).wrap(),
             );
         }
         ui.painter().rect_stroke(
@@ -466,6 +543,7 @@ impl LiveFace {
             ui.visuals().widgets.noninteractive.bg_stroke,
             egui::StrokeKind::Outside,
         );
+        asked
     }
 
     /// The strip of alternatives in `rect` (one row); a click on one returns its seed.
@@ -508,6 +586,13 @@ impl LiveFace {
         }
         adopted
     }
+}
+
+fn spawn_worker(ctx: &egui::Context, model: &Path, engine: EngineOptions) -> Worker {
+    let notify_ctx = ctx.clone();
+    Worker::spawn(model.to_path_buf(), engine, move || {
+        notify_ctx.request_repaint();
+    })
 }
 
 fn color_image(face: &RgbImage) -> ColorImage {

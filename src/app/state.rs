@@ -243,6 +243,16 @@ impl SketchApp {
         self.live.model()
     }
 
+    /// The model file in use (or being loaded, or that failed).
+    pub fn model_path(&self) -> &Path {
+        self.live.model_path()
+    }
+
+    /// Why the loaded model could not paint the newest drawing, if it could not.
+    pub fn run_failure(&self) -> Option<&str> {
+        self.live.run_failure()
+    }
+
     /// The face on screen, at the model's resolution.
     pub fn face(&self) -> Option<&RgbImage> {
         self.live.face()
@@ -510,7 +520,9 @@ impl SketchApp {
         for event in events {
             self.canvas_event(event);
         }
-        self.live.ui_face(ui, face);
+        if let Some(command) = self.live.ui_face(ui, face) {
+            self.commands.push(command);
+        }
         if strip && let Some(seed) = self.live.ui_strip(ui, strip_rect, self.document.drawing()) {
             self.commands.push(Command::AdoptSeed(seed));
         }
@@ -591,6 +603,7 @@ impl SketchApp {
                     Purpose::SaveDrawing => Command::SaveDrawingTo(path),
                     Purpose::SaveFace => Command::SaveFaceTo(path),
                     Purpose::SaveSketch => Command::SaveSketchTo(path),
+                    Purpose::OpenModel => Command::LoadModel(path),
                 }),
                 FileEvent::Loaded { path, result } => self.opened(path, result),
                 FileEvent::Saved {
@@ -680,6 +693,11 @@ impl SketchApp {
                 let path = free_file_name(&folder, "sketch", "png");
                 self.commands.push(Command::SaveSketchTo(path));
             }
+            Purpose::OpenModel => self.message(
+                "No file dialog could be shown (it needs xdg-desktop-portal or zenity): \
+                 give the model on the command line (--model FILE).",
+                true,
+            ),
         }
     }
 
@@ -802,6 +820,15 @@ impl SketchApp {
                     Some(path) => self.apply(Command::SaveDrawingTo(path)),
                     None => self.dialog(Purpose::SaveDrawing),
                 }
+            }
+            Command::ChooseModel => self.dialog(Purpose::OpenModel),
+            Command::LoadModel(path) => {
+                self.message(format!("Loading the model {}…", path.display()), false);
+                self.live.load_model(path);
+            }
+            Command::RetryModel => {
+                let path = self.live.model_path().to_path_buf();
+                self.apply(Command::LoadModel(path));
             }
             Command::CloseDiscarding => self.close_now(),
             Command::CloseCancelled => self.closing = None,

@@ -232,6 +232,17 @@ fn ui_file_menu(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
         }
     }
     ui.separator();
+    let choose = Command::ChooseModel;
+    if item(
+        ui,
+        true,
+        "Choose model…",
+        "Paint the faces with another sketch2face model (.onnx); the drawing stays",
+        &choose,
+    ) {
+        out.push(choose);
+    }
+    ui.separator();
     let model_res = view.model.info().map(|info| info.resolution);
     let label = |size: u32| match (size, model_res) {
         (0, Some(res)) => format!("Faces at {res} px (the model's)"),

@@ -130,12 +130,21 @@ pub enum EngineError {
         found: usize,
     },
 
-    #[error("output tensor `{tensor}`: expected shape {expected}, found {found}")]
+    #[error("model {} gave an output of the wrong shape", path.display())]
     OutputShape {
-        tensor: &'static str,
-        expected: String,
-        found: String,
+        path: PathBuf,
+        #[source]
+        source: OutputShapeError,
     },
+}
+
+/// An output tensor is not the shape the contract gives it.
+#[derive(Debug, thiserror::Error)]
+#[error("output tensor `{tensor}`: expected shape {expected}, found {found}")]
+pub struct OutputShapeError {
+    pub tensor: &'static str,
+    pub expected: String,
+    pub found: String,
 }
 
 fn display_list(items: &[impl std::fmt::Display]) -> String {

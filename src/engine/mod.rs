@@ -22,7 +22,7 @@ pub use contract::{
     CONTRACT_KEY, CONTRACT_VERSION, CONTRACT_VERSIONS, Contract, HINTS_NAME, INPUT_NAME,
     MAX_RESOLUTION, MAX_Z_DIM, OUTPUT_NAME, RESOLUTION_KEY, TensorSpec, Z_NAME, check_contract,
 };
-pub use error::EngineError;
+pub use error::{EngineError, OutputShapeError};
 pub use process::{hints_into, hints_tensor, postprocess, preprocess, preprocess_into};
 /// Moved to [`crate::imaging`] (an image helper, not inference); kept here for callers.
 pub use crate::imaging::upscale;

@@ -4,7 +4,7 @@ use image::imageops::{self, FilterType};
 use image::{GrayImage, Rgb, RgbImage, Rgba, RgbaImage};
 use ndarray::{Array4, ArrayView4};
 
-use super::{EngineError, MAX_RESOLUTION, OUTPUT_NAME};
+use super::{MAX_RESOLUTION, OUTPUT_NAME, OutputShapeError};
 use crate::imaging::fit_square_white;
 
 /// A grayscale sketch of any size as the model input: fitted into a white square, resized to
@@ -62,22 +62,40 @@ pub fn hints_into(rgba: &RgbaImage, hints: &mut Array4<f32>) {
         hints.dim()
     );
     let size = h as u32;
-    // Painted or not, nothing in between; colour premultiplied by that coverage.
-    let (width, height) = rgba.dimensions();
-    let side = width.max(height).max(1);
-    let mut square = RgbaImage::new(side, side);
-    let (left, top) = ((side - width) / 2, (side - height) / 2);
-    for (x, y, pixel) in rgba.enumerate_pixels() {
-        if pixel[3] > 0 {
-            square.put_pixel(x + left, y + top, Rgba([pixel[0], pixel[1], pixel[2], 255]));
-        }
-    }
-    let fitted = if side == size {
-        square
-    } else {
-        imageops::resize(&square, size, size, FilterType::Triangle)
-    };
     hints.fill(0.0);
+    if rgba.width() == 0 || rgba.height() == 0 {
+        return;
+    }
+    // Painted or not, nothing in between; colour premultiplied by that coverage.
+    let binary = RgbaImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let pixel = rgba.get_pixel(x, y);
+        if pixel[3] > 0 {
+            Rgba([pixel[0], pixel[1], pixel[2], 255])
+        } else {
+            Rgba([0, 0, 0, 0])
+        }
+    });
+    // Resized first, then centred on the transparent square: a square of the original's side
+    // would cost side² x 4 bytes (268 MB for an 8192 x 2048 file).
+    let (width, height) = binary.dimensions();
+    let side = width.max(height).max(1);
+    let scaled = |extent: u32| {
+        let exact = u64::from(extent) * u64::from(size);
+        ((exact + u64::from(side) / 2) / u64::from(side)).clamp(1, u64::from(size)) as u32
+    };
+    let (fit_width, fit_height) = if side == size {
+        (width, height)
+    } else {
+        (scaled(width), scaled(height))
+    };
+    let resized = if (fit_width, fit_height) == (width, height) {
+        binary
+    } else {
+        imageops::resize(&binary, fit_width, fit_height, FilterType::Triangle)
+    };
+    let mut fitted = RgbaImage::new(size, size);
+    let (left, top) = ((size - fit_width) / 2, (size - fit_height) / 2);
+    imageops::replace(&mut fitted, &resized, i64::from(left), i64::from(top));
     for (x, y, pixel) in fitted.enumerate_pixels() {
         let alpha = pixel[3];
         if alpha < 128 {
@@ -94,11 +112,11 @@ pub fn hints_into(rgba: &RgbaImage, hints: &mut Array4<f32>) {
 
 /// The model output [1, 3, H, W] in [-1, 1] as an RGB image; values outside the range (and NaN)
 /// are clamped.
-pub fn postprocess(face: ArrayView4<f32>) -> Result<RgbImage, EngineError> {
+pub fn postprocess(face: ArrayView4<f32>) -> Result<RgbImage, OutputShapeError> {
     let (n, c, h, w) = face.dim();
     let side_ok = |side: usize| (1..=MAX_RESOLUTION as usize).contains(&side);
     if n != 1 || c != 3 || !side_ok(h) || !side_ok(w) {
-        return Err(EngineError::OutputShape {
+        return Err(OutputShapeError {
             tensor: OUTPUT_NAME,
             expected: format!("[1, 3, H, W] with H, W from 1 to {MAX_RESOLUTION}"),
             found: format!("{:?}", face.shape()),
@@ -265,5 +283,27 @@ mod tests {
         // Colour inside stays pure blue: unpainted neighbours do not darken it.
         assert_eq!(hints[[0, 2, 1, 0]], 1.0);
         assert_eq!(hints[[0, 0, 1, 0]], -1.0);
+    }
+
+    #[test]
+    fn a_large_wide_hint_image_becomes_a_centred_band() {
+        // 2000 x 500, all red: resized to 128 x 32 before it is centred (rows 48..80), never
+        // padded to a 2000 x 2000 square first.
+        let rgba = RgbaImage::from_pixel(2000, 500, Rgba([255, 0, 0, 255]));
+        let hints = hints_tensor(&rgba, 128);
+        for y in 0..128 {
+            let inside = (48..80).contains(&y);
+            for x in [0, 64, 127] {
+                assert_eq!(hints[[0, 3, y, x]], f32::from(u8::from(inside)), "mask at ({x},{y})");
+                let red = if inside { 1.0 } else { 0.0 };
+                assert_eq!(hints[[0, 0, y, x]], red, "red at ({x},{y})");
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_hint_image_hints_nothing() {
+        let hints = hints_tensor(&RgbaImage::new(0, 7), 8);
+        assert!(hints.iter().all(|&v| v == 0.0));
     }
 }

@@ -16,8 +16,8 @@ use super::contract::{TensorSpec, check_contract};
 use super::onnx_scan::scan_model;
 use super::runtime::runtime;
 use super::{
-    Device, EngineError, EngineOptions, INPUT_NAME, ModelInfo, OUTPUT_NAME, Provider, hints_into,
-    postprocess, preprocess_into,
+    Device, EngineError, EngineOptions, INPUT_NAME, ModelInfo, OUTPUT_NAME, OutputShapeError,
+    Provider, hints_into, postprocess, preprocess_into,
 };
 
 /// Most intra-op threads used when the options leave the count to the engine.
@@ -296,13 +296,18 @@ impl Engine {
             .into_dimensionality::<Ix4>()
             .ok()
             .filter(|face| face.shape() == [batch, 3, side, side])
-            .ok_or_else(|| EngineError::OutputShape {
+            .ok_or_else(|| OutputShapeError {
                 tensor: OUTPUT_NAME,
                 expected: format!("[{batch}, 3, {side}, {side}]"),
                 found,
-            })?;
-        face.axis_iter(Axis(0))
-            .map(|one| postprocess(one.insert_axis(Axis(0))))
+            });
+        let shape_error = |source| EngineError::OutputShape {
+            path: self.info.path.clone(),
+            source,
+        };
+        face.map_err(shape_error)?
+            .axis_iter(Axis(0))
+            .map(|one| postprocess(one.insert_axis(Axis(0))).map_err(shape_error))
             .collect()
     }
 }
