@@ -42,6 +42,9 @@ Hostile models: each follows the contract, but does something a model must not d
 |                            | 256 values cannot fill 768, so every run of one sketch fails          |
 | runtime_output_shape.onnx  | face declared [N,3,H,W] (dynamic, as the contract allows), but Tile   |
 |                            | by a count known only at run time gives [N,3,32,32], not 16 x 16      |
+| slow.onnx                  | valid (v1, the sketch x3), plus 0 x the mean of a chain of 24 matrix  |
+|                            | products of 2048 x 2048 tiles of the sketch: ~0.4 TFLOP, seconds per  |
+|                            | face on one core, for tests of what the app does while a face is slow |
 """
 
 from pathlib import Path
@@ -197,6 +200,31 @@ def runtime_output_shape():
     return finish("runtime_output_shape", nodes, initializers, face_shape=["N", 3, "H", "W"])
 
 
+def slow(products=24, side=2048):
+    """The sketch x3, plus 0 x mean(T (T/side) (T/side) ...) with T the sketch tiled to side x side: the
+    chain depends on the input (so it cannot be folded at load time), stays within [-1, 1] (so the
+    zero it adds is a zero, not NaN), and costs 2 side^3 FLOP per product."""
+    ints = lambda name, values: helper.make_tensor(name, TensorProto.INT64, [len(values)], values)  # noqa: E731
+    scalar = lambda name, value: helper.make_tensor(name, TensorProto.FLOAT, [], [value])  # noqa: E731
+    reps = side // SIDE
+    initializers = [ints("repeats", [1, 1, reps, reps]), scalar("inv_side", 1.0 / side), scalar("zero", 0.0)]
+    nodes = [
+        helper.make_node("Concat", ["sketch", "sketch", "sketch"], ["gray3"], axis=1),
+        helper.make_node("Tile", ["sketch", "repeats"], ["tiled"]),
+        helper.make_node("Mul", ["tiled", "inv_side"], ["scaled"]),
+    ]
+    current = "tiled"
+    for i in range(products):
+        nodes.append(helper.make_node("MatMul", [current, "scaled"], [f"product{i}"]))
+        current = f"product{i}"
+    nodes += [
+        helper.make_node("ReduceMean", [current], ["mean"], keepdims=0),
+        helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
+        helper.make_node("Add", ["gray3", "nothing"], ["face"]),
+    ]
+    return finish("slow", nodes, initializers, face_shape=["N", 3, SIDE, SIDE])
+
+
 MODELS = {
     "valid": model("valid"),
     "wrong_input_name": model("wrong_input_name", input_name="image"),
@@ -220,6 +248,7 @@ MODELS = {
     "external_outside": with_bias("external_outside", where="initializer", location="../../../Cargo.toml"),
     "runtime_reshape": runtime_reshape(),
     "runtime_output_shape": runtime_output_shape(),
+    "slow": slow(),
 }
 # The data the external_* models name: one float32 zero.
 DATA_FILES = {"external_bias.bin": bytes(4)}

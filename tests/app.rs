@@ -1155,6 +1155,30 @@ fn request_close(harness: &mut Harness<'_, SketchApp>) -> Vec<egui::ViewportComm
 }
 
 #[test]
+fn a_slow_face_shows_generating_and_closing_does_not_wait_for_it() {
+    // `slow.onnx` takes seconds per face (about 6 s on one core here; tests/data/contract).
+    let mut harness = harness(contract_model("slow.onnx"));
+    wait_for_model(&mut harness);
+    draw(&mut harness, &LINE);
+    wait_for(&mut harness, "the generating indicator", |app| app.is_busy());
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while harness.query_by_label("generating…").is_none() {
+        assert!(Instant::now() < deadline, "no \"generating…\" within a second");
+        std::thread::sleep(Duration::from_millis(20));
+        harness.step();
+    }
+    assert!(!harness.state().has_face_texture(), "the face is still on its way");
+    // The window closes (the app is dropped) while the model is mid-run.
+    let closing = Instant::now();
+    drop(harness);
+    let took = closing.elapsed();
+    assert!(
+        took < Duration::from_millis(1000),
+        "closing waited {took:?} for the generation"
+    );
+}
+
+#[test]
 fn closing_with_unsaved_changes_asks_to_save_discard_or_cancel() {
     let dir = tempfile::tempdir().unwrap();
     let mut harness = harness(contract_model("valid_v2.onnx"));
@@ -1250,6 +1274,17 @@ impl FullDisk {
     }
 }
 
+impl FullDisk {
+    /// From now on nothing can be written here at all (a read-only remount), root or not.
+    fn make_read_only(&self) -> bool {
+        std::process::Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(self.0.path())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
 impl Drop for FullDisk {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount")
@@ -1312,6 +1347,51 @@ fn a_save_onto_a_full_disk_keeps_the_old_file_intact() {
         1,
         "the drawing is kept"
     );
+}
+
+#[test]
+fn a_save_into_a_read_only_place_keeps_the_old_file_intact() {
+    // Root writes through any permission bits: only a read-only file system refuses it.
+    let Some(disk) = FullDisk::mount() else {
+        eprintln!("skipped: no tmpfs can be mounted here (needs root)");
+        return;
+    };
+    let old = disk.path().join("portrait.ora");
+    std::fs::write(&old, b"the drawing saved yesterday").unwrap();
+    assert!(disk.make_read_only(), "remount read-only");
+
+    let mut harness = harness(contract_model("valid_v2.onnx"));
+    wait_for_model(&mut harness);
+    draw(&mut harness, &LINE);
+    wait_for_face(&mut harness);
+    push(&mut harness, Command::SaveDrawingTo(old.clone()));
+    push(&mut harness, Command::SaveFaceTo(disk.path().join("face.png")));
+    push(&mut harness, Command::SaveSketchTo(disk.path().join("sketch.png")));
+    wait_for(&mut harness, "the saves", |app| {
+        !app.is_busy() && app.messages().iter().filter(|m| m.is_error).count() >= 3
+    });
+    let failures: Vec<&str> = harness
+        .state()
+        .messages()
+        .iter()
+        .filter(|m| m.is_error)
+        .map(|m| m.text.as_str())
+        .collect();
+    for what in ["drawing", "face", "sketch"] {
+        assert!(
+            failures.iter().any(|m| m.contains(&format!("Could not save the {what}"))
+                && m.to_lowercase().contains("read-only")),
+            "{what}: {failures:?}"
+        );
+    }
+    assert_eq!(std::fs::read(&old).unwrap(), b"the drawing saved yesterday");
+    let names: Vec<String> = std::fs::read_dir(disk.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["portrait.ora"], "nothing else was written");
+    assert!(harness.state().has_unsaved_changes(), "not marked saved");
+    assert_eq!(harness.state().drawing().strokes.len(), 1, "the drawing is kept");
 }
 
 /// Repaint only on input, worker replies and animations: once the face and the strip are there,

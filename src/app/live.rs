@@ -475,20 +475,20 @@ impl LiveFace {
     pub fn ui_face(&self, ui: &mut Ui, rect: Rect) -> Option<Command> {
         let painter = ui.painter_at(rect);
         let mut asked = None;
+        let generating = self.is_generating() && self.changed_at.elapsed() >= GENERATING_AFTER;
         if self.face.is_some() {
             let whole = Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0));
             painter.image(self.texture.id(), rect, whole, Color32::WHITE);
-            if self.is_generating() && self.changed_at.elapsed() >= GENERATING_AFTER {
-                let corner =
-                    Rect::from_min_size(rect.min + Vec2::splat(8.0), Vec2::new(130.0, 22.0));
-                painter.rect_filled(corner, 4.0, Color32::from_black_alpha(150));
-                ui.put(
-                    corner,
-                    egui::Label::new(RichText::new("generating…").color(Color32::WHITE)),
-                );
-            }
         } else {
             painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+        }
+        if generating {
+            let corner = Rect::from_min_size(rect.min + Vec2::splat(8.0), Vec2::new(130.0, 22.0));
+            painter.rect_filled(corner, 4.0, Color32::from_black_alpha(150));
+            ui.put(
+                corner,
+                egui::Label::new(RichText::new("generating…").color(Color32::WHITE)),
+            );
         }
         let problem = match (&self.model, &self.run_failure) {
             (ModelStatus::Failed(error), _) => Some(format!(
@@ -527,7 +527,7 @@ impl LiveFace {
                     }
                 });
             });
-        } else if self.face.is_none() {
+        } else if self.face.is_none() && !generating {
             let text = match &self.model {
                 ModelStatus::Loading => "Loading the model…",
                 _ => "Draw a face on the left.",
