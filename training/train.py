@@ -47,7 +47,7 @@ class Config:
     ngf: int = 32
     ndf: int = 32
     norm: str = "instance"
-    precision: str = "bf16"  # "bf16" autocast or "fp32"
+    precision: str = "auto"  # "bf16" autocast, "fp32", or "auto": bf16 where the hardware has it
     batch_size: int = 8
     lr: float = 2e-4
     beta1: float = 0.5
@@ -88,6 +88,18 @@ PRESETS = {
            "z_dim": 8, "gan_loss": "hinge", "d_scales": 2, "spectral_norm": 1, "lambda_fm": 10.0,
            "lambda_l1": 10.0, "lambda_ms": 1.0, "augment": 1},
 }
+
+
+def has_fast_bf16(device: torch.device) -> bool:
+    """bf16 autocast pays where the hardware computes in bf16: a GPU, or a CPU with AVX-512 BF16 or
+    AMX. Elsewhere it is emulated: measured over 10x slower than fp32 on an AVX2-only CPU here."""
+    if device.type == "cuda":
+        return True
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def parse_config(argv: list[str]) -> Config:
@@ -378,7 +390,10 @@ def main(argv: list[str] | None = None) -> int:
         return torch.cat([b_sketch, b_hints], 1) if with_hints else b_sketch
 
     l1 = nn.L1Loss()
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
+    bf16 = config.precision == "bf16" or (config.precision == "auto" and has_fast_bf16(device))
+    if is_main:
+        print(f"precision: {'bf16 autocast' if bf16 else 'fp32'} ({config.precision})")
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     log_path = out / "log.jsonl"
     out.mkdir(parents=True, exist_ok=True)
     if is_main:

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from training import evaluate, export, raster, train
+from training.networks import build_generator
 
 TINY = ["--resolution=64", "--ngf=8", "--ndf=8", "--batch_size=2", "--threads=2", "--styles=hand"]
 
@@ -198,3 +199,25 @@ def test_normalize_sketch_follows_the_app_rules():
     assert out.min() < 60, "the line becomes ink"
     flat = np.full((64, 64), 200, np.uint8)
     np.testing.assert_array_equal(evaluate.normalize_sketch(flat, 64), flat)
+
+
+def test_a_run_can_start_from_an_exported_model(tiny_v2_model, tiny_dataset, tmp_path):
+    """--init_generator=MODEL.onnx: the new run's generator is the exported one (FiLM projections
+    included, which the exporter folds into unnamed MatMul constants); --lambda_hint trains."""
+    checkpoint, onnx_path, _ = tiny_v2_model
+    exported, ckpt = export.load_generator(checkpoint)
+    G = build_generator(ckpt["generator_args"])
+    G.load_state_dict(train.generator_state_from_onnx(onnx_path, G))
+    for key, value in exported.state_dict().items():
+        assert torch.equal(G.state_dict()[key], value), key
+
+    out = tmp_path / "continued"
+    assert train.main([f"--data={tiny_dataset}", f"--out={out}", "--max_steps=2", "--preset=v2", *TINY,
+                       f"--init_generator={onnx_path}", "--lambda_hint=10", "--log_every=1"]) == 0
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["loss_hint"]) for r in log)
+
+    # A generator that does not fit is refused with what does not match.
+    other = build_generator({**ckpt["generator_args"], "ngf": 16})
+    with pytest.raises(ValueError, match="this generator wants"):
+        train.generator_state_from_onnx(onnx_path, other)
