@@ -869,11 +869,14 @@ fn external_data_is_read_from_the_model_folder_with_allow_external_data() {
 
 #[test]
 fn a_model_that_fails_at_run_time_fails_its_sketches_not_the_process() {
-    // ONNX Runtime's error names the model; the shape check names the sketch (the model is on
-    // the first line of standard output).
+    // Both errors name the model and the sketch (`cannot generate a face for`).
     for (name, expected) in [
         ("runtime_reshape", "runtime_reshape.onnx failed"),
         ("runtime_reshape", "Reshape"),
+        (
+            "runtime_output_shape",
+            "runtime_output_shape.onnx gave an output of the wrong shape",
+        ),
         (
             "runtime_output_shape",
             "expected shape [1, 3, 16, 16], found [1, 3, 32, 32]",
