@@ -608,6 +608,29 @@ fn snapshots_of_the_main_screen() {
     harness.snapshot("main_drawn");
 }
 
+/// A model that cannot be loaded: the face panel says why and offers what can be done.
+#[test]
+fn snapshot_of_a_model_that_failed() {
+    let mut harness = harness(AppOptions {
+        guide: None,
+        // Relative, so that the message is the same in every checkout.
+        model: PathBuf::from("no such folder/model.onnx"),
+        ..options()
+    });
+    wait_for(&mut harness, "the load to fail", |app| {
+        matches!(app.model_status(), ModelStatus::Failed(_))
+    });
+    draw(&mut harness, &LINE);
+    harness.set_render_cursor(false);
+    harness.remove_cursor();
+    harness.run_ok();
+    assert!(harness.query_by_label("Try again").is_some());
+    assert!(harness.query_by_label("Choose another model…").is_some());
+    let layout = harness.state().layout();
+    harness.mask(layout.status);
+    harness.snapshot("model_failed");
+}
+
 /// The main screen with colour strokes and the variations strip (faces and status masked).
 #[test]
 fn snapshot_with_colours_and_variations() {

@@ -473,6 +473,16 @@ fn info_describes_the_program_the_model_its_inputs_and_the_provider() {
         info["inputs"][0]["shape"],
         serde_json::json!([1, 1, side, side])
     );
+    // The shipped model is a contract-2 model with colour hints and a variation code.
+    let names: Vec<&str> = info["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|input| input["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sketch", "hints", "z"]);
+    assert_eq!(info["inputs"][1]["shape"], serde_json::json!([1, 4, side, side]));
+    assert_eq!(info["inputs"][2]["shape"], serde_json::json!([1, 8]));
     assert_eq!(info["provider"], "CPU");
     assert_eq!(info["sessions"], 2);
     assert_eq!(info["threads_per_session"], 1);

@@ -21,7 +21,7 @@ use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::cli::ModelArgs;
-use crate::engine::{CONTRACT_KEY, EngineOptions, INPUT_NAME, OUTPUT_NAME};
+use crate::engine::{CONTRACT_KEY, EngineOptions, HINTS_NAME, INPUT_NAME, OUTPUT_NAME, Z_NAME};
 use crate::sketch::MAX_DIMENSION;
 use pool::{EnginePool, PoolModel};
 use request::MAX_SIZE;
@@ -211,6 +211,16 @@ fn info_json(
 ) -> serde_json::Value {
     let info = &model.info;
     let side = info.resolution;
+    // What the model takes; `POST /gen` fills `hints` from its `hints` part and `z` from `seed`.
+    let mut inputs = vec![
+        json!({ "name": INPUT_NAME, "type": "f32", "shape": [1, 1, side, side], "range": [-1.0, 1.0] }),
+    ];
+    if info.takes_hints {
+        inputs.push(json!({ "name": HINTS_NAME, "type": "f32", "shape": [1, 4, side, side], "from": "hints" }));
+    }
+    if info.z_dim > 0 {
+        inputs.push(json!({ "name": Z_NAME, "type": "f32", "shape": [1, info.z_dim], "from": "seed" }));
+    }
     let file = info
         .path
         .file_name()
@@ -223,11 +233,7 @@ fn info_json(
             "resolution": side,
             "metadata": info.metadata,
         },
-        // TODO(contract v2): list `hints` [1, 4, H, W] and `z` [1, z_dim] too when the model
-        // takes them (`ModelInfo::takes_hints`, `z_dim`), with the seed and hints wiring.
-        "inputs": [
-            { "name": INPUT_NAME, "type": "f32", "shape": [1, 1, side, side], "range": [-1.0, 1.0] },
-        ],
+        "inputs": inputs,
         "outputs": [
             { "name": OUTPUT_NAME, "type": "f32", "shape": [1, 3, side, side], "range": [-1.0, 1.0] },
         ],
