@@ -187,6 +187,9 @@ fn thousands_of_random_operations_keep_the_app_whole_and_its_memory_bounded() {
         if step % 50 == 0 {
             peak_mb = peak_mb.max(resident_mb());
         }
+        if step > 0 && step % 1000 == 0 {
+            eprintln!("soak: {step} operations, resident memory {:.0} MB", resident_mb());
+        }
     }
 
     // Still a working app: a fresh page gets its face.
