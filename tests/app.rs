@@ -1316,6 +1316,15 @@ impl Drop for FullDisk {
     }
 }
 
+/// The error messages the app has shown, oldest first.
+fn error_messages(app: &SketchApp) -> Vec<&str> {
+    app.messages()
+        .iter()
+        .filter(|m| m.is_error)
+        .map(|m| m.text.as_str())
+        .collect()
+}
+
 #[test]
 fn a_save_onto_a_full_disk_keeps_the_old_file_intact() {
     let Some(disk) = FullDisk::mount() else {
@@ -1340,13 +1349,7 @@ fn a_save_onto_a_full_disk_keeps_the_old_file_intact() {
     wait_for(&mut harness, "the saves", |app| {
         !app.is_busy() && app.messages().len() >= 2
     });
-    let failures: Vec<&str> = harness
-        .state()
-        .messages()
-        .iter()
-        .filter(|m| m.is_error)
-        .map(|m| m.text.as_str())
-        .collect();
+    let failures = error_messages(harness.state());
     assert!(
         failures
             .iter()
@@ -1393,13 +1396,7 @@ fn a_save_into_a_read_only_place_keeps_the_old_file_intact() {
     wait_for(&mut harness, "the saves", |app| {
         !app.is_busy() && app.messages().iter().filter(|m| m.is_error).count() >= 3
     });
-    let failures: Vec<&str> = harness
-        .state()
-        .messages()
-        .iter()
-        .filter(|m| m.is_error)
-        .map(|m| m.text.as_str())
-        .collect();
+    let failures = error_messages(harness.state());
     for what in ["drawing", "face", "sketch"] {
         assert!(
             failures.iter().any(|m| m.contains(&format!("Could not save the {what}"))
