@@ -44,8 +44,8 @@ test-rust: runtime  ## the Rust tests only
 
 .PHONY: soak
 SOAK_STEPS ?= 10000
-soak: runtime  ## the app soak: SOAK_STEPS (10,000) random operations in the headless harness (CI runs 1,000)
-	SOAK_STEPS=$(SOAK_STEPS) $(CARGO) test --test soak -- --nocapture
+soak: runtime  ## the app soak, release build: SOAK_STEPS (10,000) random operations in the headless harness (CI: 1,000, debug)
+	SOAK_STEPS=$(SOAK_STEPS) $(CARGO) test --release --test soak -- --nocapture
 
 .PHONY: test-recovery
 test-recovery:  ## the app under Xvfb: draw, kill -9, restart, the drawing is back (needs xvfb xdotool x11-apps imagemagick)

@@ -192,7 +192,9 @@ fn thousands_of_random_operations_keep_the_app_whole_and_its_memory_bounded() {
         }
     }
 
-    // Still a working app: a fresh page gets its face.
+    // Still a working app: a fresh page gets its face (once the last file jobs have answered: an
+    // open that lands later replaces the page, as it should).
+    wait_for(&mut harness, "the last operations", |app| !app.is_busy());
     harness.state_mut().push_command(Command::Clear);
     harness.state_mut().push_command(Command::SelectTool(Tool::Brush));
     harness.step();
