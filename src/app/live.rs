@@ -492,7 +492,7 @@ impl LiveFace {
         }
         let problem = match (&self.model, &self.run_failure) {
             (ModelStatus::Failed(error), _) => Some(format!(
-                "The model could not be loaded, so no face can be painted.\n\n{error}"
+                "No face can be painted: the model could not be loaded, or stopped.\n\n{error}"
             )),
             (ModelStatus::Ready { .. }, Some(error)) => Some(format!(
                 "The model could not paint this drawing.\n\n{error}"
