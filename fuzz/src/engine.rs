@@ -15,5 +15,5 @@ pub use contract::{
     Contract, Dim, HINTS_NAME, INPUT_NAME, MAX_RESOLUTION, MAX_Z_DIM, OUTPUT_NAME, TensorSpec,
     Z_NAME, check_contract,
 };
-pub use error::EngineError;
+pub use error::{EngineError, OutputShapeError};
 pub use process::{hints_tensor, preprocess};
