@@ -216,6 +216,8 @@ fn undo_redo_and_clear_by_keyboard() {
 #[test]
 fn the_eraser_paints_paper_over_ink() {
     let mut harness = harness(options());
+    // The variations strip appears when the model is ready and moves the canvas: not mid-stroke.
+    wait_for_model(&mut harness);
     draw(&mut harness, &LINE);
     // Darkest pixel where the line crosses the middle column.
     let center = |drawing: &Drawing| {
