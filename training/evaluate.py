@@ -43,7 +43,7 @@ from tqdm import tqdm
 
 from training import augment, hints as hint_sim, quality, sketches
 from training.faces import has_face
-from training.networks import build_generator, count_parameters
+from training.networks import build_generator, count_parameters, shipped_generator_state
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 DARK_PAGE_MEAN = 110  # the same sketch-file rules as the app (spec: normalize_sketch)
@@ -58,7 +58,7 @@ class TorchModel:
     def __init__(self, checkpoint: Path):
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
         self.net = build_generator(ckpt["generator_args"]).eval()
-        self.net.load_state_dict(ckpt["generator"])
+        self.net.load_state_dict(shipped_generator_state(ckpt))
         self.resolution = int(ckpt["generator_args"]["resolution"])
         self.takes_hints = ckpt["generator_args"].get("hint_channels", 0) > 0
         self.z_dim = ckpt["generator_args"].get("z_dim", 0)

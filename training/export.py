@@ -24,7 +24,7 @@ import onnxruntime as ort
 import torch
 
 from training import augment, hints as hint_sim, sketches
-from training.networks import build_generator
+from training.networks import build_generator, shipped_generator_state
 from training.train import to_tensor, to_uint8
 
 CONTRACT_V1, CONTRACT_V2 = "1", "2"
@@ -58,7 +58,7 @@ def load_generator(checkpoint: Path) -> tuple[torch.nn.Module, dict]:
         sys.exit(f"error: no checkpoint at {checkpoint}; train first (python -m training.train)")
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     net = build_generator(ckpt["generator_args"])
-    net.load_state_dict(ckpt["generator"])
+    net.load_state_dict(shipped_generator_state(ckpt))
     return net.eval(), ckpt
 
 

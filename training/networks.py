@@ -221,6 +221,12 @@ def build_discriminator(args: dict) -> PatchDiscriminator:
     return PatchDiscriminator(DiscriminatorConfig(**args))
 
 
+def shipped_generator_state(checkpoint: dict) -> dict[str, torch.Tensor]:
+    """The weights to evaluate and export from a checkpoint or snapshot: the running average of
+    the generator where training kept one (--ema), else the generator itself."""
+    return checkpoint.get("generator_ema") or checkpoint["generator"]
+
+
 def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
 

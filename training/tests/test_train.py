@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from training import train
+from training import export, train
 from training.networks import build_discriminator, build_generator, init_weights
 
 TINY = ["--resolution=64", "--ngf=8", "--ndf=8", "--batch_size=4", "--threads=2", "--log_every=5",
@@ -120,6 +120,57 @@ def test_v2_preset_trains_with_hints_codes_and_augmentation(tiny_dataset, tmp_pa
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r[k]) for r in log for k in ("loss_d", "loss_fm", "loss_ms", "loss_l1"))
     assert any(r["loss_fm"] > 0 for r in log) and any(r["loss_ms"] > 0 for r in log)
+
+
+def test_batches_made_by_worker_processes_train_the_same_model(tiny_dataset, tmp_path):
+    out = tmp_path / "workers"
+    args = [f"--data={tiny_dataset}", f"--out={out}", "--preset=v2", "--max_steps=3", *TINY, "--log_every=1",
+            "--workers=2"]
+    assert train.main(args) == 0
+    ckpt = torch.load(out / "ckpt.pt", map_location="cpu", weights_only=False)
+    assert ckpt["step"] == 3 and ckpt["config"]["workers"] == 2
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3]
+    assert all(np.isfinite(r[k]) for r in log for k in ("loss_d", "loss_fm", "loss_l1", "loss_hint"))
+
+
+def test_an_averaged_generator_is_kept_snapshotted_resumed_and_shipped(tiny_dataset, tmp_path):
+    out = tmp_path / "ema"
+    args = [f"--data={tiny_dataset}", f"--out={out}", "--preset=v2", *TINY, "--ema=0.5", "--snapshot_every=4"]
+    assert train.main([*args, "--max_steps=4"]) == 0
+    ckpt = torch.load(out / "ckpt.pt", map_location="cpu", weights_only=False)
+    raw, averaged = ckpt["generator"], ckpt["generator_ema"]
+    assert raw.keys() == averaged.keys()
+    assert any(not torch.equal(raw[k], averaged[k]) for k in raw), "the average is not the last weights"
+    snapshot = torch.load(out / "snapshots" / "step_0000004.pt", map_location="cpu", weights_only=False)
+    assert all(torch.equal(snapshot["generator"][k], averaged[k]) for k in averaged), "snapshots hold the average"
+    net, _ = export.load_generator(out / "ckpt.pt")
+    assert all(torch.equal(net.state_dict()[k], averaged[k]) for k in averaged), "export takes the average"
+
+    assert train.main([*args, "--max_steps=5"]) == 0  # resumes the average too: it moves from there
+    resumed = torch.load(out / "ckpt.pt", map_location="cpu", weights_only=False)
+    for key, value in averaged.items():
+        if value.is_floating_point():
+            expected = 0.5 * value + 0.5 * resumed["generator"][key]
+            assert torch.allclose(resumed["generator_ema"][key], expected, atol=1e-6), key
+
+
+def test_each_batch_worker_draws_its_own_batches_reproducibly(tiny_dataset):
+    stream = train.BatchStream(tiny_dataset, 4, ["hand", "xdog"], [0, 0], augmented=True, with_hints=True)
+
+    def first_batches() -> list[tuple[torch.Tensor, ...]]:
+        loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2, multiprocessing_context="spawn")
+        batches = iter(loader)  # workers take turns: one batch from each
+        return [next(batches), next(batches)]
+
+    first, again = first_batches(), first_batches()
+    for (sketch, hints, face), (sketch2, hints2, face2) in zip(first, again):
+        assert sketch.shape == (4, 1, 64, 64) and hints.shape == (4, 4, 64, 64) and face.shape == (4, 3, 64, 64)
+        assert torch.equal(sketch, sketch2) and torch.equal(hints, hints2) and torch.equal(face, face2)
+        mask = hints[:, 3:]
+        assert set(mask.unique().tolist()) <= {0.0, 1.0}
+        assert (hints[:, :3] * (1 - mask)).abs().max() == 0, "colour only where the mask is set"
+    assert not torch.equal(first[0][2], first[1][2]), "two workers made the same batch"
 
 
 def test_styles_are_drawn_with_the_card_weights():
