@@ -447,12 +447,16 @@ fn a_failed_load_can_be_tried_again_and_the_drawing_stays() {
         matches!(app.model_status(), ModelStatus::Failed(_))
     });
     draw(&mut harness, &LINE);
+    let canvas = harness.state().layout().canvas;
     // The model arrives (copied in place, say); "Try again" on the face panel loads it.
     std::fs::copy(model_path(), &model).unwrap();
     harness.get_by_label("Try again").click();
     wait_for_model(&mut harness);
     wait_for_face(&mut harness);
     assert_eq!(harness.state().drawing().strokes.len(), 1);
+    // The variations strip of the arriving model had its row kept: the canvas did not move.
+    assert_ne!(harness.state().layout().strip, egui::Rect::NOTHING);
+    assert_eq!(harness.state().layout().canvas, canvas);
     assert_eq!(harness.state().model_path(), model);
     assert!(harness.query_by_label("Try again").is_none());
 }

@@ -485,14 +485,19 @@ impl SketchApp {
     fn ui_main(&mut self, ui: &mut Ui) {
         let available = ui.available_rect_before_wrap();
         let ppp = ui.pixels_per_point();
-        let strip = self.live.model().info().is_some_and(|info| info.z_dim > 0);
-        // With the strip, a row of faces a quarter of the face's side sits under the face.
-        let height_factor = if strip {
+        let info = self.live.model().info();
+        let strip = info.is_some_and(|info| info.z_dim > 0);
+        // With the strip, a row of faces a quarter of the face's side sits under the face. The
+        // row is kept while no model is loaded, so that the canvas does not move under the pen
+        // when a model with variations arrives mid-stroke; only a model known to paint one face
+        // per drawing gives it back.
+        let strip_row = strip || info.is_none();
+        let height_factor = if strip_row {
             1.0 + 1.0 / VARIATIONS as f32
         } else {
             1.0
         };
-        let strip_gap = if strip { GAP } else { 0.0 };
+        let strip_gap = if strip_row { GAP } else { 0.0 };
         let side = ((available.width() - GAP) / 2.0)
             .min((available.height() - strip_gap) / height_factor)
             .max(16.0);
