@@ -304,6 +304,13 @@ def generator_state_from_onnx(path: Path, generator: nn.Module) -> dict[str, tor
     return state
 
 
+def save_atomically(state: dict, path: Path) -> None:
+    """torch.save through a temporary file beside `path`: never a half-written checkpoint."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
 def learning_rate_scale(progress: float, decay_start: float) -> float:
     if progress <= decay_start:
         return 1.0
@@ -401,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         D = nn.parallel.DistributedDataParallel(D, device_ids=[device.index] if device.type == "cuda" else None)
     bare_g = G.module if distributed else G
     bare_d = D.module if distributed else D
+    shipped_g = ema_g if ema_g is not None else bare_g  # what samples, snapshots, evaluate and export show
 
     commit = git_commit()  # the code this run started with, not whatever HEAD is when it saves
 
@@ -408,15 +416,13 @@ def main(argv: list[str] | None = None) -> int:
         if not is_main:
             return
         out.mkdir(parents=True, exist_ok=True)
-        tmp = checkpoint_path.with_suffix(".tmp")
-        torch.save({
+        save_atomically({
             "generator_args": generator_args, "discriminator_args": discriminator_args,
             "config": asdict(config), "step": step, "elapsed_s": elapsed, "commit": commit,
             "generator": bare_g.state_dict(), "discriminator": bare_d.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
             **({"generator_ema": ema_g.state_dict(), "ema": config.ema} if ema_g is not None else {}),
-        }, tmp)
-        tmp.replace(checkpoint_path)  # never leave a half-written checkpoint
+        }, checkpoint_path)
 
     # Fixed validation samples, one row per style, for the sample grids.
     sample_faces = val_faces[: 2 * len(styles)]
@@ -544,19 +550,17 @@ def main(argv: list[str] | None = None) -> int:
             with log_path.open("a") as f:
                 f.write(json.dumps(record) + "\n")
         if is_main and step % config.sample_every == 0:
-            shown_g = ema_g if ema_g is not None else bare_g
-            shown_g.eval()
+            shipped_g.eval()
             with torch.no_grad(), autocast:
-                sample_fake = shown_g(sample.sketch.to(device), sample.hints.to(device) if with_hints else None)
+                sample_fake = shipped_g(sample.sketch.to(device), sample.hints.to(device) if with_hints else None)
             G.train()
             shown = hints_over_sketch(sample.sketch, sample.hints) if with_hints else sample.sketch
             save_grid(out / "samples" / f"step_{step:07d}.png", shown, sample_fake, sample.face)
         if is_main and config.snapshot_every and step % config.snapshot_every == 0:
             (out / "snapshots").mkdir(exist_ok=True)
-            shipped = ema_g if ema_g is not None else bare_g  # what evaluate and export would use
-            torch.save({"generator_args": generator_args, "generator": shipped.state_dict(), "step": step,
-                        "elapsed_s": elapsed, "config": asdict(config), "commit": commit, "ema": config.ema},
-                       out / "snapshots" / f"step_{step:07d}.pt")
+            save_atomically({"generator_args": generator_args, "generator": shipped_g.state_dict(), "step": step,
+                             "elapsed_s": elapsed, "config": asdict(config), "commit": commit, "ema": config.ema},
+                            out / "snapshots" / f"step_{step:07d}.pt")
         if time.time() - last_checkpoint > config.checkpoint_every_min * 60:
             save_checkpoint(elapsed_before + time.time() - start)
             last_checkpoint = time.time()
