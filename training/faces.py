@@ -1,8 +1,14 @@
-"""Face sources and an independent face detector.
+"""Face sources and independent face detectors.
 
-The detector is OpenCV's Haar cascade (shipped inside opencv-python-headless 4.x). It is
-independent of the generator we train, so it is used both to filter synthetic faces and to
+The detectors are OpenCV's Haar cascades (shipped inside opencv-python-headless 4.x). They are
+independent of the generator we train, so they are used both to filter synthetic faces and to
 measure, at evaluation time, how often a generated image still looks like a face.
+
+Data preparation uses the `default` frontal cascade (the datasets made with it stay as they
+were). Evaluation uses `alt2`: on the 1,564 real validation and test faces of UTKFace it finds
+more of them (0.735 against 0.609) and fires less on the same faces cut into shuffled blocks
+(0.017 against 0.031 at 32 px blocks), so it measures "looks like a face" better
+(evaluate.detector_check repeats that check in every report).
 """
 
 from __future__ import annotations
@@ -15,17 +21,24 @@ import numpy as np
 import torch
 
 
-@functools.lru_cache(maxsize=1)
-def _cascade() -> cv2.CascadeClassifier:
-    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+CASCADES = {"default": "haarcascade_frontalface_default.xml", "alt2": "haarcascade_frontalface_alt2.xml"}
+EVALUATION_CASCADE = "alt2"
+
+
+@functools.lru_cache(maxsize=len(CASCADES))
+def _cascade(name: str) -> cv2.CascadeClassifier:
+    if name not in CASCADES:
+        raise ValueError(f"unknown face cascade {name!r}; expected one of {', '.join(CASCADES)}")
+    path = cv2.data.haarcascades + CASCADES[name]
     cascade = cv2.CascadeClassifier(path)
     if cascade.empty():
         raise RuntimeError(f"could not load the Haar cascade from {path} (needs opencv-python-headless 4.x)")
     return cascade
 
 
-def detect_faces(rgb: np.ndarray, min_size_frac: float = 0.2) -> list[tuple[int, int, int, int]]:
-    """Face boxes (x, y, w, h) in an RGB uint8 image, largest first."""
+def detect_faces(rgb: np.ndarray, min_size_frac: float = 0.2,
+                 cascade: str = "default") -> list[tuple[int, int, int, int]]:
+    """Face boxes (x, y, w, h) in an RGB uint8 image, largest first, found by the named cascade."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     side = min(gray.shape[:2])
     min_size = max(12, int(side * min_size_frac))
@@ -35,13 +48,13 @@ def detect_faces(rgb: np.ndarray, min_size_frac: float = 0.2) -> list[tuple[int,
         scale = 160 / side
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         min_size = int(min_size * scale)
-    boxes = _cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4, minSize=(min_size, min_size))
+    boxes = _cascade(cascade).detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4, minSize=(min_size, min_size))
     found = [tuple(int(round(v / scale)) for v in box) for box in (boxes if len(boxes) else [])]
     return sorted(found, key=lambda b: b[2] * b[3], reverse=True)
 
 
-def has_face(rgb: np.ndarray) -> bool:
-    return len(detect_faces(rgb)) > 0
+def has_face(rgb: np.ndarray, cascade: str = "default") -> bool:
+    return len(detect_faces(rgb, cascade=cascade)) > 0
 
 
 class DcganFaces:

@@ -155,7 +155,10 @@ def test_evaluate_checkpoint_and_onnx_agree(tiny_model, tiny_dataset, tmp_path):
         assert metrics["psnr"] > 0
         # The same sketches and (up to float error) the same model: the same numbers.
         assert onnx_report["styles"][style]["l1"] == pytest.approx(metrics["l1"], abs=2e-3)
-    assert 0 <= ckpt["real_face_rate"] <= 1
+    assert 0 <= ckpt["real_face_rate"] <= 1 and ckpt["face_detector"] == "alt2"
+    assert ckpt["real_face_rate"] == ckpt["detector_check"]["alt2"]["real"]
+    assert ckpt["real_face_rate_default_cascade"] == ckpt["detector_check"]["default"]["real"]
+    assert all(0 <= m["face_rate_default_cascade"] <= 1 for m in ckpt["styles"].values())
     assert ckpt["model"]["parameters"] == onnx_report["model"]["parameters"]
     assert ckpt["model"]["step"] == 2 and ckpt["inference_ms"]["mean"] > 0
 
@@ -221,3 +224,23 @@ def test_a_run_can_start_from_an_exported_model(tiny_v2_model, tiny_dataset, tmp
     other = build_generator({**ckpt["generator_args"], "ngf": 16})
     with pytest.raises(ValueError, match="this generator wants"):
         train.generator_state_from_onnx(onnx_path, other)
+
+
+def test_scrambled_blocks_are_the_same_tiles_in_another_order():
+    rng = np.random.default_rng(0)
+    face = rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)
+    scrambled = evaluate.scramble_blocks(face, 32, rng)
+    assert scrambled.shape == face.shape
+    tiles = lambda im: sorted(im[y:y + 32, x:x + 32].tobytes() for y in range(0, 128, 32) for x in range(0, 128, 32))  # noqa: E731
+    assert tiles(scrambled) == tiles(face), "every tile kept, whole"
+    moved = sum(not np.array_equal(scrambled[y:y + 32, x:x + 32], face[y:y + 32, x:x + 32])
+                for y in range(0, 128, 32) for x in range(0, 128, 32))
+    assert moved >= 12, "most tiles moved"
+
+
+def test_detector_check_finds_a_real_face_and_not_its_shuffled_blocks(astronaut_face):
+    check = evaluate.detector_check(astronaut_face[None], seed=0)
+    assert set(check) == {"default", "alt2"}
+    for name, rates in check.items():
+        assert rates["real"] == 1.0, f"the {name} cascade should find the astronaut's face"
+        assert rates["scrambled"] == 0.0, f"the {name} cascade should find no face in its shuffled blocks"
