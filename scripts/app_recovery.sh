@@ -19,7 +19,7 @@ done
 
 app_signal=KILL
 # shellcheck source=scripts/xvfb_session.sh
-source scripts/xvfb_session.sh "${RECOVERY_DISPLAY:-96}"
+source scripts/xvfb_session.sh
 autosave=$XDG_DATA_HOME/sketch2face/autosave.ora
 
 # The canvas, where it is with and without the variations strip (the window's default size at

@@ -14,7 +14,7 @@ bin=${SKETCH2FACE_BIN:-target/release/sketch2face}
 [[ -x $bin ]] || { echo "error: $bin not found; run \`make build\` first" >&2; exit 1; }
 
 # shellcheck source=scripts/xvfb_session.sh
-source scripts/xvfb_session.sh "${SCREENSHOT_DISPLAY:-97}"
+source scripts/xvfb_session.sh
 
 "$bin" >"$tmp/app.log" 2>&1 &
 app=$!
