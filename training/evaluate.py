@@ -407,7 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         save_grid(grid_path, {"sketch | generated": [row_image([g, f]) for g, f in zip(gray, fake)]})
         report.update({"sketches": str(args.sketches), "files": names,
                        "face_detector": EVALUATION_CASCADE,
-                       "face_rate": round(sum(has_face(f, EVALUATION_CASCADE) for f in fake) / len(fake), 4)})
+                       "face_rate": round(sum(has_face(f, EVALUATION_CASCADE) for f in fake) / len(fake), 4),
+                       "face_rate_default_cascade": round(sum(has_face(f, "default") for f in fake) / len(fake), 4)})
     else:
         test_path = args.data / f"{args.split}.npy"
         if not test_path.exists():

@@ -188,7 +188,8 @@ def test_evaluate_drawn_sketch_folder(tiny_model, tmp_path):
     assert evaluate.main(["--onnx", str(onnx_path), "--sketches", str(folder), "--out", str(out),
                           "--timing_runs", "1"]) == 0
     report = json.loads(out.read_text())
-    assert report["files"] == ["a.png", "b.png"]
+    assert report["files"] == ["a.png", "b.png"] and report["face_detector"] == "alt2"
+    assert 0 <= report["face_rate"] <= 1 and 0 <= report["face_rate_default_cascade"] <= 1
     grid = cv2.imread(str(tmp_path / "drawn.png"))
     assert grid.shape[0] >= 2 * 64 and grid.shape[1] >= 2 * 64
 
