@@ -2,8 +2,8 @@
 # fresh temporary folder ($tmp) for the app's data and runtime files. The app's process id goes
 # in $app; on exit the app (signal $app_signal, default TERM), Xvfb and the folder go.
 # Xvfb picks the first free display itself and names it once it accepts connections
-# (-displayfd): a fixed display number collides with a server left running, and a fixed sleep
-# loses the race on a loaded machine (both seen: the app then cannot open its window).
+# (-displayfd): a fixed display number collides with a server left running (seen here), and a
+# fixed sleep only guesses when the server is ready.
 tmp=$(mktemp -d)
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/display" >"$tmp/xvfb.log" 2>&1 &
 xvfb=$!
