@@ -7,7 +7,8 @@ Writes into --out:
 - hints.png: one drawn sketch (--hint-sketch) with three sets of colour hints (painted as broad
   strokes with the app's rasterizer), each beside the face it gives, after the face without hints;
 - variations.png: the same sketch and the faces of six seeds (seed 0 is the default face);
-- drawn.png: each drawn sketch in --sketches, v1's face, v2's face.
+- drawn.png: each drawn sketch in --sketches, v1's face, then each --earlier model's face (an
+  earlier v2 this model replaced), then this model's face.
 Seeds become codes exactly as the Rust engine makes them (engine::z_from_seed), so
 `generate --seed N` paints the same faces.
 """
@@ -116,15 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("models/sketch2face.onnx"))
     parser.add_argument("--v1", type=Path, default=Path("models/sketch2face-v1.onnx"))
+    parser.add_argument("--earlier", type=Path, action="append", default=[],
+                        help="an earlier model to show between v1 and --model in drawn.png (repeatable)")
     parser.add_argument("--sketches", type=Path, default=Path("assets/sketches"))
     parser.add_argument("--out", type=Path, default=Path("models/card"))
     parser.add_argument("--hint-sketch", default="face_round_long_hair.png",
                         help="the file in --sketches for the hint and variation pictures")
     args = parser.parse_args(argv)
-    for path in (args.model, args.v1):
+    for path in (args.model, args.v1, *args.earlier):
         if not path.is_file():
             sys.exit(f"error: {path} does not exist")
     model, v1 = OnnxModel(args.model, 1), OnnxModel(args.v1, 1)
+    earlier = [OnnxModel(path, 1) for path in args.earlier]
     if not (model.takes_hints and model.z_dim):
         sys.exit(f"error: {args.model} takes no hints or no code: these pictures are for a contract-2 model")
     size = model.resolution
@@ -144,8 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     variations = [face(model, gray, blank, z_from_seed(seed, model.z_dim)) for seed in range(6)]
     save(args.out / "variations.png", [row_image([gray, *variations])])
 
-    save(args.out / "drawn.png", [row_image([g, face(v1, g), face(model, g)]) for g in drawn])
-    print("drawn rows (sketch | v1 | v2):", ", ".join(names))
+    save(args.out / "drawn.png", [row_image([g, face(v1, g), *(face(m, g) for m in earlier), face(model, g)])
+                                  for g in drawn])
+    columns = " | ".join(["sketch", "v1", *(p.name for p in args.earlier), args.model.name])
+    print(f"drawn rows ({columns}):", ", ".join(names))
     return 0
 
 

@@ -9,6 +9,7 @@
 
 For every style in sketches.STYLES, each test face gets the same sketch in every run (the seed
 depends only on --seed, the sample index and the style), so two models see identical inputs.
+The "drawn" style needs the split's landmarks (`make landmarks`); without them it is left out.
 Metrics, on the uint8 images the app shows:
 - l1: mean absolute difference to the real face, in [0, 1] pixel scale (lower is better);
 - psnr (dB) and ssim (skimage.metrics, RGB) against the real face (higher is better);
@@ -45,7 +46,7 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from tqdm import tqdm
 
-from training import augment, hints as hint_sim, quality, sketches
+from training import augment, hints as hint_sim, landmarks, quality, sketches
 from training.faces import CASCADES, EVALUATION_CASCADE, has_face
 from training.networks import build_generator, count_parameters, shipped_generator_state
 
@@ -239,8 +240,10 @@ def sample_rng(seed: int, index: int, style: str) -> np.random.Generator:
     return np.random.default_rng([seed, index, sketches.STYLES.index(style)])
 
 
-def evaluate(model, faces: np.ndarray, styles: list[str], seed: int, grid_rows: int):
-    """Metrics per style and the grid rows per style."""
+def evaluate(model, faces: np.ndarray, styles: list[str], seed: int, grid_rows: int,
+             marks: tuple[np.ndarray, dict] | None = None):
+    """Metrics per style and the grid rows per style; `marks` (the faces' landmarks and parts)
+    for the "drawn" style."""
     results: dict[str, dict] = {}
     grid: dict[str, list[np.ndarray]] = {}
     with tqdm(total=len(faces) * len(styles), desc="evaluate", unit="img") as bar:
@@ -251,7 +254,8 @@ def evaluate(model, faces: np.ndarray, styles: list[str], seed: int, grid_rows: 
             fakes = []
             for start in range(0, len(faces), 32):
                 real = np.ascontiguousarray(faces[start:start + 32])
-                gray = np.stack([sketches.make_sketch(face, style, sample_rng(seed, start + i, style))
+                gray = np.stack([sketches.make_sketch(face, style, sample_rng(seed, start + i, style),
+                                                      None if marks is None else (marks[0][start + i], marks[1]))
                                  for i, face in enumerate(real)])
                 fake = generate(model, gray)
                 fakes.append(fake)
@@ -419,7 +423,14 @@ def main(argv: list[str] | None = None) -> int:
             faces = faces[: args.limit]
         if faces.shape[1] != model.resolution:
             sys.exit(f"error: test faces are {faces.shape[1]} px, the model takes {model.resolution} px")
-        results, grid = evaluate(model, faces, styles, args.seed, args.grid_rows)
+        marks = landmarks.load(args.data, args.split)
+        if marks is None and "drawn" in styles:
+            if args.styles != parser.get_default("styles"):
+                sys.exit(f"error: the drawn style needs landmarks: no {args.split}_landmarks.npy in {args.data}; "
+                         f"run `make landmarks` first")
+            print(f"note: no landmarks in {args.data} (make landmarks): the drawn style is left out", file=sys.stderr)
+            styles.remove("drawn")
+        results, grid = evaluate(model, faces, styles, args.seed, args.grid_rows, marks)
         detectors = detector_check(faces, args.seed)
         save_grid(grid_path, {f"{style}: sketch | generated | real": rows for style, rows in grid.items()})
         report.update({"data": str(args.data), "split": args.split, "samples": int(len(faces)), "seed": args.seed,

@@ -6,7 +6,11 @@ Three styles, picked at random per sample:
 - "xdog": an eXtended Difference-of-Gaussians line drawing: softer, pencil-like;
 - "hand": edges thinned to a skeleton, traced into polylines and redrawn with the app's own
   rasterizer as smooth anti-aliased strokes of random width and slight jitter, with short
-  edges dropped: sparse, clean lines, like what a person draws on the canvas.
+  edges dropped: sparse, clean lines, like what a person draws on the canvas;
+- "drawn": the face drawn the way people draw one, from its landmarks (training/landmarks.py):
+  jaw, brows, eyes with pupils, nose and lips as a few clean outlines over empty skin, and
+  the hair and shoulders outside the face as the "hand" style's lines. Edge maps of a photo
+  are full of texture no one draws; this style is what closes that gap.
 All return uint8 [H, W] images, black ink (0) on white paper (255).
 """
 
@@ -18,8 +22,10 @@ from skimage.morphology import skeletonize
 
 from training import raster
 
-STYLES = ("canny2017", "xdog", "hand")
-STYLE_WEIGHTS = (0.2, 0.2, 0.6)  # the hand style is what users draw: most of the training signal
+STYLES = ("canny2017", "xdog", "hand", "drawn")
+# What users draw gets most of the training signal. Without landmarks a "drawn" sample falls back
+# to "hand" (make_sketch), so datasets without them train as before.
+STYLE_WEIGHTS = (0.15, 0.15, 0.3, 0.4)
 HAND_WIDTH_RANGE = (0.006, 0.016)  # fraction of the canvas side; the app's default brush is 0.010
 
 
@@ -119,13 +125,100 @@ def hand(rgb: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     return raster.rasterize(strokes, size)
 
 
-def make_sketch(rgb: np.ndarray, style: str, rng: np.random.Generator) -> np.ndarray:
+def _stroke(points: np.ndarray, width: float, pressure: float, size: int) -> dict:
+    return {"tool": "Brush", "width": width,
+            "points": [{"x": float(x) / size, "y": float(y) / size, "pressure": pressure} for x, y in points]}
+
+
+def _runs_below(points: np.ndarray, y_limit: float) -> list[np.ndarray]:
+    """The runs of consecutive points of a closed loop that lie below `y_limit` (image rows grow
+    downward), joined across the loop's seam."""
+    below = points[:, 1] > y_limit
+    if below.all():
+        return [points]
+    shift = int(np.argmin(below))  # start at a point above, so no run crosses the seam
+    points, below = np.roll(points, -shift, 0), np.roll(below, -shift)
+    runs, current = [], []
+    for point, keep in zip(points, below):
+        if keep:
+            current.append(point)
+        elif current:
+            runs.append(np.array(current))
+            current = []
+    if current:
+        runs.append(np.array(current))
+    return [r for r in runs if len(r) >= 2]
+
+
+def drawn(rgb: np.ndarray, points: np.ndarray, parts: dict[str, list[list[int]]],
+          rng: np.random.Generator | None = None) -> np.ndarray:
+    """The face drawn from its landmarks (`points`: [478, 2] pixels on this canvas; `parts`:
+    polylines of indices per part, training/landmarks.py). Each part is a little misplaced and
+    wobbly, and sometimes left out, as in people's drawings."""
+    rng = rng or np.random.default_rng(0)
+    size = rgb.shape[0]
+    unit = size / 128
+    base_width = rng.uniform(*HAND_WIDTH_RANGE)
+    pressure = float(rng.uniform(0.4, 0.6))
+    strokes = []
+
+    def polyline(name: str) -> list[np.ndarray]:
+        return [points[np.array(line)] for line in parts.get(name, []) if len(line) >= 2]
+
+    def misplaced(lines: list[np.ndarray]) -> list[np.ndarray]:
+        offset = rng.normal(0, 0.6 * unit, 2)
+        return [line + offset + rng.normal(0, 0.25 * unit, line.shape) for line in lines]
+
+    def add(lines: list[np.ndarray], width_scale: float = 1.0) -> None:
+        for line in misplaced(lines):
+            strokes.append(_stroke(line, base_width * width_scale * rng.uniform(0.9, 1.1), pressure, size))
+
+    oval = [line for line in polyline("face_oval")]
+    brows = polyline("left_eyebrow") + polyline("right_eyebrow")
+    brow_level = min(float(line[:, 1].mean()) for line in brows) if brows else 0.0
+    if oval:
+        loop = np.concatenate([line[:-1] for line in oval])
+        # Often the forehead's outline is hidden by hair, and people draw the jaw and cheeks only.
+        add([loop[list(range(len(loop))) + [0]]] if rng.random() < 0.5 else _runs_below(loop, brow_level))
+    for side in ("left", "right"):
+        lines = polyline(f"{side}_eyebrow")
+        if lines and rng.random() < 0.5:  # a single line, the brow's upper edge
+            lines = [min(lines, key=lambda line: float(line[:, 1].mean()))]
+        if rng.random() < 0.95:
+            add(lines, 1.2)
+        add(polyline(f"{side}_eye"))
+        iris = points[sorted({i for line in parts.get(f"{side}_iris", []) for i in line})]
+        if len(iris) and rng.random() < 0.9:
+            centre = iris.mean(0) + rng.normal(0, 0.3 * unit, 2)
+            radius = float(np.linalg.norm(iris - iris.mean(0), axis=1).mean())
+            dot = radius * rng.uniform(0.35, 0.7)  # a pupil: a filled dot
+            strokes.append(_stroke(centre[None], 2 * dot / (size * (0.5 + pressure)), pressure, size))
+    add([line for line in polyline("nose") if rng.random() < 0.85])
+    add([line for line in polyline("lips") if rng.random() < 0.9])
+    face = raster.rasterize(strokes, size)
+
+    if oval and rng.random() < 0.8:  # hair, ears, neck and shoulders: the photo's own lines
+        outside = hand(rgb, rng)
+        loop = np.concatenate([line[:-1] for line in oval])
+        centre = loop.mean(0)
+        grown = ((loop - centre) * 1.06 + centre).round().astype(np.int32)
+        cv2.fillPoly(outside, [grown], 255)
+        face = np.minimum(face, outside)
+    return face
+
+
+def make_sketch(rgb: np.ndarray, style: str, rng: np.random.Generator,
+                landmarks: tuple[np.ndarray, dict] | None = None) -> np.ndarray:
+    """`landmarks` (points on this canvas, parts) feed the "drawn" style; a face without them
+    gets a "hand" sketch instead."""
     if style == "canny2017":
         return canny2017(rgb)
     if style == "xdog":
         return xdog(rgb, rng)
-    if style == "hand":
+    if style == "hand" or (style == "drawn" and (landmarks is None or not np.isfinite(landmarks[0]).all())):
         return hand(rgb, rng)
+    if style == "drawn":
+        return drawn(rgb, landmarks[0], landmarks[1], rng)
     raise ValueError(f"unknown sketch style {style!r}; expected one of {STYLES}")
 
 

@@ -35,7 +35,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from training import augment, hints as hint_sim, sketches
+from training import augment, hints as hint_sim, landmarks, sketches
 from training.networks import (DiscriminatorConfig, GeneratorConfig, build_discriminator,
                                build_generator, init_weights)
 
@@ -94,7 +94,7 @@ PRESETS = {
     "baseline": {"ngf": 64, "ndf": 64, "norm": "batch", "precision": "fp32", "out": "training/runs/baseline"},
     "v2": {"data": "training/data/utkface", "out": "training/runs/v2", "upsample": "resize", "hint_channels": 4,
            "z_dim": 8, "gan_loss": "hinge", "d_scales": 2, "spectral_norm": 1, "lambda_fm": 10.0,
-           "lambda_l1": 10.0, "lambda_ms": 1.0, "augment": 1},
+           "lambda_l1": 10.0, "lambda_ms": 1.0, "augment": 1, "styles": "canny2017,xdog,hand,drawn"},
 }
 
 
@@ -161,21 +161,30 @@ def style_weights(styles: list[str]) -> np.ndarray:
 
 
 def make_batch(faces: np.ndarray, styles: list[str], rng: np.random.Generator, flip: bool = True,
-               fixed_styles: list[str] | None = None, augmented: bool = False, with_hints: bool = False) -> Batch:
+               fixed_styles: list[str] | None = None, augmented: bool = False, with_hints: bool = False,
+               landmarks: tuple[np.ndarray, dict] | None = None) -> Batch:
     """A sketch style per sample (sketches.STYLE_WEIGHTS); with `augmented`, the face is reframed
-    first and the sketch roughened after; with `with_hints`, colour hints simulated from the face."""
+    first and the sketch roughened after; with `with_hints`, colour hints simulated from the face.
+    `landmarks` (points [N, 478, 2] of these faces, parts) feed the "drawn" style; they are moved
+    with the face."""
     weights = style_weights(styles)
     out_faces, out_sketches, out_hints = [], [], []
     for i, face in enumerate(faces):
         face = np.asarray(face)
+        size = face.shape[0]
+        points = np.array(landmarks[0][i], np.float32) if landmarks is not None else None
         if flip and rng.random() < 0.5:
             face = face[:, ::-1]
+            if points is not None:
+                points[:, 0] = size - points[:, 0]
         face = np.ascontiguousarray(face)
-        frame = augment.Frame(0.0, 0.0, float(face.shape[0]))
+        frame = augment.Frame(0.0, 0.0, float(size))
         if augmented:
             face, frame = augment.reframe(face, rng)
+        if points is not None:
+            points = points * (frame.side / size) + np.float32([frame.x, frame.y])
         style = fixed_styles[i] if fixed_styles else str(rng.choice(styles, p=weights))
-        sketch = sketches.make_sketch(face, style, rng)
+        sketch = sketches.make_sketch(face, style, rng, None if points is None else (points, landmarks[1]))
         if augmented:
             sketch = augment.roughen(sketch, rng)
         out_sketches.append(sketch)
@@ -203,13 +212,15 @@ class BatchStream(torch.utils.data.IterableDataset):
         torch.set_num_threads(1)
         cv2.setNumThreads(1)
         faces = load_split(self.data, "train")  # opened here: a memory map does not pickle as one
+        marks = landmarks.load(self.data, "train")
         rng = np.random.default_rng([*self.seed, worker])
         while True:
             order = rng.permutation(len(faces))
             for start in range(0, len(order) - self.batch_size + 1, self.batch_size):
                 idx = np.sort(order[start : start + self.batch_size])
                 batch = make_batch(faces[idx], self.styles, rng, augmented=self.augmented,
-                                   with_hints=self.with_hints)
+                                   with_hints=self.with_hints,
+                                   landmarks=None if marks is None else (marks[0][idx], marks[1]))
                 yield batch.sketch, batch.hints, batch.face
 
 
@@ -427,8 +438,11 @@ def main(argv: list[str] | None = None) -> int:
     # Fixed validation samples, one row per style, for the sample grids.
     sample_faces = val_faces[: 2 * len(styles)]
     sample_styles = [styles[i % len(styles)] for i in range(len(sample_faces))]
+    val_marks = landmarks.load(data, "val")
     sample = make_batch(sample_faces, styles, np.random.default_rng(7), flip=False, fixed_styles=sample_styles,
-                        augmented=bool(config.augment), with_hints=config.hint_channels > 0)
+                        augmented=bool(config.augment), with_hints=config.hint_channels > 0,
+                        landmarks=None if val_marks is None else (val_marks[0][: len(sample_faces)], val_marks[1]))
+    train_marks = landmarks.load(data, "train")
     with_hints = config.hint_channels > 0
     z_dim = config.z_dim
     ms_pairs = config.batch_size // 2 if z_dim and config.lambda_ms > 0 else 0
@@ -485,7 +499,8 @@ def main(argv: list[str] | None = None) -> int:
                 order, cursor = rng.permutation(len(train_faces)), 0
             idx = np.sort(order[cursor : cursor + config.batch_size])
             cursor += config.batch_size
-            batch = make_batch(train_faces[idx], styles, rng, augmented=bool(config.augment), with_hints=with_hints)
+            batch = make_batch(train_faces[idx], styles, rng, augmented=bool(config.augment), with_hints=with_hints,
+                               landmarks=None if train_marks is None else (train_marks[0][idx], train_marks[1]))
             sketch, hints, real = batch.sketch.to(device), batch.hints.to(device), batch.face.to(device)
         z = torch.randn(len(sketch), z_dim, device=device) if z_dim else None
         if ms_pairs:  # a second code for the first samples: the mode-seeking pairs

@@ -174,9 +174,11 @@ def test_each_batch_worker_draws_its_own_batches_reproducibly(tiny_dataset):
 
 
 def test_styles_are_drawn_with_the_card_weights():
-    weights = train.style_weights(["canny2017", "xdog", "hand"])
-    assert weights.tolist() == pytest.approx([0.2, 0.2, 0.6])
-    assert train.style_weights(["hand", "xdog"]).tolist() == pytest.approx([0.75, 0.25])
+    weights = train.style_weights(["canny2017", "xdog", "hand", "drawn"])
+    assert weights.tolist() == pytest.approx([0.15, 0.15, 0.3, 0.4])
+    # A subset keeps the proportions between its styles: v1's three styles, and two of them.
+    assert train.style_weights(["canny2017", "xdog", "hand"]).tolist() == pytest.approx([0.25, 0.25, 0.5])
+    assert train.style_weights(["hand", "xdog"]).tolist() == pytest.approx([2 / 3, 1 / 3])
 
 
 def test_hinge_and_mode_seeking_losses():
