@@ -1,6 +1,6 @@
 """Sketches made from face photos, on the fly during training.
 
-Three styles, picked at random per sample:
+Four styles, picked at random per sample:
 - "canny2017": the 2017 cgan-face-generator recipe (grayscale, 3x3 Gaussian blur, Otsu threshold t,
   Canny(0.5t, t), inverted to black on white): dense edge maps;
 - "xdog": an eXtended Difference-of-Gaussians line drawing: softer, pencil-like;
@@ -10,7 +10,7 @@ Three styles, picked at random per sample:
 - "drawn": the face drawn the way people draw one, from its landmarks (training/landmarks.py):
   jaw, brows, eyes with pupils, nose and lips as a few clean outlines over empty skin, and
   the hair and shoulders outside the face as the "hand" style's lines. Edge maps of a photo
-  are full of texture no one draws; this style is what closes that gap.
+  are full of texture no one draws; this style draws what people do.
 All return uint8 [H, W] images, black ink (0) on white paper (255).
 """
 
@@ -173,7 +173,7 @@ def drawn(rgb: np.ndarray, points: np.ndarray, parts: dict[str, list[list[int]]]
         for line in misplaced(lines):
             strokes.append(_stroke(line, base_width * width_scale * rng.uniform(0.9, 1.1), pressure, size))
 
-    oval = [line for line in polyline("face_oval")]
+    oval = polyline("face_oval")
     brows = polyline("left_eyebrow") + polyline("right_eyebrow")
     brow_level = min(float(line[:, 1].mean()) for line in brows) if brows else 0.0
     if oval:
