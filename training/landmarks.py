@@ -17,6 +17,7 @@ needs a newer one); the training side only reads the two files and needs nothing
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -79,16 +80,21 @@ def load(data: Path, split: str) -> tuple[np.ndarray, dict[str, list[list[int]]]
     return np.load(points, mmap_mode="r"), json.loads(parts.read_text())
 
 
-def _save_atomically(array_or_text, path: Path) -> None:
+def _write_atomically(path: Path, data: bytes) -> None:
+    """A temporary file beside `path`, then a rename: never a half-written file. (This venv has
+    no torch, so train.save_atomically is out of reach.)"""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as f:
-        if isinstance(array_or_text, str):
-            f.write(array_or_text.encode())
-        else:
-            np.save(f, array_or_text)
+        f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
 
 
 def extract(data: Path, splits: tuple[str, ...] = ("train", "val", "test")) -> dict[str, float]:
@@ -115,9 +121,9 @@ def extract(data: Path, splits: tuple[str, ...] = ("train", "val", "test")) -> d
                 if i % 2000 == 0:
                     print(f"{split}: {i}/{len(faces)}", flush=True)
             found_share[split] = float(np.isfinite(out[:, 0, 0]).mean())
-            _save_atomically(out, data / f"{split}_landmarks.npy")
+            _write_atomically(data / f"{split}_landmarks.npy", _npy_bytes(out))
             print(f"{split}: {len(faces)} faces, landmarks found for {found_share[split]:.3f}", flush=True)
-    _save_atomically(json.dumps(parts, indent=1), data / PARTS_FILE)
+    _write_atomically(data / PARTS_FILE, json.dumps(parts, indent=1).encode())
     return found_share
 
 
@@ -131,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"error: no {split}.npy in {args.data}; prepare the dataset first (make data)")
     shares = extract(args.data, tuple(args.splits.split(",")))
     report = args.data / "landmarks_report.json"
-    _save_atomically(json.dumps({"found": shares}, indent=2), report)
+    _write_atomically(report, json.dumps({"found": shares}, indent=2).encode())
     return 0
 
 
