@@ -12,6 +12,7 @@
 pub mod app;
 pub mod cli;
 pub mod engine;
+pub mod face;
 pub mod imaging;
 pub mod serve;
 pub mod sketch;
