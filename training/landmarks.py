@@ -12,6 +12,12 @@ MediaPipe lives in its own venv (.venv-landmarks: it pins protobuf < 5, the trai
 needs a newer one); the training side only reads the two files and needs nothing from it.
 
     .venv-landmarks/bin/python -m training.landmarks --data training/data/utkface
+    .venv-landmarks/bin/python -m training.landmarks --photos ../shared/data/celeba/images \
+        --out training/data/celeba_raw_landmarks.npz
+
+The second form finds the mesh of unaligned photos (CelebA's whole heads) as they are, so that
+`prepare --celeba` can align them to the canvas framing with it: photo_landmarks.npz holds the
+file names and float32 [N, 478, 2] points in each photo's pixels (NaN where none was found).
 """
 
 from __future__ import annotations
@@ -127,11 +133,51 @@ def extract(data: Path, splits: tuple[str, ...] = ("train", "val", "test")) -> d
     return found_share
 
 
+def extract_photos(folder: Path, out: Path) -> float:
+    """The mesh of every photo in `folder` (sorted by name), written to `out` (.npz: names,
+    points); returns the share found."""
+    try:
+        import cv2
+        import mediapipe as mp
+    except ImportError:
+        sys.exit("error: mediapipe is not installed in this Python; run `make landmarks`, which makes "
+                 ".venv-landmarks for it")
+    names = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    points = np.full((len(names), POINTS, 2), np.nan, np.float32)
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+                                         min_detection_confidence=0.3) as mesh:
+        for i, name in enumerate(names):
+            bgr = cv2.imread(str(folder / name), cv2.IMREAD_COLOR)
+            if bgr is None:
+                continue
+            result = mesh.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            if result.multi_face_landmarks:
+                h, w = bgr.shape[:2]
+                points[i] = [(p.x * w, p.y * h) for p in result.multi_face_landmarks[0].landmark]
+            if i % 2000 == 0:
+                print(f"{folder.name}: {i}/{len(names)}", flush=True)
+    buffer = io.BytesIO()
+    np.savez(buffer, names=np.array(names), points=points)
+    _write_atomically(out, buffer.getvalue())
+    share = float(np.isfinite(points[:, 0, 0]).mean()) if len(names) else 0.0
+    print(f"{folder}: {len(names)} photos, a mesh found in {share:.3f}", flush=True)
+    return share
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="a prepared dataset folder ({split}.npy)")
+    parser.add_argument("--data", type=Path, help="a prepared dataset folder ({split}.npy)")
     parser.add_argument("--splits", default="train,val,test")
+    parser.add_argument("--photos", type=Path, help="a folder of unaligned photos (instead of --data)")
+    parser.add_argument("--out", type=Path, help="with --photos: the .npz to write")
     args = parser.parse_args(argv)
+    if args.photos is not None:
+        if args.out is None:
+            sys.exit("error: --photos needs --out FILE.npz")
+        extract_photos(args.photos, args.out)
+        return 0
+    if args.data is None:
+        sys.exit("error: give --data DATASET or --photos FOLDER --out FILE.npz")
     for split in args.splits.split(","):
         if not (args.data / f"{split}.npy").exists():
             sys.exit(f"error: no {split}.npy in {args.data}; prepare the dataset first (make data)")

@@ -3,6 +3,8 @@
     python -m training.prepare --synthetic 24000 --out training/data/synthetic
     python -m training.prepare --photos ~/portraits --out training/data/photos
     python -m training.prepare --aligned ../shared/data/utkface/images --out training/data/utkface
+    python -m training.prepare --celeba ../shared/data/celeba/images \
+        --landmarks training/data/celeba_raw_landmarks.npz --size 256 --out training/data/celeba
 
 Writes {train,val,test}.npy (uint8 [N, S, S, 3], RGB) and report.json (what was kept, what was
 dropped and why), so training never decodes an image file.
@@ -31,6 +33,13 @@ MAX_PHOTO_PIXELS = 50_000_000
 # (upscaled from a small source); on UTKFace this drops the softest ~4 %.
 MIN_SHARPNESS = 18.0
 MIN_AGE = 10  # children's proportions are not what people draw
+# The canvas framing (the whole head, hair and neck in frame), in fractions of the side: where
+# the midpoint of the outer eye corners goes, and their distance. src/face/ uses the same numbers.
+CANVAS_EYES = (0.5, 0.42)
+CANVAS_EYE_DISTANCE = 0.30
+EYE_OUTER = (33, 263)  # MediaPipe's outer eye corners
+# Most of an aligned crop that may lie outside its photo (filled by repeating the edge).
+MAX_OUTSIDE = 0.20
 
 
 def sharpness(rgb: np.ndarray) -> float:
@@ -152,16 +161,75 @@ def aligned_faces(folder: Path, size: int) -> tuple[np.ndarray, Counter]:
     return (np.stack(kept) if kept else empty), reasons
 
 
-def split(faces: np.ndarray, seed: int) -> dict[str, np.ndarray]:
-    order = np.random.default_rng(seed).permutation(len(faces))
-    n = len(faces)
+def canvas_alignment(points: np.ndarray, size: int) -> np.ndarray:
+    """The 2 x 3 similarity taking a face with mesh `points` (pixels) to the canvas framing at
+    `size` px: eye corners level, their midpoint at CANVAS_EYES, CANVAS_EYE_DISTANCE apart."""
+    left, right = points[EYE_OUTER[0]], points[EYE_OUTER[1]]
+    d = right - left
+    scale = CANVAS_EYE_DISTANCE * size / max(float(np.hypot(*d)), 1e-6)
+    angle = np.arctan2(d[1], d[0])
+    a, b = scale * np.cos(-angle), scale * np.sin(-angle)
+    mid = (left + right) / 2
+    tx = CANVAS_EYES[0] * size - (a * mid[0] - b * mid[1])
+    ty = CANVAS_EYES[1] * size - (b * mid[0] + a * mid[1])
+    return np.array([[a, -b, tx], [b, a, ty]], np.float64)
+
+
+def celeba_faces(folder: Path, landmarks: Path, size: int) -> tuple[np.ndarray, np.ndarray, dict, Counter]:
+    """CelebA's whole-head photos aligned by their mesh to the canvas framing at `size` px, with
+    the quality filters of the other sources. Returns faces, their meshes in the aligned pixels
+    [N, 478, 2], per-face facts (names, outside share, source eye distance) and the counts."""
+    raw = np.load(landmarks)
+    names, points = [str(n) for n in raw["names"]], raw["points"]
+    kept, meshes = [], []
+    facts: dict[str, list] = {"names": [], "outside": [], "source_eye_distance": []}
+    reasons: Counter = Counter()
+    for name, mesh in tqdm(list(zip(names, points)), desc="celeba", unit="photo"):
+        reasons["files"] += 1
+        if not np.isfinite(mesh).all():
+            reasons["no face mesh"] += 1
+            continue
+        photo = read_photo(folder / name)
+        if photo is None:
+            reasons["unreadable or not an image"] += 1
+            continue
+        matrix = canvas_alignment(mesh, size)
+        face = cv2.warpAffine(photo, matrix, (size, size), flags=cv2.INTER_CUBIC,
+                              borderMode=cv2.BORDER_REPLICATE)
+        inside = cv2.warpAffine(np.full(photo.shape[:2], 255, np.uint8), matrix, (size, size),
+                                flags=cv2.INTER_NEAREST, borderValue=0)
+        outside = 1.0 - float((inside > 0).mean())
+        if outside > MAX_OUTSIDE:
+            reasons[f"over {MAX_OUTSIDE:.0%} of the frame outside the photo"] += 1
+            continue
+        problem = luma_problem(face)
+        if problem:
+            reasons[problem] += 1
+            continue
+        if sharpness(face) < MIN_SHARPNESS:
+            reasons["blurry"] += 1
+            continue
+        aligned = mesh @ matrix[:, :2].T + matrix[:, 2]
+        kept.append(face)
+        meshes.append(aligned.astype(np.float32))
+        facts["names"].append(name)
+        facts["outside"].append(round(outside, 4))
+        facts["source_eye_distance"].append(round(float(np.hypot(*(mesh[EYE_OUTER[1]] - mesh[EYE_OUTER[0]]))), 2))
+    if not kept:
+        return np.zeros((0, size, size, 3), np.uint8), np.zeros((0, 478, 2), np.float32), facts, reasons
+    return np.stack(kept), np.stack(meshes), facts, reasons
+
+
+def split_order(n: int, seed: int) -> dict[str, np.ndarray]:
+    """Which indices go to which split: a seeded permutation, test first."""
+    order = np.random.default_rng(seed).permutation(n)
     n_val = max(1, int(n * SPLIT_FRACTIONS["val"])) if n >= 3 else 0
     n_test = max(1, int(n * SPLIT_FRACTIONS["test"])) if n >= 3 else 0
-    return {
-        "test": faces[order[:n_test]],
-        "val": faces[order[n_test : n_test + n_val]],
-        "train": faces[order[n_test + n_val :]],
-    }
+    return {"test": order[:n_test], "val": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
+
+
+def split(faces: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    return {name: faces[indices] for name, indices in split_order(len(faces), seed).items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,13 +239,27 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--photos", type=Path, metavar="DIR", help="crop the largest face of every photo in DIR")
     source.add_argument("--aligned", type=Path, metavar="DIR",
                         help="every image in DIR is an aligned face crop: resize only (no detector)")
+    source.add_argument("--celeba", type=Path, metavar="DIR",
+                        help="whole-head photos in DIR, aligned to the canvas framing by their mesh (--landmarks)")
+    parser.add_argument("--landmarks", type=Path,
+                        help="with --celeba: the photos' meshes (training.landmarks --photos DIR --out FILE)")
     parser.add_argument("--source-name", help="how the report and the model card name the source")
     parser.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     parser.add_argument("--size", type=int, default=128, help="square crop size in pixels (default 128)")
     parser.add_argument("--seed", type=int, default=1234)
     args = parser.parse_args(argv)
 
-    if args.photos is not None:
+    extra: dict[str, np.ndarray] = {}
+    facts: dict = {}
+    if args.celeba is not None:
+        if not args.celeba.is_dir():
+            parser.error(f"--celeba {args.celeba}: not a folder")
+        if args.landmarks is None or not args.landmarks.is_file():
+            parser.error("--celeba needs --landmarks FILE.npz (python -m training.landmarks --photos DIR --out FILE)")
+        faces, meshes, facts, reasons = celeba_faces(args.celeba, args.landmarks, args.size)
+        extra["landmarks"] = meshes
+        source_name = f"CelebA whole-head photos from {args.celeba}, aligned to the canvas framing"
+    elif args.photos is not None:
         if not args.photos.is_dir():
             parser.error(f"--photos {args.photos}: not a folder")
         faces, reasons = photo_faces(args.photos, args.size)
@@ -195,9 +277,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no usable faces found ({dict(reasons)})", file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
-    splits = split(faces, args.seed)
+    order = split_order(len(faces), args.seed)
+    splits = {name: faces[indices] for name, indices in order.items()}
     for name, array in splits.items():
         np.save(args.out / f"{name}.npy", array)
+        for kind, values in extra.items():
+            np.save(args.out / f"{name}_{kind}.npy", values[order[name]])
+    if facts:
+        per_split = {name: {key: [values[i] for i in indices] for key, values in facts.items()}
+                     for name, indices in order.items()}
+        (args.out / "faces.json").write_text(json.dumps(per_split))
     report = {
         "source": args.source_name or source_name,
         "size": args.size,
@@ -205,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         "kept": int(len(faces)),
         "counts": dict(reasons),
         "filters": {"min_mean_luma": MIN_MEAN_LUMA, "min_luma_std": MIN_LUMA_STD,
-                    "min_sharpness": MIN_SHARPNESS, "min_age": MIN_AGE},
+                    "min_sharpness": MIN_SHARPNESS, "min_age": MIN_AGE,
+                    **({"max_outside": MAX_OUTSIDE, "canvas_eyes": CANVAS_EYES,
+                        "canvas_eye_distance": CANVAS_EYE_DISTANCE} if args.celeba else {})},
         "splits": {name: int(len(array)) for name, array in splits.items()},
     }
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
