@@ -125,7 +125,7 @@ def hand(rgb: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     return raster.rasterize(strokes, size)
 
 
-def _stroke(points: np.ndarray, width: float, pressure: float, size: int) -> dict:
+def stroke(points: np.ndarray, width: float, pressure: float, size: int) -> dict:
     return {"tool": "Brush", "width": width,
             "points": [{"x": float(x) / size, "y": float(y) / size, "pressure": pressure} for x, y in points]}
 
@@ -171,7 +171,7 @@ def drawn(rgb: np.ndarray, points: np.ndarray, parts: dict[str, list[list[int]]]
 
     def add(lines: list[np.ndarray], width_scale: float = 1.0) -> None:
         for line in misplaced(lines):
-            strokes.append(_stroke(line, base_width * width_scale * rng.uniform(0.9, 1.1), pressure, size))
+            strokes.append(stroke(line, base_width * width_scale * rng.uniform(0.9, 1.1), pressure, size))
 
     oval = polyline("face_oval")
     brows = polyline("left_eyebrow") + polyline("right_eyebrow")
@@ -192,7 +192,7 @@ def drawn(rgb: np.ndarray, points: np.ndarray, parts: dict[str, list[list[int]]]
             centre = iris.mean(0) + rng.normal(0, 0.3 * unit, 2)
             radius = float(np.linalg.norm(iris - iris.mean(0), axis=1).mean())
             dot = radius * rng.uniform(0.35, 0.7)  # a pupil: a filled dot
-            strokes.append(_stroke(centre[None], 2 * dot / (size * (0.5 + pressure)), pressure, size))
+            strokes.append(stroke(centre[None], 2 * dot / (size * (0.5 + pressure)), pressure, size))
     add([line for line in polyline("nose") if rng.random() < 0.85])
     add([line for line in polyline("lips") if rng.random() < 0.9])
     face = raster.rasterize(strokes, size)

@@ -113,6 +113,20 @@ pub enum EngineError {
         found: String,
     },
 
+    #[error(
+        "model {} is not a sketch2face mesh model (contract mesh-1): {what}: expected {expected}, found {found}",
+        path.display()
+    )]
+    MeshContract {
+        path: PathBuf,
+        what: String,
+        expected: String,
+        found: String,
+    },
+
+    #[error("mesh model {} gave {what}", path.display())]
+    MeshOutput { path: PathBuf, what: String },
+
     #[error("running model {} failed", path.display())]
     Run {
         path: PathBuf,

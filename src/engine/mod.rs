@@ -7,6 +7,7 @@
 
 mod contract;
 mod error;
+mod mesh;
 pub mod onnx_scan;
 mod process;
 mod runtime;
@@ -23,11 +24,15 @@ pub use contract::{
     MAX_RESOLUTION, MAX_Z_DIM, OUTPUT_NAME, RESOLUTION_KEY, TensorSpec, Z_NAME, check_contract,
 };
 pub use error::{EngineError, OutputShapeError};
+pub use mesh::{
+    CROP_NAME, CROP_SIDE_KEY, FOUND_PRESENCE, FRAMING_BOX_KEY, MESH_CONTRACT, MESH_MODEL_FILE, MeshFinder,
+    MeshNetwork, MeshReading, POINTS_NAME, PRESENCE_NAME, ROI_SCALE_KEY,
+};
 pub use process::{hints_into, hints_tensor, postprocess, preprocess, preprocess_into};
 /// Moved to [`crate::imaging`] (an image helper, not inference); kept here for callers.
 pub use crate::imaging::upscale;
 pub use runtime::{
-    RUNTIME_FILE, default_model_path, init_runtime, runtime_candidates, runtime_version,
+    RUNTIME_FILE, default_model_path, init_runtime, shipped_model_file, runtime_candidates, runtime_version,
 };
 pub use seed::{Seed, z_from_seed};
 pub use session::{

@@ -48,7 +48,12 @@ pub fn runtime_candidates() -> Vec<PathBuf> {
 
 /// The default model: `models/sketch2face.onnx` beside the executable, else in the project.
 pub fn default_model_path() -> PathBuf {
-    let relative = Path::new("models").join("sketch2face.onnx");
+    shipped_model_file("sketch2face.onnx")
+}
+
+/// A file of `models/` as shipped: beside the executable (the bundle), else in the project.
+pub fn shipped_model_file(name: &str) -> PathBuf {
+    let relative = Path::new("models").join(name);
     if let Some(beside) = exe_dir().map(|dir| dir.join(&relative))
         && beside.is_file()
     {

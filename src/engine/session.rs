@@ -93,69 +93,14 @@ impl Engine {
         opts: &EngineOptions,
         external_data: ExternalData,
     ) -> Result<Engine, EngineError> {
-        let bytes = read_model(path)?;
-        let scan = scan_model(&bytes).map_err(|source| EngineError::NotOnnx {
-            path: path.to_owned(),
-            source,
-        })?;
-        let source = match (scan.external_count, external_data) {
-            (0, _) => ModelSource::Bytes(&bytes),
-            (_, ExternalData::Allow) => ModelSource::File(path),
-            (count, ExternalData::Refuse) => {
-                return Err(EngineError::ExternalData {
-                    path: path.to_owned(),
-                    tensors: scan.external,
-                    count,
-                });
-            }
-        };
-        let runtime = runtime()?;
-        let threads = match opts.intra_threads {
-            0 => std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(DEFAULT_MAX_THREADS),
-            n => n,
-        };
-        let session_error = |source| EngineError::Session {
-            path: path.to_owned(),
-            source,
-        };
-        let cpu_session =
-            || build_session(&runtime.environment, &source, threads, false).map_err(session_error);
-
-        let (session, provider, cuda_error) = match opts.device {
-            Device::Cpu => (cpu_session()?, Provider::Cpu, None),
-            Device::Cuda | Device::Auto => {
-                let cuda = preload_cuda_libraries(&runtime.path)
-                    .and_then(|()| build_session(&runtime.environment, &source, threads, true));
-                match cuda {
-                    Ok(session) => (session, Provider::Cuda, None),
-                    Err(cuda_error) => {
-                        // A model the CPU cannot load either is broken: report that, not CUDA.
-                        let session = cpu_session()?;
-                        if opts.device == Device::Cuda {
-                            return Err(EngineError::CudaUnavailable {
-                                path: path.to_owned(),
-                                source: cuda_error,
-                            });
-                        }
-                        (session, Provider::Cpu, Some(cuda_error.to_string()))
-                    }
-                }
-            }
-        };
-
-        let metadata = read_metadata(&session).map_err(session_error)?;
-        let inputs: Vec<TensorSpec> = session
-            .inputs()
-            .iter()
-            .map(TensorSpec::from_outlet)
-            .collect();
-        let outputs: Vec<TensorSpec> = session
-            .outputs()
-            .iter()
-            .map(TensorSpec::from_outlet)
-            .collect();
+        let OpenedModel {
+            session,
+            provider,
+            cuda_error,
+            metadata,
+            inputs,
+            outputs,
+        } = OpenedModel::open(path, opts, external_data)?;
         let contract = check_contract(path, &inputs, &outputs, &metadata)?;
         let side = contract.resolution as usize;
         checked_len(path, INPUT_NAME, &[1, 1, side, side])?;
@@ -312,6 +257,96 @@ impl Engine {
     }
 }
 
+/// A model file read, scanned and committed to a session on the chosen execution provider, with
+/// what it declares: the part of loading every kind of model shares (generators, the mesh model).
+pub(crate) struct OpenedModel {
+    pub session: Session,
+    pub provider: Provider,
+    /// Why `Device::Auto` ended on the CPU, when it tried CUDA and failed.
+    pub cuda_error: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub inputs: Vec<TensorSpec>,
+    pub outputs: Vec<TensorSpec>,
+}
+
+impl OpenedModel {
+    /// The file is read and scanned first ([`scan_model`]): a folder, an unreadable file, a file
+    /// that is not ONNX and (unless allowed) external data are refused before ONNX Runtime sees
+    /// the model. Without external data the session is built from the bytes that were scanned.
+    ///
+    /// `Device::Auto` tries CUDA (registered with `error_on_failure`) and on any error builds a
+    /// CPU-only session instead; `Device::Cuda` fails with [`EngineError::CudaUnavailable`].
+    pub fn open(
+        path: &Path,
+        opts: &EngineOptions,
+        external_data: ExternalData,
+    ) -> Result<OpenedModel, EngineError> {
+        let bytes = read_model(path)?;
+        let scan = scan_model(&bytes).map_err(|source| EngineError::NotOnnx {
+            path: path.to_owned(),
+            source,
+        })?;
+        let source = match (scan.external_count, external_data) {
+            (0, _) => ModelSource::Bytes(&bytes),
+            (_, ExternalData::Allow) => ModelSource::File(path),
+            (count, ExternalData::Refuse) => {
+                return Err(EngineError::ExternalData {
+                    path: path.to_owned(),
+                    tensors: scan.external,
+                    count,
+                });
+            }
+        };
+        let runtime = runtime()?;
+        let threads = match opts.intra_threads {
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(DEFAULT_MAX_THREADS),
+            n => n,
+        };
+        let session_error = |source| EngineError::Session {
+            path: path.to_owned(),
+            source,
+        };
+        let cpu_session =
+            || build_session(&runtime.environment, &source, threads, false).map_err(session_error);
+
+        let (session, provider, cuda_error) = match opts.device {
+            Device::Cpu => (cpu_session()?, Provider::Cpu, None),
+            Device::Cuda | Device::Auto => {
+                let cuda = preload_cuda_libraries(&runtime.path)
+                    .and_then(|()| build_session(&runtime.environment, &source, threads, true));
+                match cuda {
+                    Ok(session) => (session, Provider::Cuda, None),
+                    Err(cuda_error) => {
+                        // A model the CPU cannot load either is broken: report that, not CUDA.
+                        let session = cpu_session()?;
+                        if opts.device == Device::Cuda {
+                            return Err(EngineError::CudaUnavailable {
+                                path: path.to_owned(),
+                                source: cuda_error,
+                            });
+                        }
+                        (session, Provider::Cpu, Some(cuda_error.to_string()))
+                    }
+                }
+            }
+        };
+
+        let metadata = read_metadata(&session).map_err(session_error)?;
+        let inputs = session.inputs().iter().map(TensorSpec::from_outlet).collect();
+        let outputs = session.outputs().iter().map(TensorSpec::from_outlet).collect();
+        Ok(OpenedModel {
+            session,
+            provider,
+            cuda_error,
+            metadata,
+            inputs,
+            outputs,
+        })
+    }
+}
+
 /// The model file's bytes, or why they cannot be read: missing, a folder, not a regular file,
 /// unreadable (permissions) or over [`MAX_MODEL_BYTES`].
 fn read_model(path: &Path) -> Result<Vec<u8>, EngineError> {
@@ -357,7 +392,7 @@ fn read_model(path: &Path) -> Result<Vec<u8>, EngineError> {
 
 /// The number of elements of a tensor of `shape`, computed with checked arithmetic, when its
 /// f32 values fit in [`MAX_TENSOR_BYTES`]; [`EngineError::TensorTooLarge`] otherwise.
-fn checked_len(path: &Path, tensor: &'static str, shape: &[usize]) -> Result<usize, EngineError> {
+pub(crate) fn checked_len(path: &Path, tensor: &'static str, shape: &[usize]) -> Result<usize, EngineError> {
     shape
         .iter()
         .try_fold(1usize, |len, &dim| len.checked_mul(dim))

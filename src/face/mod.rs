@@ -5,6 +5,18 @@
 //! Plain Rust on images and points: no UI and no ONNX Runtime. The mesh *network* runs in
 //! [`crate::engine`], which composes the pipeline from these parts.
 
+mod colours;
 mod mesh;
+mod retrieve;
+mod roi;
 
 pub use mesh::{FACE_OVAL, LEFT_EYE_OUTER, MESH_POINTS, Mesh, MeshError, RIGHT_EYE_OUTER, Similarity};
+pub use colours::{
+    ColourRegion, ColourRegions, HAIR_LINE_POINT, HAIR_SCALE, HintColours, MIN_HINT_PIXELS, SKIN_SCALE, hint_colours,
+    inside_polygon, lab,
+};
+pub use retrieve::{
+    Choice, DELTA_E_PER_SD, ENTER_MARGIN, EXIT_MARGIN, EXIT_SLACK, FaceIndex, FaceIndexError, NEAREST, Query, QueryError,
+    Retriever, Retrievers,
+};
+pub use roi::{CropBox, INK_LEVEL, ink_bounds};
