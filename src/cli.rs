@@ -19,10 +19,13 @@ use image::{RgbImage, RgbaImage};
 use serde::Serialize;
 
 use crate::engine::{
-    self, CONTRACT_KEY, Device, Engine, EngineOptions, ExternalData, HINTS_NAME, INPUT_NAME, OUTPUT_NAME, Seed,
-    Z_NAME,
+    self, BANK_FILE, CONTRACT_KEY, Device, Engine, EngineOptions, ExternalData, FACE_SIDE, FOUND_PRESENCE,
+    FacePipeline, HINTS_NAME, INPUT_NAME, MESH_MODEL_FILE, OUTPUT_NAME, PipelineOutput, Seed, Z_NAME,
 };
 use crate::sketch::{load_hints_file, load_sketch_file};
+
+mod landmarks;
+pub use landmarks::{LandmarksArgs, landmarks};
 
 /// The exit statuses besides 0 (success) and 2 (usage errors, from clap), as `generate --help`
 /// and the README document them.
@@ -30,6 +33,10 @@ use crate::sketch::{load_hints_file, load_sketch_file};
 pub enum Failure {
     /// Exit 1: some sketches failed, each named on standard error; the others got their faces.
     SomeSketches,
+    /// Exit 1 (`landmarks`): some inputs held no face; the others got their meshes.
+    NoFace,
+    /// Exit 2 (`landmarks`): some inputs could not be read as images.
+    BadInput,
     /// Exit 3: nothing could run: ONNX Runtime or the model could not be loaded, or the output
     /// folder could not be made. Nothing was written.
     CannotRun,
@@ -42,14 +49,15 @@ pub enum Failure {
 impl Failure {
     pub fn exit_status(self) -> u8 {
         match self {
-            Failure::SomeSketches => 1,
+            Failure::SomeSketches | Failure::NoFace => 1,
+            Failure::BadInput => 2,
             Failure::CannotRun => 3,
             Failure::Refused => 4,
         }
     }
 
     /// `error` marked with this failure, for [`exit_code`].
-    fn of(self, error: anyhow::Error) -> anyhow::Error {
+    pub(crate) fn of(self, error: anyhow::Error) -> anyhow::Error {
         anyhow::Error::new(Failed {
             failure: self,
             error,
@@ -186,12 +194,95 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub variations: Option<u32>,
 
+    /// What to make: `generator`, the model's face (v1, v2); `warped`, face pipeline v3 without refinement: a real face of the bank, chosen by the drawing's shape (and hinted colours), warped onto the drawing's face mesh (--seed picks the person)
+    #[arg(long, value_enum, default_value_t = Stage::Generator)]
+    pub stage: Stage,
+
+    /// With --stage warped: the mesh model [default: models/mesh-v3.onnx beside the executable, else in the project]
+    #[arg(long, value_name = "PATH")]
+    pub mesh_model: Option<PathBuf>,
+
+    /// With --stage warped: the face bank [default: models/bank-v3.s2fb beside the executable, else in the project]
+    #[arg(long, value_name = "PATH")]
+    pub bank: Option<PathBuf>,
+
     #[command(flatten)]
     pub model: ModelArgs,
 
     /// Trust a model that reads tensor data from other files in its folder (ONNX external data), refused otherwise
     #[arg(long)]
     pub allow_external_data: bool,
+}
+
+/// What `generate` makes of a sketch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stage {
+    /// The generator model's face (`--model`, contract 1 or 2).
+    Generator,
+    /// Face pipeline v3 up to the warp: a bank face warped onto the drawing's mesh.
+    Warped,
+}
+
+/// What makes the faces: a generator model, or face pipeline v3.
+enum FaceMaker {
+    Generator(Engine),
+    Warped(FacePipeline),
+}
+
+impl FaceMaker {
+    fn load(args: &GenerateArgs, seeds: &[Seed]) -> anyhow::Result<FaceMaker> {
+        Ok(match args.stage {
+            Stage::Generator => FaceMaker::Generator(args.model.load(args.allow_external_data)?),
+            Stage::Warped => {
+                let mesh_model = args.mesh_model.clone().unwrap_or_else(|| engine::shipped_model_file(MESH_MODEL_FILE));
+                let bank = args.bank.clone().unwrap_or_else(|| engine::shipped_model_file(BANK_FILE));
+                let seeds: Vec<u64> = seeds.iter().map(|seed| seed.0).collect();
+                FaceMaker::Warped(FacePipeline::load(&mesh_model, &bank, &args.model.options(), &seeds)?)
+            }
+        })
+    }
+
+    /// The line `generate` prints first: what runs, and where.
+    fn describe(&self) -> String {
+        match self {
+            FaceMaker::Generator(engine) => format!(
+                "model {} ({}x{}) on {}",
+                engine.info().path.display(),
+                engine.resolution(),
+                engine.resolution(),
+                engine.provider(),
+            ),
+            FaceMaker::Warped(pipeline) => format!(
+                "face pipeline v3, warped stage ({FACE_SIDE}x{FACE_SIDE}): mesh model {} on {}, bank of {} faces",
+                pipeline.mesh_network().path().display(),
+                pipeline.mesh_network().provider(),
+                pipeline.bank().face_count(),
+            ),
+        }
+    }
+
+    /// One face per seed of `steering` for one sketch page.
+    fn faces(&mut self, gray: &image::GrayImage, steering: &Steering) -> anyhow::Result<Vec<RgbImage>> {
+        match self {
+            FaceMaker::Generator(engine) => {
+                let codes: Vec<Vec<f32>> = steering.seeds.iter().map(|seed| seed.code(steering.z_dim)).collect();
+                let codes: Vec<Option<&[f32]>> = codes.iter().map(|code| Some(&code[..])).collect();
+                Ok(engine.generate_batch(gray, steering.hints.as_ref(), &codes)?)
+            }
+            FaceMaker::Warped(pipeline) => {
+                // Each file is a drawing of its own: no choice carries over from the last one.
+                pipeline.reset();
+                match pipeline.run(gray, steering.hints.as_ref(), false)? {
+                    PipelineOutput::Blank => anyhow::bail!("the sketch is blank: there is no face to find"),
+                    PipelineOutput::NoFace(reading) => anyhow::bail!(
+                        "no face found in the sketch (the mesh model's confidence is {:.2}, {FOUND_PRESENCE} is needed)",
+                        reading.presence
+                    ),
+                    PipelineOutput::Faces { faces, .. } => Ok(faces.into_iter().map(|warped| warped.face).collect()),
+                }
+            }
+        }
+    }
 }
 
 /// `sketch2face info`
@@ -228,25 +319,17 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the output folder {}", args.out.display()))
         .map_err(|error| Failure::CannotRun.of(error))?;
-    let mut engine = args
-        .model
-        .load(args.allow_external_data)
-        .map_err(|error| Failure::CannotRun.of(error))?;
-    let steering = Steering::from_args(args, engine.info()).map_err(|error| Failure::CannotRun.of(error))?;
+    let seeds = Steering::seeds(args);
+    let mut maker = FaceMaker::load(args, &seeds).map_err(|error| Failure::CannotRun.of(error))?;
+    let steering = Steering::from_args(args, &maker, seeds).map_err(|error| Failure::CannotRun.of(error))?;
     if !args.json {
-        println!(
-            "model {} ({}x{}) on {}",
-            engine.info().path.display(),
-            engine.resolution(),
-            engine.resolution(),
-            engine.provider(),
-        );
+        println!("{}", maker.describe());
     }
 
     let mut failures: Vec<String> = Vec::new();
     for (sketch, outs) in args.sketches.iter().zip(&outputs) {
         let started = Instant::now();
-        let result = generate_one(&mut engine, sketch, outs, &steering, args);
+        let result = generate_one(&mut maker, sketch, outs, &steering, args);
         if let Err(error) = &result {
             eprintln!("error: {error:#}");
             failures.push(sketch.display().to_string());
@@ -371,9 +454,41 @@ struct Steering {
 }
 
 impl Steering {
+    /// The seeds of `--seed` and `--variations`: N, N + 1, ...
+    fn seeds(args: &GenerateArgs) -> Vec<Seed> {
+        let first = args.seed.unwrap_or_default().0;
+        (0..u64::from(args.variations.unwrap_or(1)))
+            .map(|k| Seed(first.wrapping_add(k)))
+            .collect()
+    }
+
     /// Reads the hint file and checks that the model takes what the options ask for: hints and
-    /// seeds the model would ignore are refused rather than silently dropped.
-    fn from_args(args: &GenerateArgs, info: &engine::ModelInfo) -> anyhow::Result<Steering> {
+    /// seeds the model would ignore are refused rather than silently dropped. Face pipeline v3
+    /// takes both (hints steer retrieval, seeds pick the person).
+    fn from_args(args: &GenerateArgs, maker: &FaceMaker, seeds: Vec<Seed>) -> anyhow::Result<Steering> {
+        let info = match maker {
+            FaceMaker::Generator(engine) => Some(engine.info()),
+            FaceMaker::Warped(_) => None,
+        };
+        if let Some(info) = info {
+            Self::check_model_takes(args, info)?;
+        }
+        let hints = match &args.hints {
+            Some(path) => Some(
+                load_hints_file(path)
+                    .with_context(|| format!("cannot read the hints file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Steering {
+            hints,
+            seeds,
+            takes_code: info.is_none_or(|info| info.z_dim > 0),
+            z_dim: info.map_or(0, |info| info.z_dim),
+        })
+    }
+
+    fn check_model_takes(args: &GenerateArgs, info: &engine::ModelInfo) -> anyhow::Result<()> {
         let model = info.path.display();
         if args.hints.is_some() && !info.takes_hints {
             anyhow::bail!(
@@ -387,45 +502,23 @@ impl Steering {
                 info.contract
             );
         }
-        let hints = match &args.hints {
-            Some(path) => Some(
-                load_hints_file(path)
-                    .with_context(|| format!("cannot read the hints file {}", path.display()))?,
-            ),
-            None => None,
-        };
-        let first = args.seed.unwrap_or_default().0;
-        let count = args.variations.unwrap_or(1);
-        Ok(Steering {
-            hints,
-            seeds: (0..u64::from(count))
-                .map(|k| Seed(first.wrapping_add(k)))
-                .collect(),
-            takes_code: info.z_dim > 0,
-            z_dim: info.z_dim,
-        })
+        Ok(())
     }
 }
 
 /// Reads, normalises and generates one sketch's faces (one per seed, as one batch), then writes
 /// them to `outs`; returns the model's time.
 fn generate_one(
-    engine: &mut Engine,
+    maker: &mut FaceMaker,
     sketch: &Path,
     outs: &[PathBuf],
     steering: &Steering,
     args: &GenerateArgs,
 ) -> anyhow::Result<Duration> {
     let gray = load_sketch_file(sketch)?;
-    let codes: Vec<Vec<f32>> = steering
-        .seeds
-        .iter()
-        .map(|seed| seed.code(steering.z_dim))
-        .collect();
-    let codes: Vec<Option<&[f32]>> = codes.iter().map(|code| Some(&code[..])).collect();
     let started = Instant::now();
-    let faces = engine
-        .generate_batch(&gray, steering.hints.as_ref(), &codes)
+    let faces = maker
+        .faces(&gray, steering)
         .with_context(|| format!("cannot generate a face for {}", sketch.display()))?;
     let model_time = started.elapsed();
     for (mut face, out) in faces.into_iter().zip(outs) {

@@ -32,6 +32,8 @@ struct Cli {
 enum Command {
     /// Turn sketch images into faces: writes DIR/<sketch name>.png for each
     Generate(GenerateArgs),
+    /// The face mesh of each image (468 points): found or not, how sure, where
+    Landmarks(cli::LandmarksArgs),
     /// Show a model's contract, resolution and metadata, and where it runs
     Info(InfoArgs),
     /// Answer HTTP requests: POST a sketch to /gen, get a face (the 2017 API)
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Generate(args)) => cli::generate(args),
         Some(Command::Info(args)) => cli::info(args),
+        Some(Command::Landmarks(args)) => cli::landmarks(args),
         Some(Command::Serve(args)) => sketch2face::serve::serve(args),
         None => sketch2face::app::run(cli.file, cli.model.model_path(), cli.model.options()),
     };

@@ -404,6 +404,77 @@ def evaluate_oracle(args) -> int:
     return 0
 
 
+def run_landmarks(binary: str, files: list[Path]) -> dict[str, dict]:
+    """The engine's own answer (`sketch2face landmarks --json`) for each file, by input path."""
+    import subprocess
+    result = subprocess.run([binary, "landmarks", "--json", "--device", "cpu", *map(str, files)],
+                            capture_output=True, text=True)
+    if result.returncode not in (0, 1):
+        sys.exit(f"error: {binary} landmarks failed ({result.returncode}): {result.stderr.strip()}")
+    return {line["input"]: line for line in map(json.loads, result.stdout.splitlines())}
+
+
+def summary(errors: list[float], found: list[bool]) -> dict:
+    return {"count": len(found), "found": float(np.mean(found)),
+            "nme_median": float(np.median(errors)) if errors else None,
+            "nme_mean": float(np.mean(errors)) if errors else None,
+            "nme_p90": float(np.percentile(errors, 90)) if errors else None}
+
+
+def evaluate_engine(args) -> int:
+    """The issue's figures, from the engine as users get it (`sketch2face landmarks`: first
+    guesses, refine passes, on whole images): sketches of held-out photos against the photo's
+    mesh, per set and style; and drawings against MediaPipe's mesh of the drawing
+    (`--drawing-meshes`, from `training.landmarks --photos DRAWINGS`). NME over found faces."""
+    import tempfile
+    results = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for folder in DATASETS:
+            data = Sketches("test", (folder,))
+            _, points, _, usable = data.sets[0]
+            chosen = usable[: args.count]
+            for style in args.styles.split(","):
+                rng = np.random.default_rng(11)
+                files, targets = [], []
+                for i in chosen:
+                    rgb, mesh, parts = data.photo(rng, 0, int(i))
+                    path = Path(scratch) / f"{Path(folder).name}-{style}-{i}.png"
+                    cv2.imwrite(str(path), sketches.make_sketch(rgb, style, rng, (mesh, parts)))
+                    files.append(path)
+                    targets.append(mesh[:POINTS])
+                answers = run_landmarks(args.binary, files)
+                errors, found = [], []
+                for path, target in zip(files, targets):
+                    answer = answers[str(path)]
+                    found.append(answer["found"])
+                    if answer["found"]:
+                        eye = np.linalg.norm(target[LEFT_EYE_OUTER] - target[RIGHT_EYE_OUTER])
+                        errors.append(float(np.linalg.norm(np.array(answer["points"]) - target, axis=1).mean() / eye))
+                key = f"{Path(folder).name}/{style}"
+                results[key] = summary(errors, found)
+                print(key, json.dumps(results[key]), flush=True)
+    if args.drawings:
+        meshes = np.load(args.drawing_meshes)
+        by_name = dict(zip([str(n) for n in meshes["names"]], meshes["points"]))
+        files = sorted(p for p in Path(args.drawings).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+        answers = run_landmarks(args.binary, files)
+        errors, found, judged = [], [], 0
+        for path in files:
+            answer = answers[str(path)]
+            found.append(answer["found"])
+            target = by_name.get(path.name)
+            if answer["found"] and target is not None and np.isfinite(target).all():
+                judged += 1
+                target = target[:POINTS]
+                eye = np.linalg.norm(target[LEFT_EYE_OUTER] - target[RIGHT_EYE_OUTER])
+                errors.append(float(np.linalg.norm(np.array(answer["points"]) - target, axis=1).mean() / eye))
+        results["drawings"] = {**summary(errors, found), "judged_against_mediapipe": judged}
+        print("drawings", json.dumps(results["drawings"]), flush=True)
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -424,8 +495,16 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--onnx", required=True)
     v.add_argument("--count", type=int, default=200)
     v.add_argument("--out")
+    g = commands.add_parser("evaluate-engine", help="the issue's figures from `sketch2face landmarks`")
+    g.add_argument("--binary", default="target/debug/sketch2face")
+    g.add_argument("--count", type=int, default=500, help="held-out photos per set")
+    g.add_argument("--styles", default="canny2017,xdog,hand,drawn")
+    g.add_argument("--drawings", help="a folder of hand drawings")
+    g.add_argument("--drawing-meshes", help="MediaPipe's meshes of the drawings (training.landmarks --photos)")
+    g.add_argument("--out")
     args = parser.parse_args(argv)
-    return {"train": train, "base": base, "export": export, "evaluate": evaluate_oracle}[args.command](args)
+    return {"train": train, "base": base, "export": export, "evaluate": evaluate_oracle,
+            "evaluate-engine": evaluate_engine}[args.command](args)
 
 
 if __name__ == "__main__":

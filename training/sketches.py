@@ -92,6 +92,12 @@ def trace_polylines(skeleton: np.ndarray) -> list[np.ndarray]:
 
 
 def hand(rgb: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    return raster.rasterize(hand_strokes(rgb, rng), rgb.shape[0])
+
+
+def hand_strokes(rgb: np.ndarray, rng: np.random.Generator | None = None) -> list[dict]:
+    """The strokes of the `hand` style: the photo's edges traced as polylines, simplified,
+    jittered, thinned out the way people leave lines out."""
     rng = rng or np.random.default_rng(0)
     size = rgb.shape[0]
     gray = to_gray(rgb)
@@ -122,7 +128,7 @@ def hand(rgb: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
             # Pixel (col, row) is centred at (col + 0.5, row + 0.5) on the canvas.
             "points": [{"x": (x + 0.5) / size, "y": (y + 0.5) / size, "pressure": pressure} for x, y in simplified],
         })
-    return raster.rasterize(strokes, size)
+    return strokes
 
 
 def stroke(points: np.ndarray, width: float, pressure: float, size: int) -> dict:
@@ -157,6 +163,23 @@ def drawn(rgb: np.ndarray, points: np.ndarray, parts: dict[str, list[list[int]]]
     wobbly, and sometimes left out, as in people's drawings."""
     rng = rng or np.random.default_rng(0)
     size = rgb.shape[0]
+    strokes, oval = feature_strokes(points, parts, size, rng)
+    face = raster.rasterize(strokes, size)
+
+    if oval and rng.random() < 0.8:  # hair, ears, neck and shoulders: the photo's own lines
+        outside = hand(rgb, rng)
+        loop = np.concatenate([line[:-1] for line in oval])
+        centre = loop.mean(0)
+        grown = ((loop - centre) * 1.06 + centre).round().astype(np.int32)
+        cv2.fillPoly(outside, [grown], 255)
+        face = np.minimum(face, outside)
+    return face
+
+
+def feature_strokes(points: np.ndarray, parts: dict[str, list[list[int]]], size: int,
+                    rng: np.random.Generator) -> tuple[list[dict], list[np.ndarray]]:
+    """The `drawn` style's strokes of the face itself (outline, brows, eyes, pupils, nose,
+    lips, in that order, as people draw them), and the face oval's polylines."""
     unit = size / 128
     base_width = rng.uniform(*HAND_WIDTH_RANGE)
     pressure = float(rng.uniform(0.4, 0.6))
@@ -195,16 +218,7 @@ def drawn(rgb: np.ndarray, points: np.ndarray, parts: dict[str, list[list[int]]]
             strokes.append(stroke(centre[None], 2 * dot / (size * (0.5 + pressure)), pressure, size))
     add([line for line in polyline("nose") if rng.random() < 0.85])
     add([line for line in polyline("lips") if rng.random() < 0.9])
-    face = raster.rasterize(strokes, size)
-
-    if oval and rng.random() < 0.8:  # hair, ears, neck and shoulders: the photo's own lines
-        outside = hand(rgb, rng)
-        loop = np.concatenate([line[:-1] for line in oval])
-        centre = loop.mean(0)
-        grown = ((loop - centre) * 1.06 + centre).round().astype(np.int32)
-        cv2.fillPoly(outside, [grown], 255)
-        face = np.minimum(face, outside)
-    return face
+    return strokes, oval
 
 
 def make_sketch(rgb: np.ndarray, style: str, rng: np.random.Generator,

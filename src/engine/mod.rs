@@ -9,6 +9,7 @@ mod contract;
 mod error;
 mod mesh;
 pub mod onnx_scan;
+mod pipeline;
 mod process;
 mod runtime;
 mod seed;
@@ -28,6 +29,7 @@ pub use mesh::{
     CROP_NAME, CROP_SIDE_KEY, FOUND_PRESENCE, FRAMING_BOX_KEY, MESH_CONTRACT, MESH_MODEL_FILE, MeshFinder,
     MeshNetwork, MeshReading, POINTS_NAME, PRESENCE_NAME, ROI_SCALE_KEY,
 };
+pub use pipeline::{BANK_FILE, FACE_SIDE, FacePipeline, PipelineError, PipelineOutput, WarpedFace};
 pub use process::{hints_into, hints_tensor, postprocess, preprocess, preprocess_into};
 /// Moved to [`crate::imaging`] (an image helper, not inference); kept here for callers.
 pub use crate::imaging::upscale;

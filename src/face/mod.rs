@@ -5,10 +5,13 @@
 //! Plain Rust on images and points: no UI and no ONNX Runtime. The mesh *network* runs in
 //! [`crate::engine`], which composes the pipeline from these parts.
 
+mod bank;
 mod colours;
 mod mesh;
 mod retrieve;
 mod roi;
+mod shape;
+mod warp;
 
 pub use mesh::{FACE_OVAL, LEFT_EYE_OUTER, MESH_POINTS, Mesh, MeshError, RIGHT_EYE_OUTER, Similarity};
 pub use colours::{
@@ -20,3 +23,6 @@ pub use retrieve::{
     Retriever, Retrievers,
 };
 pub use roi::{CropBox, INK_LEVEL, ink_bounds};
+pub use warp::{FaceWarp, RING_RIGIDITY, RING_SCALES, delaunay};
+pub use bank::{Bank, BankError, BankMetadata, FaceSource};
+pub use shape::{ShapeModel, ShapeModelError};

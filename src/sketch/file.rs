@@ -275,6 +275,40 @@ fn check_file_size(size: u64, path: &Path) -> Result<(), SketchFileError> {
     Ok(())
 }
 
+/// Where a file's image went on its page (see [`normalize_sketch`]): centred on a white square
+/// of its longer side, then that square resized to the page. Maps page points back to the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageFit {
+    /// The file's image size.
+    pub width: u32,
+    pub height: u32,
+    /// The page's side.
+    pub page: u32,
+}
+
+impl PageFit {
+    /// A point on the page, in the file image's pixels (pixel corners at whole numbers).
+    pub fn to_file(&self, [x, y]: [f32; 2]) -> [f32; 2] {
+        let side = self.width.max(self.height);
+        let scale = side as f32 / self.page.max(1) as f32;
+        let (left, top) = ((side - self.width) / 2, (side - self.height) / 2);
+        [x * scale - left as f32, y * scale - top as f32]
+    }
+}
+
+/// [`load_sketch_file`], with where the file's image lies on the page.
+pub fn load_sketch_file_fitted(path: &Path) -> Result<(GrayImage, PageFit), SketchFileError> {
+    let image = decode_image(&read_image_file(path)?, path)?;
+    let (width, height) = (image.width(), image.height());
+    let page = normalize_sketch(image);
+    let fit = PageFit {
+        width,
+        height,
+        page: page.width(),
+    };
+    Ok((page, fit))
+}
+
 /// Turns any image into a clean sketch page: gray, dark lines on light paper, contrast
 /// stretched so light pencil becomes ink, centred on a white square of [`BACKGROUND_SIZE`].
 ///

@@ -1,0 +1,196 @@
+//! Face pipeline v3 (issues 24-26), in one place and in its order:
+//!
+//! ```text
+//! drawing -> the drawing's face mesh (MeshFinder, the mesh network)
+//!         -> made a plausible face (the bank's shape model)
+//!         -> real faces retrieved by shape and hinted colours (Retrievers, one per seed)
+//!         -> each chosen face warped onto the drawing's mesh (FaceWarp) -> faces
+//! ```
+//!
+//! The faces are in the canvas's frame at [`FACE_SIDE`] px: a face lies where it was drawn, at
+//! the size it was drawn (the drawing decides the geometry; the bank's photographs give the
+//! texture). The mesh network runs here, through ort; everything after it is plain Rust in
+//! [`crate::face`].
+
+use std::path::{Path, PathBuf};
+
+use image::{GrayImage, RgbImage, RgbaImage};
+
+use super::mesh::{MeshFinder, MeshNetwork, MeshReading};
+use super::{EngineError, EngineOptions};
+use crate::face::{
+    Bank, BankError, FaceWarp, Mesh, Query, QueryError, Retrievers, Similarity, hint_colours,
+};
+use crate::sketch::PageFit;
+
+/// The side of the faces the pipeline makes (and of the bank's photographs).
+pub const FACE_SIDE: u32 = 256;
+/// The shipped face bank's file in `models/`.
+pub const BANK_FILE: &str = "bank-v3.s2fb";
+
+/// Why the pipeline could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("cannot load the face bank {}", path.display())]
+    Bank {
+        path: PathBuf,
+        #[source]
+        source: BankError,
+    },
+    #[error("face bank {}: its faces are {found} px, the pipeline makes {FACE_SIDE} px faces", path.display())]
+    BankSide { path: PathBuf, found: u32 },
+    #[error("retrieval from the face bank {} failed", path.display())]
+    Retrieval {
+        path: PathBuf,
+        #[source]
+        source: QueryError,
+    },
+}
+
+/// One face the pipeline made, and how it was made.
+#[derive(Clone, Debug)]
+pub struct WarpedFace {
+    pub face: RgbImage,
+    /// Which bank face was warped.
+    pub bank_face: usize,
+    /// The seed of the retrieval slot that chose it.
+    pub seed: u64,
+}
+
+/// What the pipeline made of one drawing.
+#[derive(Clone, Debug)]
+pub enum PipelineOutput {
+    /// Blank paper: nothing to read.
+    Blank,
+    /// Ink, but no face in it (the mesh network's best reading, unsure).
+    NoFace(MeshReading),
+    /// The drawing's mesh (in the face frame, made plausible), and one face per seed.
+    Faces { reading: MeshReading, mesh: Mesh, faces: Vec<WarpedFace> },
+}
+
+/// The loaded pipeline: the mesh network, the bank and one retrieval slot per seed. One thread
+/// owns it (the worker); `&mut self` because following a drawing and holding a choice are state.
+pub struct FacePipeline {
+    finder: MeshFinder,
+    bank: Bank,
+    bank_path: PathBuf,
+    warp: FaceWarp,
+    retrievers: Retrievers,
+}
+
+impl FacePipeline {
+    pub fn load(
+        mesh_model: &Path,
+        bank_path: &Path,
+        opts: &EngineOptions,
+        seeds: &[u64],
+    ) -> Result<FacePipeline, PipelineError> {
+        let network = MeshNetwork::load(mesh_model, opts)?;
+        let bank = Bank::open(bank_path).map_err(|source| PipelineError::Bank {
+            path: bank_path.to_owned(),
+            source,
+        })?;
+        if bank.image_side() != FACE_SIDE {
+            return Err(PipelineError::BankSide {
+                path: bank_path.to_owned(),
+                found: bank.image_side(),
+            });
+        }
+        let warp = FaceWarp::new(bank.shape().mean(), FACE_SIDE);
+        Ok(FacePipeline {
+            finder: MeshFinder::new(network),
+            bank,
+            bank_path: bank_path.to_owned(),
+            warp,
+            retrievers: Retrievers::new(seeds),
+        })
+    }
+
+    pub fn bank(&self) -> &Bank {
+        &self.bank
+    }
+
+    pub fn mesh_network(&self) -> &MeshNetwork {
+        self.finder.network()
+    }
+
+    /// New seeds for the retrieval slots (their choices start afresh).
+    pub fn set_seeds(&mut self, seeds: &[u64]) {
+        self.retrievers = Retrievers::new(seeds);
+    }
+
+    /// A new drawing: forget the mesh followed and the faces held.
+    pub fn reset(&mut self) {
+        self.finder.forget();
+        self.retrievers.reset();
+    }
+
+    /// The faces for `sketch` (a sketch page, any square size) with optional colour `hints`
+    /// (RGBA, colour where alpha > 0, fitted onto the page like a sketch file).
+    ///
+    /// `following`: the drawing is growing stroke by stroke (the app): the mesh follows the last
+    /// one and the faces chosen are held while they stay good. Otherwise (a file) the mesh is
+    /// found from scratch; the choice still holds between calls until [`FacePipeline::reset`].
+    pub fn run(
+        &mut self,
+        sketch: &GrayImage,
+        hints: Option<&RgbaImage>,
+        following: bool,
+    ) -> Result<PipelineOutput, PipelineError> {
+        // 1. The drawing's mesh, in the sketch page's pixels.
+        let reading = match following {
+            true => self.finder.follow(sketch)?,
+            false => self.finder.find(sketch)?,
+        };
+        let Some(reading) = reading else {
+            return Ok(PipelineOutput::Blank);
+        };
+        if !reading.found() {
+            return Ok(PipelineOutput::NoFace(reading));
+        }
+
+        // 2. Into the face frame, and made a plausible face (a wild reading becomes a face).
+        let page_to_face = Similarity::scaling(FACE_SIDE as f32 / sketch.width().max(1) as f32);
+        let mesh = self.bank.shape().plausible(&reading.mesh.transformed(&page_to_face));
+
+        // 3. Retrieval: the shape, and the colours the user hinted on the drawing's regions.
+        let (coefficients, _) = self.bank.shape().coefficients(&mesh);
+        let hints = hints.map(|hints| {
+            let fit = PageFit {
+                width: hints.width(),
+                height: hints.height(),
+                page: FACE_SIDE,
+            };
+            let in_hints = Mesh::new(mesh.points().iter().map(|&p| fit.to_file(p)).collect())
+                .expect("a finite mesh maps to finite points");
+            hint_colours(hints, &in_hints)
+        });
+        let query = Query {
+            coefficients,
+            hints: hints.unwrap_or_default(),
+        };
+        let retrieval_error = |source| PipelineError::Retrieval {
+            path: self.bank_path.clone(),
+            source,
+        };
+        let choices = self.retrievers.choose(self.bank.index(), Some(&query)).map_err(retrieval_error)?;
+
+        // 4. Each chosen face warped onto the drawing's mesh.
+        let mut faces = Vec::with_capacity(choices.len());
+        for (choice, seed) in choices.iter().zip(self.retrievers.seeds().collect::<Vec<_>>()) {
+            let photo = self.bank.face_image(choice.face).map_err(|source| PipelineError::Bank {
+                path: self.bank_path.clone(),
+                source,
+            })?;
+            let face = self.warp.warp(&photo, &self.bank.mesh(choice.face), &mesh);
+            faces.push(WarpedFace {
+                face,
+                bank_face: choice.face,
+                seed,
+            });
+        }
+        Ok(PipelineOutput::Faces { reading, mesh, faces })
+    }
+}

@@ -1,0 +1,259 @@
+//! Face pipeline v3 up to the warp (issue 24), on the real mesh model (`models/mesh-v3.onnx`),
+//! the real bank (`models/bank-v3.s2fb`) and the real ONNX Runtime: the shipped drawings get a
+//! mesh, retrieval holds still while a drawing grows stroke by stroke, seeds give different
+//! people, and the `landmarks` and `generate --stage warped` commands keep their promises.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use sketch2face::engine::{Device, EngineOptions, FacePipeline, MeshFinder, MeshNetwork, PipelineOutput};
+use sketch2face::face::{Bank, FaceWarp, LEFT_EYE_OUTER, MESH_POINTS, RIGHT_EYE_OUTER};
+use sketch2face::sketch::{Drawing, drawing_from_json, load_sketch_file, rasterize};
+
+fn project(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn cpu() -> EngineOptions {
+    EngineOptions {
+        device: Device::Cpu,
+        intra_threads: 2,
+    }
+}
+
+fn mesh_model() -> PathBuf {
+    project("models/mesh-v3.onnx")
+}
+
+fn bank() -> PathBuf {
+    project("models/bank-v3.s2fb")
+}
+
+fn drawings() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(project("assets/sketches"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "png"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "the shipped drawings in assets/sketches");
+    files
+}
+
+fn sketch2face() -> Command {
+    assert_cmd::cargo::cargo_bin_cmd!("sketch2face")
+}
+
+#[test]
+fn every_shipped_drawing_gets_a_face_mesh_where_its_face_is() {
+    let mut finder = MeshFinder::new(MeshNetwork::load(&mesh_model(), &cpu()).unwrap());
+    for file in drawings() {
+        let sketch = load_sketch_file(&file).unwrap();
+        let reading = finder.find(&sketch).unwrap().expect("ink");
+        assert!(reading.found(), "{}: presence {}", file.display(), reading.presence);
+        // A face, not a dot: eyes apart by a sixth of the page or more, level-ish, the mesh
+        // inside the page.
+        let mesh = &reading.mesh;
+        let side = sketch.width() as f32;
+        assert!(mesh.eye_distance() > side / 8.0, "{}: {mesh:?}", file.display());
+        let [x0, y0, x1, y1] = mesh.bounds();
+        assert!(x0 > -0.05 * side && y0 > -0.05 * side && x1 < 1.05 * side && y1 < 1.05 * side, "{}", file.display());
+        let [lx, ly] = mesh.points()[LEFT_EYE_OUTER];
+        let [rx, ry] = mesh.points()[RIGHT_EYE_OUTER];
+        assert!(rx > lx && (ry - ly).abs() < 0.3 * (rx - lx), "{}: eyes {lx},{ly} {rx},{ry}", file.display());
+    }
+}
+
+#[test]
+fn blank_paper_and_a_scribble_hold_no_face() {
+    let mut finder = MeshFinder::new(MeshNetwork::load(&mesh_model(), &cpu()).unwrap());
+    let blank = image::GrayImage::from_pixel(512, 512, image::Luma([255]));
+    assert!(finder.find(&blank).unwrap().is_none());
+    let mut scribble = blank.clone();
+    for x in 100..400 {
+        let y = (256.0 + 120.0 * (x as f32 / 9.0).sin()) as u32;
+        for dy in 0..4 {
+            scribble.put_pixel(x, y + dy, image::Luma([0]));
+        }
+    }
+    let reading = finder.find(&scribble).unwrap().expect("ink");
+    assert!(!reading.found(), "a wave is not a face: presence {}", reading.presence);
+}
+
+#[test]
+fn a_bank_face_warped_onto_its_own_mesh_comes_back_nearly_unchanged() {
+    let bank = Bank::open(&bank()).unwrap();
+    let warp = FaceWarp::new(bank.shape().mean(), bank.image_side());
+    for face in [0, bank.face_count() / 2, bank.face_count() - 1] {
+        let photo = bank.face_image(face).unwrap();
+        let mesh = bank.mesh(face);
+        let warped = warp.warp(&photo, &mesh, &mesh);
+        let total: u64 = photo
+            .as_raw()
+            .iter()
+            .zip(warped.as_raw())
+            .map(|(&a, &b)| u64::from(a.abs_diff(b)))
+            .sum();
+        let mean = total as f64 / photo.as_raw().len() as f64;
+        assert!(mean < 1.0, "face {face}: mean difference {mean:.2} levels");
+    }
+}
+
+/// The drawing's strokes, one more each step, rasterized as the app does.
+fn grown(drawing: &Drawing) -> Vec<image::GrayImage> {
+    (1..=drawing.strokes.len())
+        .map(|count| {
+            let mut part = drawing.clone();
+            part.strokes.truncate(count);
+            rasterize(&part, 512)
+        })
+        .collect()
+}
+
+#[test]
+fn retrieval_holds_still_while_a_drawing_grows_stroke_by_stroke() {
+    let json = std::fs::read_to_string(project("tests/data/replay_drawing.json")).unwrap();
+    let drawing = drawing_from_json(&json).unwrap();
+    let mut pipeline = FacePipeline::load(&mesh_model(), &bank(), &cpu(), &[1]).unwrap();
+    let mut chosen: Vec<usize> = Vec::new();
+    for sketch in grown(&drawing) {
+        if let PipelineOutput::Faces { faces, .. } = pipeline.run(&sketch, None, true).unwrap() {
+            chosen.push(faces[0].bank_face);
+        }
+    }
+    // The outline alone is no face yet; from a few strokes on, a face each step.
+    assert!(chosen.len() >= drawing.strokes.len() - 6, "a face on {} of {} steps", chosen.len(), drawing.strokes.len());
+    let mut changes = Vec::new();
+    for pair in chosen.windows(2) {
+        if pair[0] != pair[1] {
+            changes.push((pair[0], pair[1]));
+        }
+    }
+    assert!(changes.len() <= 4, "the face changed {} times: {chosen:?}", changes.len());
+    // Never back: a face once left is not chosen again.
+    let mut left = BTreeSet::new();
+    for &(from, to) in &changes {
+        assert!(!left.contains(&to), "went back to face {to}: {chosen:?}");
+        left.insert(from);
+    }
+}
+
+#[test]
+fn four_seeds_give_four_different_people_and_a_seed_always_the_same() {
+    let sketch = load_sketch_file(&drawings()[0]).unwrap();
+    let seeds = [1, 2, 3, 4];
+    let mut pipeline = FacePipeline::load(&mesh_model(), &bank(), &cpu(), &seeds).unwrap();
+    let faces = |pipeline: &mut FacePipeline| match pipeline.run(&sketch, None, false).unwrap() {
+        PipelineOutput::Faces { faces, .. } => faces.iter().map(|f| f.bank_face).collect::<Vec<_>>(),
+        other => panic!("no faces: {other:?}"),
+    };
+    let first = faces(&mut pipeline);
+    assert_eq!(first.iter().collect::<BTreeSet<_>>().len(), 4, "{first:?}");
+    let mut again = FacePipeline::load(&mesh_model(), &bank(), &cpu(), &seeds).unwrap();
+    assert_eq!(faces(&mut again), first);
+}
+
+#[test]
+fn landmarks_json_gives_468_points_per_input_in_the_input_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    // A drawing at another size and aspect than the page: points come back in its pixels.
+    let source = image::open(&drawings()[0]).unwrap().to_luma8();
+    let wide = {
+        let mut wide = image::GrayImage::from_pixel(source.width() * 3 / 2, source.height(), image::Luma([255]));
+        image::imageops::replace(&mut wide, &source, i64::from(source.width() / 4), 0);
+        wide
+    };
+    let wide_path = dir.path().join("wide.png");
+    wide.save(&wide_path).unwrap();
+    let output = sketch2face()
+        .arg("landmarks")
+        .arg("--json")
+        .args(["--device", "cpu"])
+        .arg(&drawings()[0])
+        .arg(&wide_path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let points = |line: &serde_json::Value| -> Vec<[f64; 2]> {
+        assert_eq!(line["found"], true, "{line}");
+        assert!(line["confidence"].as_f64().unwrap() >= 0.5);
+        let points = line["points"].as_array().unwrap();
+        assert_eq!(points.len(), MESH_POINTS);
+        points.iter().map(|p| [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()]).collect()
+    };
+    assert_eq!(lines[0]["input"], drawings()[0].display().to_string());
+    let (plain, shifted) = (points(&lines[0]), points(&lines[1]));
+    // The same drawing moved right by a quarter of its width: the same mesh, moved.
+    let offset = f64::from(source.width() / 4);
+    let mean_error = plain
+        .iter()
+        .zip(&shifted)
+        .map(|(a, b)| ((b[0] - a[0] - offset).powi(2) + (b[1] - a[1]).powi(2)).sqrt())
+        .sum::<f64>()
+        / MESH_POINTS as f64;
+    let eye = (plain[RIGHT_EYE_OUTER][0] - plain[LEFT_EYE_OUTER][0]).abs();
+    assert!(mean_error < 0.05 * eye, "moved mesh off by {mean_error:.1} px (eye distance {eye:.0})");
+}
+
+#[test]
+fn landmarks_exits_1_without_a_face_and_2_on_a_file_that_is_no_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let blank = dir.path().join("blank.png");
+    image::GrayImage::from_pixel(300, 300, image::Luma([255])).save(&blank).unwrap();
+    let output = sketch2face().arg("landmarks").arg("--json").args(["--device", "cpu"]).arg(&blank).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(line["found"], false);
+    assert_eq!(line["points"].as_array().unwrap().len(), 0);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no face in 1 of 1 inputs"));
+
+    let text = dir.path().join("notes.png");
+    std::fs::write(&text, "not an image").unwrap();
+    let output = sketch2face()
+        .arg("landmarks")
+        .arg("--json")
+        .args(["--device", "cpu"])
+        .arg(&text)
+        .arg(&drawings()[0])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(lines[0]["error"].as_str().unwrap().contains("notes.png"), "{}", lines[0]);
+    assert_eq!(lines[1]["found"], true, "the good input still gets its mesh");
+}
+
+#[test]
+fn generate_warped_writes_one_face_per_seed_and_names_a_sketch_without_a_face() {
+    let dir = tempfile::tempdir().unwrap();
+    let blank = dir.path().join("blank.png");
+    image::GrayImage::from_pixel(300, 300, image::Luma([255])).save(&blank).unwrap();
+    let out = dir.path().join("faces");
+    let output = sketch2face()
+        .arg("generate")
+        .arg(&drawings()[1])
+        .arg(&blank)
+        .arg("--out")
+        .arg(&out)
+        .args(["--stage", "warped", "--variations", "2", "--seed", "7", "--device", "cpu"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("blank"), "the faceless sketch is named");
+    let stem = drawings()[1].file_stem().unwrap().to_string_lossy().into_owned();
+    let first = image::open(out.join(format!("{stem}-1.png"))).unwrap().to_rgb8();
+    let second = image::open(out.join(format!("{stem}-2.png"))).unwrap().to_rgb8();
+    assert_eq!(first.dimensions(), (256, 256));
+    assert_ne!(first, second, "two seeds, two people");
+}
