@@ -189,3 +189,16 @@ def test_shape_coefficients_ignore_position_scale_and_rotation(astronaut_mesh):
     assert abs(size(params) - size(params_here) / scale) < 1e-9
     assert abs(np.arctan2(params[0, 1], params[0, 0]) - np.arctan2(params_here[0, 1], params_here[0, 0]) + angle) < 1e-9
     assert model.sd[0] > model.sd[2] > 0 and 0 < model.explained <= 1
+
+
+def test_spread_selection_keeps_the_rare_faces_and_never_one_twice():
+    rng = np.random.default_rng(1)
+    common = rng.normal(0, 1, (400, 3))
+    rare = np.array([[20.0, 0, 0], [0, -20.0, 0], [0, 0, 25.0]])
+    features = np.vstack([common, rare]).astype(np.float32)
+    chosen = bank.spread_selection(features, 30, 5, seed=0, kmeans_share=0.67)
+    assert len(chosen) == len(set(chosen.tolist())) == 30 and (np.diff(chosen) > 0).all()
+    assert {400, 401, 402} <= set(chosen.tolist()), "farthest-first reaches every outlying face"
+    # Most of the faces still come from where most faces are.
+    assert (chosen < 400).sum() >= 25
+    assert len(bank.spread_selection(features, 500, 5, seed=0)) == len(features)
