@@ -75,6 +75,7 @@ test-dist: runtime  ## bundle, unpack, run bare from elsewhere, install, uninsta
 # ---- benchmarks (BENCHMARKS.md) ----------------------------------------------------------------
 bench: runtime $(VENV_STAMP) target/bench/reference.onnx  ## benchmarks (release) -> target/bench/summary.json
 	$(CARGO) bench --bench pipeline
+	$(CARGO) bench --bench face
 	$(CARGO) bench --bench side_by_side -- --out target/bench/side_by_side.json
 	$(CARGO) bench --bench live -- --out target/bench/live.json
 	$(CARGO) bench --bench serve_load -- --out target/bench/serve_load.json

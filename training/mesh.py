@@ -475,6 +475,49 @@ def evaluate_engine(args) -> int:
     return 0
 
 
+def contact_sheet(args) -> int:
+    """The card's contact sheet: drawings -> their meshes -> warped bank faces (two seeds), for
+    the shipped drawings and sketches of held-out photos, made by `sketch2face` itself."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as scratch:
+        files = sorted(Path("assets/sketches").glob("*.png"))
+        for folder, style, index in (("training/data/utkface192", "canny2017", 0), ("training/data/celeba", "canny2017", 1),
+                                     ("training/data/celeba", "hand", 2), ("training/data/celeba", "xdog", 5)):
+            data = Sketches("test", (folder,))
+            rgb, mesh, parts = data.photo(np.random.default_rng(index), 0, int(data.sets[0][3][index]))
+            path = Path(scratch) / f"{Path(folder).name}-{style}-{index}.png"
+            cv2.imwrite(str(path), sketches.make_sketch(rgb, style, np.random.default_rng(index), (mesh, parts)))
+            files.append(path)
+        answers = run_landmarks(args.binary, files)
+        out = Path(scratch) / "faces"
+        subprocess.run([args.binary, "generate", *map(str, files), "--out", str(out), "--stage", "warped",
+                        "--variations", "2", "--seed", "1", "--device", "cpu"], check=False, capture_output=True)
+        rows = []
+        tile = 192
+        for path in files:
+            drawing = cv2.imread(str(path))
+            scale = tile / max(drawing.shape[:2])
+            small = cv2.resize(drawing, (tile, tile), interpolation=cv2.INTER_AREA)
+            meshed = small.copy()
+            answer = answers[str(path)]
+            for x, y in answer["points"]:
+                cv2.circle(meshed, (int(x * scale), int(y * scale)), 1, (40, 40, 220) if answer["found"] else (160, 160, 160), -1)
+            faces = []
+            for k in (1, 2):
+                face = cv2.imread(str(out / f"{path.stem}-{k}.png"))
+                faces.append(cv2.resize(face, (tile, tile), interpolation=cv2.INTER_AREA) if face is not None
+                             else np.full((tile, tile, 3), 255, np.uint8))
+            rows.append(np.hstack([small, meshed, *faces]))
+        sheet = np.vstack(rows)
+        target = Path(args.out)
+        temporary = target.with_name(target.stem + ".tmp" + target.suffix)
+        cv2.imwrite(str(temporary), sheet, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        os.replace(temporary, target)
+        print(f"wrote {target}: {len(rows)} rows")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -502,8 +545,11 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--drawings", help="a folder of hand drawings")
     g.add_argument("--drawing-meshes", help="MediaPipe's meshes of the drawings (training.landmarks --photos)")
     g.add_argument("--out")
+    c = commands.add_parser("contact-sheet", help="drawings -> meshes -> warped faces, for the card")
+    c.add_argument("--binary", default="target/debug/sketch2face")
+    c.add_argument("--out", default="models/card/v3_contact_sheet.jpg")
     args = parser.parse_args(argv)
-    return {"train": train, "base": base, "export": export, "evaluate": evaluate_oracle,
+    return {"contact-sheet": contact_sheet, "train": train, "base": base, "export": export, "evaluate": evaluate_oracle,
             "evaluate-engine": evaluate_engine}[args.command](args)
 
 

@@ -15,8 +15,9 @@
 //! drawing's mesh), every pixel of the output is covered (the border points' hull is the
 //! image), and a triangle's neighbours share its edges exactly: nothing tears. A destination
 //! point outside the image, or on top of another, is left out. Each output pixel centre is
-//! mapped by its triangle's affine into the source and sampled bilinearly, the source's edge
-//! repeated beyond it.
+//! mapped by its triangle's affine into the source and sampled bilinearly. Beyond the source's
+//! edge (a face drawn small shows more than its photograph holds) the edge is repeated, fading
+//! over [`BACKDROP_FADE`] pixels into the mean colour of the edge: a plain backdrop, not streaks.
 
 use image::RgbImage;
 
@@ -27,6 +28,8 @@ pub const RING_SCALES: [f32; 4] = [1.25, 1.7, 2.4, 3.4];
 /// How far each ring follows the global similarity rather than the mesh's own oval (0: its own
 /// oval, 1: the similarity).
 pub const RING_RIGIDITY: [f32; 4] = [0.0, 0.4, 0.8, 1.0];
+/// Source pixels over which samples beyond the source's edge fade into its backdrop colour.
+pub const BACKDROP_FADE: f32 = 12.0;
 /// Border points per image edge (corners included once).
 const BORDER_STEPS: u32 = 8;
 /// Destination points nearer than this (pixels) to one kept before are left out: the
@@ -40,6 +43,11 @@ pub struct FaceWarp {
     side: u32,
     template: Mesh,
     border: Vec<[f32; 2]>,
+    /// The template's own control points (which of the candidates were kept) and their
+    /// triangulation: reused for a destination that keeps the same points and folds none of
+    /// its triangles (most drawings), which saves triangulating on every warp.
+    template_kept: Vec<u16>,
+    template_triangles: Vec<[usize; 3]>,
 }
 
 impl FaceWarp {
@@ -50,11 +58,29 @@ impl FaceWarp {
             let t = s * step as f32 / BORDER_STEPS as f32;
             border.extend([[t, 0.0], [s, t], [s - t, s], [0.0, s - t]]);
         }
-        FaceWarp {
+        let mut warp = FaceWarp {
             side,
             template: template.clone(),
             border,
-        }
+            template_kept: Vec::new(),
+            template_triangles: Vec::new(),
+        };
+        let (pairs, kept) = warp.control_points(template, template);
+        let points: Vec<[f32; 2]> = pairs.iter().map(|p| p.0).collect();
+        warp.template_triangles = delaunay(&points)
+            .into_iter()
+            .map(|t| if signed_area(t.map(|i| points[i])) < 0.0 { [t[0], t[2], t[1]] } else { t })
+            .collect();
+        warp.template_kept = kept;
+        warp
+    }
+
+    /// The template's triangles when they suit the destination points: the same points kept,
+    /// and no triangle folded or collapsed.
+    fn template_triangles_for(&self, kept: &[u16], destination: &[[f32; 2]]) -> Option<&[[usize; 3]]> {
+        let unfolded = |t: &[usize; 3]| signed_area(t.map(|i| destination[i])) > 1e-3;
+        (kept == self.template_kept.as_slice() && self.template_triangles.iter().all(unfolded))
+            .then_some(self.template_triangles.as_slice())
     }
 
     pub fn side(&self) -> u32 {
@@ -64,32 +90,41 @@ impl FaceWarp {
     /// `source` (its face's mesh `source_mesh`, in its pixels) warped onto `destination_mesh`
     /// (in the output's pixels).
     pub fn warp(&self, source: &RgbImage, source_mesh: &Mesh, destination_mesh: &Mesh) -> RgbImage {
-        let pairs = self.control_points(source_mesh, destination_mesh);
+        let (pairs, kept) = self.control_points(source_mesh, destination_mesh);
         let destination: Vec<[f32; 2]> = pairs.iter().map(|p| p.0).collect();
-        let triangles = delaunay(&destination);
+        let triangulated;
+        let triangles = match self.template_triangles_for(&kept, &destination) {
+            Some(triangles) => triangles,
+            None => {
+                triangulated = delaunay(&destination);
+                &triangulated
+            }
+        };
         let global = Similarity::fit(destination_mesh.points(), source_mesh.points()).unwrap_or(Similarity::IDENTITY);
 
         let side = self.side;
+        let sampler = Sampler::new(source);
         let mut out = RgbImage::new(side, side);
         let mut covered = vec![false; (side * side) as usize];
-        for triangle in &triangles {
+        for triangle in triangles {
             let [a, b, c] = triangle.map(|i| pairs[i]);
-            fill_triangle(source, &mut out, &mut covered, [a.0, b.0, c.0], [a.1, b.1, c.1]);
+            fill_triangle(&sampler, &mut out, &mut covered, [a.0, b.0, c.0], [a.1, b.1, c.1]);
         }
         // Only a degenerate triangulation leaves pixels; they get the global similarity.
         for (index, done) in covered.iter().enumerate() {
             if !done {
                 let (x, y) = (index as u32 % side, index as u32 / side);
                 let [u, v] = global.apply([x as f32 + 0.5, y as f32 + 0.5]);
-                out.put_pixel(x, y, image::Rgb(bilinear(source, u, v)));
+                out.put_pixel(x, y, image::Rgb(sampler.sample(u, v)));
             }
         }
         out
     }
 
-    /// (destination, source) pairs: mesh points, ring points and border points, the
-    /// destination's outside the image or too near another left out.
-    fn control_points(&self, source_mesh: &Mesh, destination_mesh: &Mesh) -> Vec<([f32; 2], [f32; 2])> {
+    /// (destination, source) pairs: border points, mesh points and ring points, the
+    /// destination's outside the image or too near another left out; and which of them were
+    /// kept (their places in that order).
+    fn control_points(&self, source_mesh: &Mesh, destination_mesh: &Mesh) -> (Vec<([f32; 2], [f32; 2])>, Vec<u16>) {
         let to_source = Similarity::fit(destination_mesh.points(), source_mesh.points()).unwrap_or(Similarity::IDENTITY);
         let to_destination =
             Similarity::fit(self.template.points(), destination_mesh.points()).unwrap_or(Similarity::IDENTITY);
@@ -112,15 +147,17 @@ impl FaceWarp {
         }
         let side = self.side as f32;
         let mut kept: Vec<([f32; 2], [f32; 2])> = Vec::with_capacity(pairs.len());
+        let mut places: Vec<u16> = Vec::with_capacity(pairs.len());
         let mut grid = SeparationGrid::new(side);
-        for pair in pairs {
+        for (place, pair) in pairs.into_iter().enumerate() {
             let [x, y] = pair.0;
             let inside = (0.0..=side).contains(&x) && (0.0..=side).contains(&y);
             if inside && grid.insert(pair.0) {
                 kept.push(pair);
+                places.push(place as u16);
             }
         }
-        kept
+        (kept, places)
     }
 }
 
@@ -157,12 +194,13 @@ impl SeparationGrid {
 
 /// Paints the pixels whose centres lie in the destination triangle `d` (and are not painted
 /// yet), each sampled from the source at the point its triangle's affine gives (`s`).
-fn fill_triangle(source: &RgbImage, out: &mut RgbImage, covered: &mut [bool], d: [[f32; 2]; 3], s: [[f32; 2]; 3]) {
+fn fill_triangle(sampler: &Sampler, out: &mut RgbImage, covered: &mut [bool], d: [[f32; 2]; 3], s: [[f32; 2]; 3]) {
     let (e1, e2) = ([d[1][0] - d[0][0], d[1][1] - d[0][1]], [d[2][0] - d[0][0], d[2][1] - d[0][1]]);
     let det = e1[0] * e2[1] - e1[1] * e2[0];
     if det.abs() < 1e-6 {
         return;
     }
+    let inverse = 1.0 / det;
     let side = out.width();
     let bound = |v: f32| (v.max(0.0) as u32).min(side);
     let x0 = bound(d.iter().map(|p| p[0]).fold(f32::INFINITY, f32::min) - 0.5);
@@ -180,16 +218,58 @@ fn fill_triangle(source: &RgbImage, out: &mut RgbImage, covered: &mut [bool], d:
                 continue;
             }
             let qx = x as f32 + 0.5 - d[0][0];
-            let b1 = (qx * e2[1] - qy * e2[0]) / det;
-            let b2 = (e1[0] * qy - e1[1] * qx) / det;
+            let b1 = (qx * e2[1] - qy * e2[0]) * inverse;
+            let b2 = (e1[0] * qy - e1[1] * qx) * inverse;
             if b1 < EDGE || b2 < EDGE || b1 + b2 > 1.0 - EDGE {
                 continue;
             }
             let u = s[0][0] + b1 * f1[0] + b2 * f2[0];
             let v = s[0][1] + b1 * f1[1] + b2 * f2[1];
-            out.put_pixel(x, y, image::Rgb(bilinear(source, u, v)));
+            out.put_pixel(x, y, image::Rgb(sampler.sample(u, v)));
             covered[index] = true;
         }
+    }
+}
+
+/// Twice the signed area of a triangle (positive when counter-clockwise in y-down pixels'
+/// mirror, i.e. consistently for one orientation).
+fn signed_area([a, b, c]: [[f32; 2]; 3]) -> f32 {
+    (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+}
+
+/// Samples a source image: bilinear inside, fading into the backdrop beyond its edge.
+struct Sampler<'a> {
+    source: &'a RgbImage,
+    /// The mean colour of the source's outermost pixels.
+    backdrop: [f32; 3],
+}
+
+impl<'a> Sampler<'a> {
+    fn new(source: &'a RgbImage) -> Sampler<'a> {
+        let (width, height) = source.dimensions();
+        let mut sum = [0.0f64; 3];
+        let mut count = 0.0f64;
+        for (x, y, pixel) in source.enumerate_pixels() {
+            if x == 0 || y == 0 || x + 1 == width || y + 1 == height {
+                for c in 0..3 {
+                    sum[c] += f64::from(pixel.0[c]);
+                }
+                count += 1.0;
+            }
+        }
+        let backdrop = sum.map(|v| (v / count.max(1.0)) as f32);
+        Sampler { source, backdrop }
+    }
+
+    fn sample(&self, u: f32, v: f32) -> [u8; 3] {
+        let inside = bilinear(self.source, u, v);
+        let (width, height) = (self.source.width() as f32, self.source.height() as f32);
+        let beyond = (-u).max(u - width).max(-v).max(v - height);
+        if !(beyond > 0.0) {
+            return inside;
+        }
+        let t = (beyond / BACKDROP_FADE).min(1.0);
+        std::array::from_fn(|c| (f32::from(inside[c]) * (1.0 - t) + self.backdrop[c] * t).round() as u8)
     }
 }
 
@@ -204,6 +284,21 @@ fn bilinear(source: &RgbImage, u: f32, v: f32) -> [u8; 3] {
     let (x, y) = if x.is_finite() && y.is_finite() { (x, y) } else { (0.0, 0.0) };
     let (fx, fy) = (x - x.floor(), y - y.floor());
     let (ix, iy) = (x.floor() as i64, y.floor() as i64);
+    if ix >= 0 && iy >= 0 && ix + 1 < width && iy + 1 < height {
+        // Inside: the four neighbours straight from the buffer.
+        let raw = source.as_raw();
+        let row = 3 * width as usize;
+        let at = 3 * (iy as usize * width as usize + ix as usize);
+        let mut out = [0u8; 3];
+        for c in 0..3 {
+            let (p00, p10) = (f32::from(raw[at + c]), f32::from(raw[at + 3 + c]));
+            let (p01, p11) = (f32::from(raw[at + row + c]), f32::from(raw[at + row + 3 + c]));
+            let top = p00 + (p10 - p00) * fx;
+            let bottom = p01 + (p11 - p01) * fx;
+            out[c] = (top + (bottom - top) * fy).round() as u8;
+        }
+        return out;
+    }
     let at = |px: i64, py: i64| source.get_pixel(px.clamp(0, width - 1) as u32, py.clamp(0, height - 1) as u32).0;
     let (p00, p10, p01, p11) = (at(ix, iy), at(ix + 1, iy), at(ix, iy + 1), at(ix + 1, iy + 1));
     let mut out = [0u8; 3];

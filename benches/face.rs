@@ -1,0 +1,88 @@
+//! Face pipeline v3 up to the warp, step by step (criterion), on the shipped mesh model and bank
+//! on the CPU:
+//!
+//! - `mesh`: the mesh network on one 192 px crop (batch 1, 2 intra-op threads), and
+//!   `MeshFinder::follow` (one read framed by the last mesh: what a stroke costs) and
+//!   `MeshFinder::find` (first guesses + refine passes: what an opened file costs) on a 512 px
+//!   drawing;
+//! - `warp`: a bank face warped onto a drawing's mesh at 256 px;
+//! - `retrieve`: shape coefficients and the choice of one face among the bank's;
+//! - `pipeline`: `FacePipeline::run` while following a drawing, one seed (mesh + plausible +
+//!   retrieval + warp).
+//!
+//! `cargo bench --bench face` (add `-- warp` to run one group).
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use sketch2face::engine::{
+    BANK_FILE, Device, EngineOptions, FacePipeline, MESH_MODEL_FILE, MeshFinder, MeshNetwork,
+    shipped_model_file,
+};
+use sketch2face::face::{Bank, CropBox, FaceWarp, Retriever, Similarity};
+use sketch2face::sketch::load_sketch_file;
+
+fn cpu() -> EngineOptions {
+    EngineOptions {
+        device: Device::Cpu,
+        intra_threads: 2,
+    }
+}
+
+fn drawing() -> image::GrayImage {
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sketches/face_oval_short_hair.png");
+    load_sketch_file(&path).expect("the shipped drawing")
+}
+
+fn mesh(c: &mut Criterion) {
+    let sketch = drawing();
+    let mut finder = MeshFinder::new(MeshNetwork::load(&shipped_model_file(MESH_MODEL_FILE), &cpu()).unwrap());
+    let found = finder.find(&sketch).unwrap().expect("a face");
+    let framed = CropBox::around(&found.mesh, finder.network().roi_scale());
+    let mut group = c.benchmark_group("mesh");
+    let mut network = MeshNetwork::load(&shipped_model_file(MESH_MODEL_FILE), &cpu()).unwrap();
+    group.bench_function("network_one_crop", |b| b.iter(|| network.read(black_box(&sketch), &[framed]).unwrap()));
+    group.bench_function("follow_512", |b| b.iter(|| finder.follow(black_box(&sketch)).unwrap()));
+    group.bench_function("find_512", |b| b.iter(|| finder.find(black_box(&sketch)).unwrap()));
+    group.finish();
+}
+
+fn warp(c: &mut Criterion) {
+    let bank = Bank::open(shipped_model_file(BANK_FILE)).unwrap();
+    let warp = FaceWarp::new(bank.shape().mean(), bank.image_side());
+    let (source, source_mesh) = (bank.face_image(0).unwrap(), bank.mesh(0));
+    // Another person's mesh, turned a little and moved: a typical drawing's.
+    let destination = bank.mesh(bank.face_count() / 2).transformed(&Similarity { a: 0.97, b: 0.08, tx: 4.0, ty: -6.0 });
+    c.bench_function("warp/256", |b| b.iter(|| warp.warp(black_box(&source), &source_mesh, &destination)));
+    c.bench_function("warp/decode_bank_face", |b| b.iter(|| bank.face_image(black_box(7)).unwrap()));
+}
+
+fn retrieve(c: &mut Criterion) {
+    let bank = Bank::open(shipped_model_file(BANK_FILE)).unwrap();
+    let mesh = bank.mesh(3);
+    let mut retriever = Retriever::new(1);
+    c.bench_function("retrieve/choose", |b| {
+        b.iter(|| {
+            let (coefficients, _) = bank.shape().coefficients(black_box(&mesh));
+            let query = sketch2face::face::Query { coefficients, hints: Default::default() };
+            retriever.choose(bank.index(), Some(&query)).unwrap()
+        })
+    });
+}
+
+fn pipeline(c: &mut Criterion) {
+    let sketch = drawing();
+    let mut pipeline =
+        FacePipeline::load(&shipped_model_file(MESH_MODEL_FILE), &shipped_model_file(BANK_FILE), &cpu(), &[1]).unwrap();
+    pipeline.run(&sketch, None, true).unwrap();
+    c.bench_function("pipeline/warped_following", |b| b.iter(|| pipeline.run(black_box(&sketch), None, true).unwrap()));
+}
+
+criterion_group! {
+    name = face;
+    config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    targets = mesh, warp, retrieve, pipeline
+}
+criterion_main!(face);
