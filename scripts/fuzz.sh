@@ -3,7 +3,7 @@
 # built with SanitizerCoverage through plain -C flags (no nightly, no cargo-fuzz; libfuzzer-sys
 # builds libFuzzer with the C++ compiler). See fuzz/README.md.
 #
-#   scripts/fuzz.sh TARGET SECONDS [--keep]     TARGET: sketch, onnx_scan, contract or all
+#   scripts/fuzz.sh TARGET SECONDS [--keep]     TARGET: sketch, onnx_scan, contract, bank or all
 #
 # Starts from the committed corpus fuzz/corpus/TARGET (and the seeds: the sample sketch of every
 # format, the contract test models). New inputs go to a temporary folder; with --keep the corpus
@@ -14,15 +14,15 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-targets=(sketch onnx_scan contract)
-usage() { echo "usage: scripts/fuzz.sh sketch|onnx_scan|contract|all SECONDS [--keep]" >&2; exit 2; }
+targets=(sketch onnx_scan contract bank)
+usage() { echo "usage: scripts/fuzz.sh sketch|onnx_scan|contract|bank|all SECONDS [--keep]" >&2; exit 2; }
 (($# >= 2)) || usage
 target=$1 seconds=$2 keep=${3:-}
 [[ $seconds =~ ^[0-9]+$ ]] || usage
 [[ -z $keep || $keep == --keep ]] || usage
 case $target in
     all) run=("${targets[@]}") ;;
-    sketch | onnx_scan | contract) run=("$target") ;;
+    sketch | onnx_scan | contract | bank) run=("$target") ;;
     *) usage ;;
 esac
 
@@ -48,7 +48,7 @@ seeds() {
     case $1 in
         sketch) echo tests/data/sketch_formats ;;
         onnx_scan) echo tests/data/contract ;;
-        contract) ;;
+        contract | bank) ;;
     esac
 }
 # Longest input tried: room for headers, chunks and a few nested messages.
@@ -57,6 +57,7 @@ max_len() {
         sketch) echo 65536 ;;
         onnx_scan) echo 16384 ;;
         contract) echo 4096 ;;
+        bank) echo 65536 ;;
     esac
 }
 

@@ -7,4 +7,5 @@
 mod imaging;
 
 pub mod engine;
+pub mod face;
 pub mod sketch;
