@@ -23,6 +23,6 @@ pub use retrieve::{
     Retriever, Retrievers,
 };
 pub use roi::{CropBox, INK_LEVEL, ink_bounds};
-pub use warp::{FaceWarp, RING_RIGIDITY, RING_SCALES, delaunay};
+pub use warp::{FaceWarp, RING_SCALES, WarpReport};
 pub use bank::{Bank, BankError, BankMetadata, FaceSource};
 pub use shape::{ShapeModel, ShapeModelError};
