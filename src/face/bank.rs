@@ -202,7 +202,6 @@ pub struct FaceSource {
 }
 
 /// A loaded face bank. Everything but the JPEGs is decoded and checked at load.
-#[derive(Debug)]
 pub struct Bank {
     face_count: usize,
     image_side: u32,
@@ -220,6 +219,19 @@ pub struct Bank {
     images: Vec<Range<usize>>,
     /// Most recently used first.
     cache: Mutex<VecDeque<(usize, RgbImage)>>,
+}
+
+impl fmt::Debug for Bank {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the megabytes of numbers and JPEGs.
+        f.debug_struct("Bank")
+            .field("face_count", &self.face_count)
+            .field("image_side", &self.image_side)
+            .field("components", &self.shape.components())
+            .field("jpeg_bytes", &self.jpeg.len())
+            .field("source", &self.metadata.source)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The header's numbers, checked against the maxima.

@@ -45,12 +45,19 @@ pub enum ShapeModelError {
 }
 
 /// A mean shape, an orthonormal basis of its variations and their standard deviations.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ShapeModel {
     mean: Mesh,
     /// Row-major `k x 936`.
     basis: Vec<f32>,
     sd: Vec<f32>,
+}
+
+impl std::fmt::Debug for ShapeModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The mean's summary and the sd, not the basis's k x 936 numbers.
+        f.debug_struct("ShapeModel").field("mean", &self.mean).field("sd", &self.sd).finish_non_exhaustive()
+    }
 }
 
 impl ShapeModel {

@@ -204,6 +204,8 @@ fn a_written_bank_reads_back() {
         }
     }
     assert!(matches!(bank.face_image(FACES), Err(BankError::NoSuchFace { face: FACES, count: FACES })));
+    let debug = format!("{bank:?}");
+    assert!(debug.contains("face_count: 3") && debug.len() < 300, "{debug}");
 }
 
 fn parts_with_cache_churn() -> Bank {
