@@ -83,11 +83,8 @@ impl Engine {
         Self::load_with(path, opts, ExternalData::Refuse)
     }
 
-    /// [`Engine::load`], with a say on models that read other files.
-    ///
-    /// The file is read and scanned first ([`scan_model`]): a folder, an unreadable file, a file
-    /// that is not ONNX and (unless allowed) external data are refused before ONNX Runtime sees
-    /// the model. Without external data the session is built from the bytes that were scanned.
+    /// [`Engine::load`], with a say on models that read other files ([`OpenedModel::open`] says
+    /// what is checked before ONNX Runtime sees the model).
     pub fn load_with(
         path: &Path,
         opts: &EngineOptions,
