@@ -24,7 +24,10 @@ use crate::engine::{
 };
 use crate::sketch::{load_hints_file, load_sketch_file};
 
+mod exemplars;
 mod landmarks;
+mod npy;
+pub use exemplars::{ExemplarsArgs, exemplars};
 pub use landmarks::{LandmarksArgs, landmarks};
 
 /// The exit statuses besides 0 (success) and 2 (usage errors, from clap), as `generate --help`

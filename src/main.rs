@@ -34,6 +34,9 @@ enum Command {
     Generate(GenerateArgs),
     /// The face mesh of each image (468 points): found or not, how sure, where
     Landmarks(cli::LandmarksArgs),
+    /// Training data for the refine network: bank faces warped onto photos' face meshes
+    #[command(hide = true)]
+    Exemplars(cli::ExemplarsArgs),
     /// Show a model's contract, resolution and metadata, and where it runs
     Info(InfoArgs),
     /// Answer HTTP requests: POST a sketch to /gen, get a face (the 2017 API)
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Some(Command::Generate(args)) => cli::generate(args),
         Some(Command::Info(args)) => cli::info(args),
         Some(Command::Landmarks(args)) => cli::landmarks(args),
+        Some(Command::Exemplars(args)) => cli::exemplars(args),
         Some(Command::Serve(args)) => sketch2face::serve::serve(args),
         None => sketch2face::app::run(cli.file, cli.model.model_path(), cli.model.options()),
     };

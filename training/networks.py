@@ -200,6 +200,73 @@ class PatchDiscriminator(nn.Module):
         return outputs
 
 
+@dataclass
+class RefineConfig:
+    """Face pipeline v3's refine network (issue 25): the warped exemplar made to follow the
+    drawing. It works at half resolution behind a lossless space-to-depth of its 256 px inputs
+    and adds its full-resolution correction to the exemplar, so the photo's own detail passes
+    through untouched wherever the drawing agrees with it."""
+    resolution: int = 256
+    widths: tuple[int, ...] = (16, 48, 96, 160, 192)  # at 1/2, 1/4, 1/8, 1/16, 1/32 of the side
+    sketch_channels: int = 1
+    exemplar_channels: int = 3
+    hint_channels: int = 4
+
+
+def _conv(cin: int, cout: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2), nn.LeakyReLU(0.2, True))
+
+
+class RefineUp(nn.Module):
+    """Up one level: narrowed by a 1x1 at the low resolution (cheap), resized, the skip added,
+    then a 3x3 at the high resolution."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.narrow = nn.Conv2d(cin, cout, 1)
+        self.mix = _conv(cout, cout)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.interpolate(self.narrow(x), scale_factor=2.0, mode="bilinear", align_corners=False)
+        return self.mix(x + skip)
+
+
+class RefineNet(nn.Module):
+    def __init__(self, config: RefineConfig):
+        super().__init__()
+        self.config = config
+        w = config.widths
+        if config.resolution % (2 ** len(w)) != 0:
+            raise ValueError(f"resolution {config.resolution} must be a multiple of {2 ** len(w)}")
+        cin = 4 * (config.sketch_channels + config.exemplar_channels + config.hint_channels)
+        self.stem = _conv(cin, w[0])
+        self.downs = nn.ModuleList(_conv(a, b, stride=2) for a, b in zip(w[:-1], w[1:]))
+        self.middle = nn.Sequential(_conv(w[-1], w[-1]), _conv(w[-1], w[-1]))
+        self.ups = nn.ModuleList(RefineUp(b, a) for a, b in zip(w[:-1], w[1:]))
+        self.head = nn.Conv2d(w[0], 4 * 3, 3, 1, 1)
+        # The untrained network gives the exemplar back exactly: the warped stage.
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, sketch: torch.Tensor, exemplar: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.pixel_unshuffle(torch.cat([sketch, exemplar, hints], 1), 2)
+        skips = [self.stem(x)]
+        for down in self.downs:
+            skips.append(down(skips[-1]))
+        y = self.middle(skips.pop())
+        for up in reversed(self.ups):
+            y = up(y, skips.pop())
+        correction = nn.functional.pixel_shuffle(self.head(y), 2)
+        return torch.clamp(exemplar + correction, -1.0, 1.0)
+
+
+def build_refine(args: dict) -> RefineNet:
+    args = dict(args)
+    if "widths" in args:
+        args["widths"] = tuple(args["widths"])
+    return RefineNet(RefineConfig(**args))
+
+
 def init_weights(net: nn.Module, gain: float = 0.02) -> None:
     """Normal(0, 0.02) init, as in pix2pix."""
     for m in net.modules():
@@ -231,5 +298,5 @@ def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
 
 
-__all__ = ["GeneratorConfig", "DiscriminatorConfig", "UNetGenerator", "PatchDiscriminator",
+__all__ = ["GeneratorConfig", "DiscriminatorConfig", "RefineConfig", "RefineNet", "build_refine", "UNetGenerator", "PatchDiscriminator",
            "FiLM", "init_weights", "build_generator", "build_discriminator", "count_parameters", "asdict"]

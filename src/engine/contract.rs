@@ -1,4 +1,5 @@
-//! The model contract, checked once when a model is loaded. Versions 1 and 2 are accepted.
+//! The model contract, checked once when a model is loaded. Versions 1 and 2 are generators
+//! ([`check_contract`]); version 3 is face pipeline v3's refine model ([`check_refine_contract`]).
 //!
 //! - input `sketch`: float32 [N, 1, H, W], white paper = +1, black ink = -1, H == W, at most
 //!   [`MAX_RESOLUTION`];
@@ -10,6 +11,13 @@
 //! - output `face`: float32 [N, 3, H, W], RGB in [-1, 1];
 //! - ONNX metadata `sketch2face.contract` = "1" or "2" (and `sketch2face.resolution` = H when
 //!   present).
+//!
+//! Version 3, the refine model (issue 25), takes all three of its inputs, none optional:
+//! - input `sketch`: as above, the drawing in the face frame;
+//! - input `exemplar`: float32 [N, 3, H, W], RGB in [-1, 1]: the bank face warped onto the
+//!   drawing's mesh;
+//! - input `hints`: as above (all zeros without hints);
+//! - output `face`: as above; metadata `sketch2face.contract` = "3".
 //!
 //! The check works on plain [`TensorSpec`]s so it can be tested without a runtime; the session
 //! converts `ort`'s outlets into them.
@@ -43,6 +51,10 @@ pub const HINTS_NAME: &str = "hints";
 pub const Z_NAME: &str = "z";
 /// Name of the model output.
 pub const OUTPUT_NAME: &str = "face";
+/// The contract version of refine models.
+pub const REFINE_CONTRACT_VERSION: &str = "3";
+/// Name of a refine model's warped-exemplar input (version 3).
+pub const EXEMPLAR_NAME: &str = "exemplar";
 
 /// One dimension of a tensor as the model declares it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,6 +177,16 @@ pub fn check_contract(
     let version = match contract.map(String::as_str) {
         Some("1") => 1,
         Some("2") => 2,
+        Some(REFINE_CONTRACT_VERSION) => {
+            return Err(refuse(
+                &format!("metadata `{CONTRACT_KEY}`"),
+                "\"1\" or \"2\" (a generator)",
+                format!(
+                    "\"{REFINE_CONTRACT_VERSION}\": a refine model of face pipeline v3, which needs the pipeline's \
+                     warped face as input (use it as `--refine-model` with `--stage refined`)"
+                ),
+            ));
+        }
         _ => {
             return Err(refuse(
                 &format!("metadata `{CONTRACT_KEY}`"),
@@ -290,6 +312,110 @@ pub fn check_contract(
     })
 }
 
+/// What a refine model (contract 3) that passed the check takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefineContract {
+    /// Side of its square inputs and output.
+    pub resolution: u32,
+}
+
+/// Checks a refine model against contract 3: `sketch` [N, 1, H, H], `exemplar` [N, 3, H, H] and
+/// `hints` [N, 4, H, H] in, `face` [N, 3, H, H] out, all f32 with the same N (dynamic or 1) and a
+/// fixed H; a missing input is named in the refusal.
+pub fn check_refine_contract(
+    path: &Path,
+    inputs: &[TensorSpec],
+    outputs: &[TensorSpec],
+    metadata: &BTreeMap<String, String>,
+) -> Result<RefineContract, EngineError> {
+    let refuse = |what: &str, expected: &str, found: String| EngineError::Contract {
+        path: path.to_owned(),
+        what: what.to_owned(),
+        expected: expected.to_owned(),
+        found,
+    };
+    let contract = metadata.get(CONTRACT_KEY);
+    if contract.map(String::as_str) != Some(REFINE_CONTRACT_VERSION) {
+        let found = match contract.map(String::as_str) {
+            None => "no such entry".to_owned(),
+            Some(v @ ("1" | "2")) => format!("\"{v}\": a generator, which makes a face from the sketch alone"),
+            Some(v) => format!("\"{v}\""),
+        };
+        return Err(refuse(&format!("metadata `{CONTRACT_KEY}`"), "\"3\" (a refine model)", found));
+    }
+    let expected_inputs = format!("the inputs `{INPUT_NAME}`, `{EXEMPLAR_NAME}` and `{HINTS_NAME}`, and no other");
+    let names = [INPUT_NAME, EXEMPLAR_NAME, HINTS_NAME];
+    if let Some(missing) = names.iter().find(|name| !inputs.iter().any(|spec| spec.name == **name)) {
+        let found = format!("no input `{missing}` (the model has {})", describe(inputs));
+        return Err(refuse("inputs", &expected_inputs, found));
+    }
+    let repeated = inputs.iter().enumerate().any(|(i, a)| inputs[..i].iter().any(|b| b.name == a.name));
+    if repeated || inputs.iter().any(|spec| !names.contains(&spec.name.as_str())) {
+        return Err(refuse("inputs", &expected_inputs, describe(inputs)));
+    }
+    let sketch = inputs.iter().find(|spec| spec.name == INPUT_NAME).expect("checked above");
+    let resolution = match (sketch.fixed(2), sketch.fixed(3)) {
+        (Some(h), Some(w)) if h == w && h > 0 && h <= MAX_RESOLUTION => h,
+        _ => {
+            return Err(refuse(
+                &format!("input `{INPUT_NAME}`"),
+                "f32 [N, 1, H, W] with N dynamic or 1, H == W fixed, at most 2048",
+                sketch.description.clone(),
+            ));
+        }
+    };
+    let image_ok = |spec: &TensorSpec, channels: i64| {
+        let side_ok = |axis: usize| matches!(&spec.dims[axis], Dim::Fixed(n) if *n == resolution);
+        spec.element.as_deref() == Some("f32")
+            && spec.dims.len() == 4
+            && matches!(spec.dims[0], Dim::Dynamic(_) | Dim::Fixed(1))
+            && spec.fixed(1) == Some(channels)
+            && side_ok(2)
+            && side_ok(3)
+    };
+    for (name, channels, meaning) in [
+        (INPUT_NAME, 1, "the sketch"),
+        (EXEMPLAR_NAME, 3, "the warped face, RGB"),
+        (HINTS_NAME, 4, "RGB and a mask"),
+    ] {
+        let spec = inputs.iter().find(|spec| spec.name == name).expect("checked above");
+        if !image_ok(spec, channels) {
+            return Err(refuse(
+                &format!("input `{name}`"),
+                &format!("f32 [N, {channels}, {resolution}, {resolution}] ({meaning})"),
+                spec.description.clone(),
+            ));
+        }
+    }
+    let output = single(outputs, OUTPUT_NAME)
+        .map_err(|found| refuse("outputs", &format!("exactly one output named `{OUTPUT_NAME}`"), found))?;
+    let output_side_ok = |axis: usize| match &output.dims[axis] {
+        Dim::Fixed(n) => *n == resolution,
+        Dim::Dynamic(_) => true,
+    };
+    if output.element.as_deref() != Some("f32")
+        || output.dims.len() != 4
+        || !matches!(output.dims[0], Dim::Dynamic(_) | Dim::Fixed(1))
+        || output.fixed(1) != Some(3)
+        || !output_side_ok(2)
+        || !output_side_ok(3)
+    {
+        return Err(refuse(
+            &format!("output `{OUTPUT_NAME}`"),
+            &format!("f32 [N, 3, {resolution}, {resolution}]"),
+            output.description.clone(),
+        ));
+    }
+    Ok(RefineContract { resolution: resolution as u32 })
+}
+
+fn describe(specs: &[TensorSpec]) -> String {
+    if specs.is_empty() {
+        return "none".to_owned();
+    }
+    specs.iter().map(|s| format!("`{}`: {}", s.name, s.description)).collect::<Vec<_>>().join(", ")
+}
+
 /// The `sketch` input among `inputs`, when the others are all in `optional` and none repeats;
 /// otherwise a description of what is there.
 fn find_inputs<'a>(inputs: &'a [TensorSpec], optional: &[&str]) -> Result<&'a TensorSpec, String> {
@@ -401,9 +527,9 @@ mod tests {
 
     #[test]
     fn refuses_other_contract_versions_with_expected_and_found() {
-        let err = check(&[good_input(16)], &[good_output(16)], &metadata(Some("3"))).unwrap_err();
+        let err = check(&[good_input(16)], &[good_output(16)], &metadata(Some("7"))).unwrap_err();
         assert!(err.contains("m.onnx"), "{err}");
-        assert!(err.contains("expected \"1\" or \"2\", found \"3\""), "{err}");
+        assert!(err.contains("expected \"1\" or \"2\", found \"7\""), "{err}");
         let err = check(&[good_input(16)], &[good_output(16)], &metadata(None)).unwrap_err();
         assert!(err.contains("found no such entry"), "{err}");
     }
@@ -562,5 +688,57 @@ mod tests {
             ),
             Ok(2048)
         );
+    }
+
+    fn refine_inputs(h: i64) -> Vec<TensorSpec> {
+        vec![
+            good_input(h),
+            TensorSpec::f32(EXEMPLAR_NAME, &[dyn_n(), Dim::Fixed(3), Dim::Fixed(h), Dim::Fixed(h)]),
+            hints(h),
+        ]
+    }
+
+    fn refine(inputs: &[TensorSpec], outputs: &[TensorSpec], version: Option<&str>) -> Result<u32, String> {
+        check_refine_contract(Path::new("r.onnx"), inputs, outputs, &metadata(version))
+            .map(|contract| contract.resolution)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn version_3_is_a_refine_model_with_three_inputs() {
+        assert_eq!(refine(&refine_inputs(256), &[good_output(256)], Some("3")), Ok(256));
+        let mut reordered = refine_inputs(64);
+        reordered.reverse();
+        assert_eq!(refine(&reordered, &[good_output(64)], Some("3")), Ok(64));
+    }
+
+    #[test]
+    fn version_3_refuses_naming_what_is_missing_or_wrong() {
+        let out = [good_output(16)];
+        for missing in [INPUT_NAME, EXEMPLAR_NAME, HINTS_NAME] {
+            let inputs: Vec<_> = refine_inputs(16).into_iter().filter(|s| s.name != missing).collect();
+            let err = refine(&inputs, &out, Some("3")).unwrap_err();
+            assert!(err.contains(&format!("no input `{missing}`")), "{err}");
+        }
+        let mut grey_exemplar = refine_inputs(16);
+        grey_exemplar[1] = TensorSpec::f32(EXEMPLAR_NAME, &[dyn_n(), Dim::Fixed(1), Dim::Fixed(16), Dim::Fixed(16)]);
+        let err = refine(&grey_exemplar, &out, Some("3")).unwrap_err();
+        assert!(err.contains("input `exemplar`") && err.contains("[N, 3, 16, 16]"), "{err}");
+        let mut small_hints = refine_inputs(16);
+        small_hints[2] = hints(8);
+        assert!(refine(&small_hints, &out, Some("3")).unwrap_err().contains("input `hints`"));
+        let mut extra = refine_inputs(16);
+        extra.push(z(Dim::Fixed(8)));
+        assert!(refine(&extra, &out, Some("3")).unwrap_err().contains("and no other"));
+        assert!(refine(&refine_inputs(16), &[good_output(32)], Some("3")).unwrap_err().contains("output `face`"));
+        let err = refine(&refine_inputs(16), &out, Some("2")).unwrap_err();
+        assert!(err.contains("a generator"), "{err}");
+        assert!(refine(&refine_inputs(16), &out, None).unwrap_err().contains("no such entry"));
+    }
+
+    #[test]
+    fn a_refine_model_given_as_a_generator_is_told_where_it_belongs() {
+        let err = contract(&[good_input(16)], "3").unwrap_err();
+        assert!(err.contains("refine model") && err.contains("--stage refined"), "{err}");
     }
 }

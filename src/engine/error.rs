@@ -127,6 +127,9 @@ pub enum EngineError {
     #[error("mesh model {} gave {what}", path.display())]
     MeshOutput { path: PathBuf, what: String },
 
+    #[error("refine model {} was given {what}", path.display())]
+    RefineInput { path: PathBuf, what: String },
+
     #[error("running model {} failed", path.display())]
     Run {
         path: PathBuf,

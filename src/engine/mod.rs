@@ -11,6 +11,7 @@ mod mesh;
 pub mod onnx_scan;
 mod pipeline;
 mod process;
+mod refine;
 mod runtime;
 mod seed;
 mod session;
@@ -21,15 +22,17 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 pub use contract::{
-    CONTRACT_KEY, CONTRACT_VERSION, CONTRACT_VERSIONS, Contract, HINTS_NAME, INPUT_NAME,
-    MAX_RESOLUTION, MAX_Z_DIM, OUTPUT_NAME, RESOLUTION_KEY, TensorSpec, Z_NAME, check_contract,
+    CONTRACT_KEY, CONTRACT_VERSION, CONTRACT_VERSIONS, Contract, EXEMPLAR_NAME, HINTS_NAME, INPUT_NAME,
+    MAX_RESOLUTION, MAX_Z_DIM, OUTPUT_NAME, REFINE_CONTRACT_VERSION, RESOLUTION_KEY, RefineContract, TensorSpec,
+    Z_NAME, check_contract, check_refine_contract,
 };
 pub use error::{EngineError, OutputShapeError};
 pub use mesh::{
     CROP_NAME, CROP_SIDE_KEY, FOUND_PRESENCE, FRAMING_BOX_KEY, MESH_CONTRACT, MESH_MODEL_FILE, MeshFinder,
     MeshNetwork, MeshReading, POINTS_NAME, PRESENCE_NAME, ROI_SCALE_KEY,
 };
-pub use pipeline::{BANK_FILE, FACE_SIDE, FacePipeline, PipelineError, PipelineOutput, WarpedFace};
+pub use pipeline::{BANK_FILE, FACE_SIDE, FacePipeline, PipelineError, PipelineFace, PipelineOutput};
+pub use refine::{REFINE_MODEL_FILE, RefineNetwork};
 pub use process::{hints_into, hints_tensor, postprocess, preprocess, preprocess_into};
 /// Moved to [`crate::imaging`] (an image helper, not inference); kept here for callers.
 pub use crate::imaging::upscale;

@@ -4,19 +4,22 @@
 //! drawing -> the drawing's face mesh (MeshFinder, the mesh network)
 //!         -> made a plausible face (the bank's shape model)
 //!         -> real faces retrieved by shape and hinted colours (Retrievers, one per seed)
-//!         -> each chosen face warped onto the drawing's mesh (FaceWarp) -> faces
+//!         -> each chosen face warped onto the drawing's mesh (FaceWarp)
+//!         -> refined toward the drawing and its hints (RefineNetwork, when loaded) -> faces
 //! ```
 //!
 //! The faces are in the canvas's frame at [`FACE_SIDE`] px: a face lies where it was drawn, at
 //! the size it was drawn (the drawing decides the geometry; the bank's photographs give the
-//! texture). The mesh network runs here, through ort; everything after it is plain Rust in
-//! [`crate::face`].
+//! texture). The mesh and refine networks run here, through ort; everything between them is
+//! plain Rust in [`crate::face`]. Without a refine network the pipeline stops at the warp (the
+//! warped stage, `generate --stage warped`).
 
 use std::path::{Path, PathBuf};
 
 use image::{GrayImage, RgbImage, RgbaImage};
 
 use super::mesh::{MeshFinder, MeshNetwork, MeshReading};
+use super::refine::RefineNetwork;
 use super::{EngineError, EngineOptions};
 use crate::face::{
     Bank, BankError, FaceWarp, Mesh, Query, QueryError, Retrievers, Similarity, hint_colours,
@@ -41,6 +44,8 @@ pub enum PipelineError {
     },
     #[error("face bank {}: its faces are {found} px, the pipeline makes {FACE_SIDE} px faces", path.display())]
     BankSide { path: PathBuf, found: u32 },
+    #[error("refine model {}: its faces are {found} px, the pipeline makes {FACE_SIDE} px faces", path.display())]
+    RefineSide { path: PathBuf, found: u32 },
     #[error("retrieval from the face bank {} failed", path.display())]
     Retrieval {
         path: PathBuf,
@@ -51,8 +56,11 @@ pub enum PipelineError {
 
 /// One face the pipeline made, and how it was made.
 #[derive(Clone, Debug)]
-pub struct WarpedFace {
+pub struct PipelineFace {
+    /// The face: refined when the pipeline has a refine network, else the warped one.
     pub face: RgbImage,
+    /// The bank face warped onto the drawing's mesh (the refine network's exemplar).
+    pub warped: RgbImage,
     /// Which bank face was warped.
     pub bank_face: usize,
     /// The seed of the retrieval slot that chose it.
@@ -67,7 +75,7 @@ pub enum PipelineOutput {
     /// Ink, but no face in it (the mesh network's best reading, unsure).
     NoFace(MeshReading),
     /// The drawing's mesh (in the face frame, made plausible), and one face per seed.
-    Faces { reading: MeshReading, mesh: Mesh, faces: Vec<WarpedFace> },
+    Faces { reading: MeshReading, mesh: Mesh, faces: Vec<PipelineFace> },
 }
 
 /// The loaded pipeline: the mesh network, the bank and one retrieval slot per seed. One thread
@@ -78,6 +86,7 @@ pub struct FacePipeline {
     bank_path: PathBuf,
     warp: FaceWarp,
     retrievers: Retrievers,
+    refiner: Option<RefineNetwork>,
 }
 
 impl FacePipeline {
@@ -105,7 +114,30 @@ impl FacePipeline {
             bank_path: bank_path.to_owned(),
             warp,
             retrievers: Retrievers::new(seeds),
+            refiner: None,
         })
+    }
+
+    /// The whole pipeline: [`FacePipeline::load`] and a refine model (contract 3) at the
+    /// pipeline's face side.
+    pub fn load_refined(
+        mesh_model: &Path,
+        bank_path: &Path,
+        refine_model: &Path,
+        opts: &EngineOptions,
+        seeds: &[u64],
+    ) -> Result<FacePipeline, PipelineError> {
+        let mut pipeline = FacePipeline::load(mesh_model, bank_path, opts, seeds)?;
+        let refiner = RefineNetwork::load(refine_model, opts)?;
+        if refiner.resolution() != FACE_SIDE {
+            return Err(PipelineError::RefineSide { path: refine_model.to_owned(), found: refiner.resolution() });
+        }
+        pipeline.refiner = Some(refiner);
+        Ok(pipeline)
+    }
+
+    pub fn refine_network(&self) -> Option<&RefineNetwork> {
+        self.refiner.as_ref()
     }
 
     pub fn bank(&self) -> &Bank {
@@ -157,6 +189,7 @@ impl FacePipeline {
 
         // 3. Retrieval: the shape, and the colours the user hinted on the drawing's regions.
         let (coefficients, _) = self.bank.shape().coefficients(&mesh);
+        let hints_image = hints;
         let hints = hints.map(|hints| {
             let fit = PageFit {
                 width: hints.width(),
@@ -178,19 +211,38 @@ impl FacePipeline {
         let choices = self.retrievers.choose(self.bank.index(), Some(&query)).map_err(retrieval_error)?;
 
         // 4. Each chosen face warped onto the drawing's mesh.
-        let mut faces = Vec::with_capacity(choices.len());
-        for (choice, seed) in choices.iter().zip(self.retrievers.seeds().collect::<Vec<_>>()) {
+        let mut warped = Vec::with_capacity(choices.len());
+        for choice in &choices {
             let photo = self.bank.face_image(choice.face).map_err(|source| PipelineError::Bank {
                 path: self.bank_path.clone(),
                 source,
             })?;
-            let face = self.warp.warp(&photo, &self.bank.mesh(choice.face), &mesh);
-            faces.push(WarpedFace {
-                face,
+            warped.push(self.warp.warp(&photo, &self.bank.mesh(choice.face), &mesh));
+        }
+
+        // 5. Refined toward the drawing and its hints, all the variations in one run.
+        let refined = match self.refiner.as_mut() {
+            Some(refiner) => {
+                let exemplars: Vec<&RgbImage> = warped.iter().collect();
+                // The hints image is fitted like the sketch file; the network fits both alike.
+                Some(refiner.refine(sketch, &exemplars, hints_image)?)
+            }
+            None => None,
+        };
+        let seeds: Vec<u64> = self.retrievers.seeds().collect();
+        let mut refined = refined.map(Vec::into_iter);
+        let faces = choices
+            .iter()
+            .zip(seeds)
+            .zip(warped)
+            .map(|((choice, seed), warped)| PipelineFace {
+                face: refined.as_mut().and_then(Iterator::next).unwrap_or_else(|| warped.clone()),
+                warped,
                 bank_face: choice.face,
                 seed,
-            });
-        }
+            })
+            .collect();
         Ok(PipelineOutput::Faces { reading, mesh, faces })
     }
 }
+

@@ -1,0 +1,148 @@
+//! The refine network (face pipeline v3, issue 25): the bank face warped onto the drawing's mesh,
+//! made to follow the drawing and its colour hints (`training/refine.py`; model contract 3,
+//! [`check_refine_contract`]). One run refines every variation of a drawing as one batch.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use image::{GrayImage, RgbImage, RgbaImage};
+use ndarray::{Array4, Axis, Ix4};
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use super::contract::{EXEMPLAR_NAME, HINTS_NAME, INPUT_NAME, OUTPUT_NAME, check_refine_contract};
+use super::process::{hints_into, postprocess, preprocess_into};
+use super::session::{ExternalData, OpenedModel, checked_len};
+use super::{EngineError, EngineOptions, OutputShapeError, Provider};
+
+/// The shipped refine model's file in `models/`.
+pub const REFINE_MODEL_FILE: &str = "refine-v3.onnx";
+
+/// A loaded refine model. One thread owns it (`refine` needs `&mut self`).
+pub struct RefineNetwork {
+    session: Session,
+    path: PathBuf,
+    provider: Provider,
+    resolution: u32,
+    /// Whether the model takes more than one face per run.
+    batched: bool,
+    metadata: BTreeMap<String, String>,
+    sketch: Array4<f32>,
+    hints: Array4<f32>,
+}
+
+impl RefineNetwork {
+    /// Loads a refine model and checks contract 3 (the same file checks and CUDA-then-CPU
+    /// fallback as every model).
+    pub fn load(path: &Path, opts: &EngineOptions) -> Result<RefineNetwork, EngineError> {
+        let opened = OpenedModel::open(path, opts, ExternalData::Refuse)?;
+        let contract = check_refine_contract(path, &opened.inputs, &opened.outputs, &opened.metadata)?;
+        let batched = opened.inputs.iter().all(|spec| !matches!(spec.dims.first(), Some(super::contract::Dim::Fixed(1))));
+        let side = contract.resolution as usize;
+        Ok(RefineNetwork {
+            session: opened.session,
+            path: path.to_owned(),
+            provider: opened.provider,
+            resolution: contract.resolution,
+            batched,
+            metadata: opened.metadata,
+            sketch: Array4::zeros((1, 1, side, side)),
+            hints: Array4::zeros((1, 4, side, side)),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    /// The side of the faces it takes and makes.
+    pub fn resolution(&self) -> u32 {
+        self.resolution
+    }
+
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
+    }
+
+    /// Each exemplar (a warped face at the model's resolution) refined toward `sketch` (the page
+    /// the faces are in, any square size: fitted and resized like a generator's sketch) and its
+    /// `hints` (already fitted onto the page; none is all zeros).
+    pub fn refine(
+        &mut self,
+        sketch: &GrayImage,
+        exemplars: &[&RgbImage],
+        hints: Option<&RgbaImage>,
+    ) -> Result<Vec<RgbImage>, EngineError> {
+        let side = self.resolution as usize;
+        if let Some(bad) = exemplars.iter().find(|e| e.width() as usize != side || e.height() as usize != side) {
+            return Err(EngineError::RefineInput {
+                path: self.path.clone(),
+                what: format!("an exemplar of {}x{} px, the model takes {side}x{side}", bad.width(), bad.height()),
+            });
+        }
+        preprocess_into(sketch, &mut self.sketch);
+        match hints {
+            Some(hints) => hints_into(hints, &mut self.hints),
+            None => self.hints.fill(0.0),
+        }
+        let mut faces = Vec::with_capacity(exemplars.len());
+        let chunk = if self.batched { exemplars.len().max(1) } else { 1 };
+        for group in exemplars.chunks(chunk) {
+            faces.extend(self.run(group)?);
+        }
+        Ok(faces)
+    }
+
+    fn run(&mut self, exemplars: &[&RgbImage]) -> Result<Vec<RgbImage>, EngineError> {
+        let path = self.path.clone();
+        let run_error = |source| EngineError::Run { path: path.clone(), source };
+        let (batch, side) = (exemplars.len(), self.resolution as usize);
+        checked_len(&path, EXEMPLAR_NAME, &[batch, 3, side, side])?;
+        let mut exemplar = Array4::<f32>::zeros((batch, 3, side, side));
+        for (n, image) in exemplars.iter().enumerate() {
+            let plane = side * side;
+            let data = exemplar.index_axis_mut(Axis(0), n);
+            let data = data.into_slice().expect("standard layout");
+            for (i, pixel) in image.as_raw().chunks_exact(3).enumerate() {
+                for channel in 0..3 {
+                    data[channel * plane + i] = f32::from(pixel[channel]) / 127.5 - 1.0;
+                }
+            }
+        }
+        let repeat = |one: &Array4<f32>| ndarray::concatenate(Axis(0), &vec![one.view(); batch]).expect("same shapes");
+        let (sketches, hint_batch) = match batch {
+            1 => (None, None),
+            _ => (Some(repeat(&self.sketch)), Some(repeat(&self.hints))),
+        };
+        let outputs = self
+            .session
+            .run(ort::inputs![
+                INPUT_NAME => TensorRef::from_array_view(sketches.as_ref().unwrap_or(&self.sketch)).map_err(run_error)?,
+                EXEMPLAR_NAME => TensorRef::from_array_view(&exemplar).map_err(run_error)?,
+                HINTS_NAME => TensorRef::from_array_view(hint_batch.as_ref().unwrap_or(&self.hints)).map_err(run_error)?,
+            ])
+            .map_err(run_error)?;
+        let face = outputs
+            .get(OUTPUT_NAME)
+            .ok_or_else(|| run_error(ort::Error::new(format!("no output named `{OUTPUT_NAME}`"))))?
+            .try_extract_array::<f32>()
+            .map_err(run_error)?;
+        let shape_error = |source| EngineError::OutputShape { path: path.clone(), source };
+        let found = format!("{:?}", face.shape());
+        let face = face
+            .into_dimensionality::<Ix4>()
+            .ok()
+            .filter(|face| face.shape() == [batch, 3, side, side])
+            .ok_or_else(|| OutputShapeError {
+                tensor: OUTPUT_NAME,
+                expected: format!("[{batch}, 3, {side}, {side}]"),
+                found,
+            })
+            .map_err(shape_error)?;
+        face.axis_iter(Axis(0)).map(|one| postprocess(one.insert_axis(Axis(0))).map_err(shape_error)).collect()
+    }
+}
