@@ -1,4 +1,4 @@
-//! Face pipeline v3 up to the warp, step by step (criterion), on the shipped mesh model and bank
+//! Face pipeline v3, step by step (criterion), on the shipped mesh model, bank and refine model
 //! on the CPU:
 //!
 //! - `mesh`: the mesh network on one 192 px crop (batch 1, 2 intra-op threads), and
@@ -7,8 +7,10 @@
 //!   drawing;
 //! - `warp`: a bank face warped onto a drawing's mesh at 256 px;
 //! - `retrieve`: shape coefficients and the choice of one face among the bank's;
-//! - `pipeline`: `FacePipeline::run` while following a drawing, one seed (mesh + plausible +
-//!   retrieval + warp).
+//! - `refine`: the refine network on one warped face at 256 px (batch 1, 2 intra-op threads);
+//! - `pipeline`: `FacePipeline::run` while following a drawing, one seed: `warped_following`
+//!   (mesh + plausible + retrieval + warp) and `refined_following` (the same + refine: the whole
+//!   pipeline a stroke costs).
 //!
 //! `cargo bench --bench face` (add `-- warp` to run one group).
 
@@ -18,8 +20,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sketch2face::engine::{
-    BANK_FILE, Device, EngineOptions, FacePipeline, MESH_MODEL_FILE, MeshFinder, MeshNetwork,
-    shipped_model_file,
+    BANK_FILE, Device, EngineOptions, FacePipeline, MESH_MODEL_FILE, MeshFinder, MeshNetwork, REFINE_MODEL_FILE,
+    RefineNetwork, shipped_model_file,
 };
 use sketch2face::face::{Bank, CropBox, FaceWarp, Retriever, Similarity};
 use sketch2face::sketch::load_sketch_file;
@@ -72,17 +74,39 @@ fn retrieve(c: &mut Criterion) {
     });
 }
 
+fn refine(c: &mut Criterion) {
+    let sketch = drawing();
+    let mut pipeline =
+        FacePipeline::load(&shipped_model_file(MESH_MODEL_FILE), &shipped_model_file(BANK_FILE), &cpu(), &[1]).unwrap();
+    let warped = match pipeline.run(&sketch, None, false).unwrap() {
+        sketch2face::engine::PipelineOutput::Faces { mut faces, .. } => faces.remove(0).warped,
+        other => panic!("no face in the shipped drawing: {other:?}"),
+    };
+    let mut refine = RefineNetwork::load(&shipped_model_file(REFINE_MODEL_FILE), &cpu()).unwrap();
+    c.bench_function("refine/network_256", |b| b.iter(|| refine.refine(black_box(&sketch), &[&warped], None).unwrap()));
+}
+
 fn pipeline(c: &mut Criterion) {
     let sketch = drawing();
     let mut pipeline =
         FacePipeline::load(&shipped_model_file(MESH_MODEL_FILE), &shipped_model_file(BANK_FILE), &cpu(), &[1]).unwrap();
     pipeline.run(&sketch, None, true).unwrap();
     c.bench_function("pipeline/warped_following", |b| b.iter(|| pipeline.run(black_box(&sketch), None, true).unwrap()));
+    let mut refined = FacePipeline::load_refined(
+        &shipped_model_file(MESH_MODEL_FILE),
+        &shipped_model_file(BANK_FILE),
+        &shipped_model_file(REFINE_MODEL_FILE),
+        &cpu(),
+        &[1],
+    )
+    .unwrap();
+    refined.run(&sketch, None, true).unwrap();
+    c.bench_function("pipeline/refined_following", |b| b.iter(|| refined.run(black_box(&sketch), None, true).unwrap()));
 }
 
 criterion_group! {
     name = face;
     config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    targets = mesh, warp, retrieve, pipeline
+    targets = mesh, warp, retrieve, refine, pipeline
 }
 criterion_main!(face);

@@ -20,7 +20,11 @@ and commit the result; the files are a few hundred bytes each and deterministic.
 | two_channel_output.onnx | the face is [N,2,16,16] (Concat of 2)                                   |
 | wrong_dtype.onnx        | input and output are float64                                            |
 | no_contract.onnx        | no `sketch2face.contract` metadata                                      |
-| contract_3.onnx         | `sketch2face.contract` = "3"                                            |
+| contract_3.onnx         | `sketch2face.contract` = "3" (a refine model) on a sketch-only graph: |
+|                         | no `exemplar` and no `hints` input                                      |
+| refine_valid.onnx       | nothing (contract 3): sketch, exemplar [N,3,16,16], hints -> face =     |
+|                         | exemplar where the mask is 0, the hint colour where it is 1             |
+| refine_grey_exemplar    | contract 3 with a one-channel `exemplar`                                |
 | v1_with_hints.onnx      | a v1 model (contract "1") with a `hints` input: only v2 may have one    |
 | v2_three_channel_hints  | v2 `hints` is [N,3,16,16]                                               |
 | v2_dynamic_z.onnx       | v2 `z` is [N,?]: the code length must be fixed                          |
@@ -134,6 +138,39 @@ def v2_model(name, *, hint_channels=4, z_shape=("N", 8), extra_input=None, versi
     return m
 
 
+def refine_model(name, *, exemplar_channels=3, side=SIDE):
+    """Contract 3 (a refine model): face = exemplar where the hint mask is 0, the hint colour
+    where it is 1; the sketch is taken and unused."""
+    ints = lambda name, values: helper.make_tensor(name, TensorProto.INT64, [len(values)], values)  # noqa: E731
+    initializers = [ints("rgb_start", [0]), ints("rgb_end", [3]), ints("mask_start", [3]), ints("mask_end", [4]),
+                    ints("channel_axis", [1]), helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])]
+    exemplar = "exemplar"
+    nodes = []
+    if exemplar_channels != 3:
+        nodes.append(helper.make_node("Concat", ["exemplar"] * 3, ["exemplar3"], axis=1))
+        exemplar = "exemplar3"
+    nodes += [
+        helper.make_node("Slice", ["hints", "rgb_start", "rgb_end", "channel_axis"], ["hint_rgb"]),
+        helper.make_node("Slice", ["hints", "mask_start", "mask_end", "channel_axis"], ["mask"]),
+        helper.make_node("Sub", ["one", "mask"], ["unpainted"]),
+        helper.make_node("Mul", [exemplar, "unpainted"], ["kept"]),
+        helper.make_node("Add", ["kept", "hint_rgb"], ["face"]),
+    ]
+    inputs = [helper.make_tensor_value_info("sketch", TensorProto.FLOAT, ["N", 1, side, side]),
+              helper.make_tensor_value_info("exemplar", TensorProto.FLOAT, ["N", exemplar_channels, side, side]),
+              helper.make_tensor_value_info("hints", TensorProto.FLOAT, ["N", 4, side, side])]
+    graph = helper.make_graph(nodes, name, inputs,
+                              [helper.make_tensor_value_info("face", TensorProto.FLOAT, ["N", 3, side, side])],
+                              initializer=initializers)
+    m = helper.make_model(graph, producer_name="sketch2face make_contract_models.py",
+                          opset_imports=[helper.make_opsetid("", 18)])
+    m.ir_version = IR_VERSION
+    helper.set_model_props(m, {"sketch2face.note": f"contract test model {name}, made by scripts/make_contract_models.py",
+                               "sketch2face.contract": "3", "sketch2face.resolution": str(side)})
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
 def with_bias(name, *, where, location="external_bias.bin"):
     """The valid graph plus `face = Concat(sketch x3) + bias`, `bias` f32 [1] (0.0) kept in another
     file: as an initializer, a Constant node, or a Constant in an If node's then-branch."""
@@ -240,6 +277,8 @@ MODELS = {
     "v2_three_channel_hints": v2_model("v2_three_channel_hints", hint_channels=3, z_shape=None),
     "v2_dynamic_z": v2_model("v2_dynamic_z", z_shape=("N", "Z")),
     "v2_unknown_input": v2_model("v2_unknown_input", extra_input="style"),
+    "refine_valid": refine_model("refine_valid"),
+    "refine_grey_exemplar": refine_model("refine_grey_exemplar", exemplar_channels=1),
     "huge_resolution": model("huge_resolution", input_shape=("N", 1, 65535, 65535),
                              metadata={"sketch2face.contract": "1", "sketch2face.resolution": "65535"}),
     "external_initializer": with_bias("external_initializer", where="initializer"),

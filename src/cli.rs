@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::engine::{
     self, BANK_FILE, CONTRACT_KEY, Device, Engine, EngineOptions, ExternalData, FACE_SIDE, FOUND_PRESENCE,
-    FacePipeline, HINTS_NAME, INPUT_NAME, MESH_MODEL_FILE, OUTPUT_NAME, PipelineOutput, Seed, Z_NAME,
+    FacePipeline, HINTS_NAME, INPUT_NAME, MESH_MODEL_FILE, OUTPUT_NAME, PipelineOutput, REFINE_MODEL_FILE, Seed, Z_NAME,
 };
 use crate::sketch::{load_hints_file, load_sketch_file};
 
@@ -197,17 +197,21 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub variations: Option<u32>,
 
-    /// What to make: `generator`, the model's face (v1, v2); `warped`, face pipeline v3 without refinement: a real face of the bank, chosen by the drawing's shape (and hinted colours), warped onto the drawing's face mesh (--seed picks the person)
+    /// What to make: `generator`, the model's face (v1, v2); `warped`, face pipeline v3 without refinement: a real face of the bank, chosen by the drawing's shape (and hinted colours), warped onto the drawing's face mesh (--seed picks the person); `refined`, the whole of face pipeline v3: the warped face refined toward the drawing and its hints
     #[arg(long, value_enum, default_value_t = Stage::Generator)]
     pub stage: Stage,
 
-    /// With --stage warped: the mesh model [default: models/mesh-v3.onnx beside the executable, else in the project]
+    /// With --stage warped or refined: the mesh model [default: models/mesh-v3.onnx beside the executable, else in the project]
     #[arg(long, value_name = "PATH")]
     pub mesh_model: Option<PathBuf>,
 
-    /// With --stage warped: the face bank [default: models/bank-v3.s2fb beside the executable, else in the project]
+    /// With --stage warped or refined: the face bank [default: models/bank-v3.s2fb beside the executable, else in the project]
     #[arg(long, value_name = "PATH")]
     pub bank: Option<PathBuf>,
+
+    /// With --stage refined: the refine model (contract 3) [default: models/refine-v3.onnx beside the executable, else in the project]
+    #[arg(long, value_name = "PATH")]
+    pub refine_model: Option<PathBuf>,
 
     #[command(flatten)]
     pub model: ModelArgs,
@@ -224,23 +228,32 @@ pub enum Stage {
     Generator,
     /// Face pipeline v3 up to the warp: a bank face warped onto the drawing's mesh.
     Warped,
+    /// The whole of face pipeline v3: the warped face refined toward the drawing.
+    Refined,
 }
 
 /// What makes the faces: a generator model, or face pipeline v3.
 enum FaceMaker {
     Generator(Engine),
-    Warped(FacePipeline),
+    Pipeline(FacePipeline),
 }
 
 impl FaceMaker {
     fn load(args: &GenerateArgs, seeds: &[Seed]) -> anyhow::Result<FaceMaker> {
         Ok(match args.stage {
             Stage::Generator => FaceMaker::Generator(args.model.load(args.allow_external_data)?),
-            Stage::Warped => {
+            Stage::Warped | Stage::Refined => {
                 let mesh_model = args.mesh_model.clone().unwrap_or_else(|| engine::shipped_model_file(MESH_MODEL_FILE));
                 let bank = args.bank.clone().unwrap_or_else(|| engine::shipped_model_file(BANK_FILE));
                 let seeds: Vec<u64> = seeds.iter().map(|seed| seed.0).collect();
-                FaceMaker::Warped(FacePipeline::load(&mesh_model, &bank, &args.model.options(), &seeds)?)
+                let opts = args.model.options();
+                FaceMaker::Pipeline(match args.stage {
+                    Stage::Refined => {
+                        let refine = args.refine_model.clone().unwrap_or_else(|| engine::shipped_model_file(REFINE_MODEL_FILE));
+                        FacePipeline::load_refined(&mesh_model, &bank, &refine, &opts, &seeds)?
+                    }
+                    _ => FacePipeline::load(&mesh_model, &bank, &opts, &seeds)?,
+                })
             }
         })
     }
@@ -255,12 +268,19 @@ impl FaceMaker {
                 engine.resolution(),
                 engine.provider(),
             ),
-            FaceMaker::Warped(pipeline) => format!(
-                "face pipeline v3, warped stage ({FACE_SIDE}x{FACE_SIDE}): mesh model {} on {}, bank of {} faces",
-                pipeline.mesh_network().path().display(),
-                pipeline.mesh_network().provider(),
-                pipeline.bank().face_count(),
-            ),
+            FaceMaker::Pipeline(pipeline) => {
+                let refine = match pipeline.refine_network() {
+                    Some(refine) => format!(", refine model {} on {}", refine.path().display(), refine.provider()),
+                    None => String::new(),
+                };
+                format!(
+                    "face pipeline v3, {} stage ({FACE_SIDE}x{FACE_SIDE}): mesh model {} on {}, bank of {} faces{refine}",
+                    if refine.is_empty() { "warped" } else { "refined" },
+                    pipeline.mesh_network().path().display(),
+                    pipeline.mesh_network().provider(),
+                    pipeline.bank().face_count(),
+                )
+            }
         }
     }
 
@@ -272,7 +292,7 @@ impl FaceMaker {
                 let codes: Vec<Option<&[f32]>> = codes.iter().map(|code| Some(&code[..])).collect();
                 Ok(engine.generate_batch(gray, steering.hints.as_ref(), &codes)?)
             }
-            FaceMaker::Warped(pipeline) => {
+            FaceMaker::Pipeline(pipeline) => {
                 // Each file is a drawing of its own: no choice carries over from the last one.
                 pipeline.reset();
                 match pipeline.run(gray, steering.hints.as_ref(), false)? {
@@ -281,7 +301,7 @@ impl FaceMaker {
                         "no face found in the sketch (the mesh model's confidence is {:.2}, {FOUND_PRESENCE} is needed)",
                         reading.presence
                     ),
-                    PipelineOutput::Faces { faces, .. } => Ok(faces.into_iter().map(|warped| warped.face).collect()),
+                    PipelineOutput::Faces { faces, .. } => Ok(faces.into_iter().map(|made| made.face).collect()),
                 }
             }
         }
@@ -471,7 +491,7 @@ impl Steering {
     fn from_args(args: &GenerateArgs, maker: &FaceMaker, seeds: Vec<Seed>) -> anyhow::Result<Steering> {
         let info = match maker {
             FaceMaker::Generator(engine) => Some(engine.info()),
-            FaceMaker::Warped(_) => None,
+            FaceMaker::Pipeline(_) => None,
         };
         if let Some(info) = info {
             Self::check_model_takes(args, info)?;

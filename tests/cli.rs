@@ -446,7 +446,7 @@ fn a_model_with_the_wrong_contract_is_refused() {
         let stderr = failure_text(&output, CANNOT_RUN);
         assert!(stderr.contains("contract_3.onnx"), "{stderr}");
         assert!(
-            stderr.contains("`sketch2face.contract`: expected \"1\" or \"2\", found \"3\""),
+            stderr.contains("`sketch2face.contract`: expected \"1\" or \"2\" (a generator), found \"3\": a refine model"),
             "{stderr}"
         );
     }

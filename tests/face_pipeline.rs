@@ -1,7 +1,9 @@
-//! Face pipeline v3 up to the warp (issue 24), on the real mesh model (`models/mesh-v3.onnx`),
-//! the real bank (`models/bank-v3.s2fb`) and the real ONNX Runtime: the shipped drawings get a
-//! mesh, retrieval holds still while a drawing grows stroke by stroke, seeds give different
-//! people, and the `landmarks` and `generate --stage warped` commands keep their promises.
+//! Face pipeline v3 (issues 24, 25), on the real mesh model (`models/mesh-v3.onnx`), the real
+//! bank (`models/bank-v3.s2fb`), the real refine model (`models/refine-v3.onnx`) and the real
+//! ONNX Runtime: the shipped drawings get a mesh, retrieval holds still while a drawing grows
+//! stroke by stroke, seeds give different people, the refined faces keep a photo's detail and
+//! follow the hints, and the `landmarks` and `generate --stage warped|refined` commands keep
+//! their promises.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -28,6 +30,10 @@ fn mesh_model() -> PathBuf {
 
 fn bank() -> PathBuf {
     project("models/bank-v3.s2fb")
+}
+
+fn refine_model() -> PathBuf {
+    project("models/refine-v3.onnx")
 }
 
 fn drawings() -> Vec<PathBuf> {
@@ -256,4 +262,150 @@ fn generate_warped_writes_one_face_per_seed_and_names_a_sketch_without_a_face() 
     let second = image::open(out.join(format!("{stem}-2.png"))).unwrap().to_rgb8();
     assert_eq!(first.dimensions(), (256, 256));
     assert_ne!(first, second, "two seeds, two people");
+}
+
+/// Mean of the 3x3 Laplacian's square over the gray image: how much fine detail there is.
+fn detail(face: &image::RgbImage) -> f64 {
+    let gray = image::imageops::grayscale(face);
+    let (w, h) = gray.dimensions();
+    let at = |x: u32, y: u32| f64::from(gray.get_pixel(x, y).0[0]);
+    let mut sum = 0.0;
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let laplacian = at(x - 1, y) + at(x + 1, y) + at(x, y - 1) + at(x, y + 1) - 4.0 * at(x, y);
+            sum += laplacian * laplacian;
+        }
+    }
+    sum / f64::from((w - 2) * (h - 2))
+}
+
+/// Mean colour and mean chroma (the channels' spread about their mean) of a region.
+fn region_colour(face: &image::RgbImage, region: impl Fn(u32, u32) -> bool) -> ([f64; 3], f64) {
+    let (mut sum, mut chroma, mut n) = ([0.0; 3], 0.0, 0.0);
+    for (x, y, pixel) in face.enumerate_pixels() {
+        if region(x, y) {
+            let rgb = pixel.0.map(f64::from);
+            let mean = (rgb[0] + rgb[1] + rgb[2]) / 3.0;
+            for c in 0..3 {
+                sum[c] += rgb[c];
+            }
+            chroma += rgb.iter().map(|v| (v - mean).abs()).sum::<f64>() / 3.0;
+            n += 1.0;
+        }
+    }
+    (sum.map(|v| v / n), chroma / n)
+}
+
+fn refined_faces(pipeline: &mut FacePipeline, sketch: &image::GrayImage, hints: Option<&image::RgbaImage>) -> Vec<(image::RgbImage, image::RgbImage)> {
+    pipeline.reset();
+    match pipeline.run(sketch, hints, false).unwrap() {
+        PipelineOutput::Faces { faces, .. } => faces.into_iter().map(|made| (made.face, made.warped)).collect(),
+        other => panic!("no faces: {other:?}"),
+    }
+}
+
+#[test]
+fn the_refined_faces_of_the_shipped_drawings_keep_a_photos_detail_and_colour() {
+    let mut pipeline = FacePipeline::load_refined(&mesh_model(), &bank(), &refine_model(), &cpu(), &[1]).unwrap();
+    for file in drawings() {
+        let sketch = load_sketch_file(&file).unwrap();
+        let (face, warped) = refined_faces(&mut pipeline, &sketch, None).remove(0);
+        assert_eq!(face.dimensions(), (256, 256));
+        assert_ne!(face, warped, "{}: the refine network changed nothing", file.display());
+        let middle = |x: u32, y: u32| (64..192).contains(&x) && (64..192).contains(&y);
+        let (_, chroma) = region_colour(&face, middle);
+        let (_, warped_chroma) = region_colour(&warped, middle);
+        // A photo's face has colour (skin is not grey) and fine detail (no smooth wash); the
+        // warped bank photo is the yardstick of both.
+        assert!(chroma > 0.5 * warped_chroma && chroma > 4.0, "{}: chroma {chroma:.1} vs warped {warped_chroma:.1}", file.display());
+        let (sharp, warped_sharp) = (detail(&face), detail(&warped));
+        assert!(sharp > 0.4 * warped_sharp, "{}: detail {sharp:.1} vs warped {warped_sharp:.1}", file.display());
+        let difference: f64 = face.as_raw().iter().zip(warped.as_raw()).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>()
+            / face.as_raw().len() as f64;
+        assert!(difference < 60.0, "{}: refined too far from the photo it refines ({difference:.1} levels)", file.display());
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_refined_person_and_other_seeds_others() {
+    let sketch = load_sketch_file(&drawings()[2]).unwrap();
+    let seeds = [11, 12, 13, 14];
+    let mut first = FacePipeline::load_refined(&mesh_model(), &bank(), &refine_model(), &cpu(), &seeds).unwrap();
+    let mut again = FacePipeline::load_refined(&mesh_model(), &bank(), &refine_model(), &cpu(), &seeds).unwrap();
+    let faces = refined_faces(&mut first, &sketch, None);
+    assert_eq!(faces, refined_faces(&mut again, &sketch, None), "the same seeds, the same faces");
+    for a in 0..faces.len() {
+        for b in a + 1..faces.len() {
+            assert_ne!(faces[a].0, faces[b].0, "seeds {} and {} gave the same face", seeds[a], seeds[b]);
+        }
+    }
+}
+
+#[test]
+fn colour_hints_move_the_refined_face_toward_the_hinted_colour() {
+    let file = &drawings()[1];
+    let sketch = load_sketch_file(file).unwrap();
+    let mut pipeline = FacePipeline::load_refined(&mesh_model(), &bank(), &refine_model(), &cpu(), &[1]).unwrap();
+    let (plain, _) = refined_faces(&mut pipeline, &sketch, None).remove(0);
+    // Green painted over the cheeks and forehead, on a hint image the sketch file's size.
+    let (w, h) = image::image_dimensions(file).unwrap();
+    let green = [40u8, 170, 60];
+    let painted = |x: f64, y: f64| (0.3..0.7).contains(&x) && (0.35..0.65).contains(&y);
+    let hints = image::RgbaImage::from_fn(w, h, |x, y| match painted(f64::from(x) / f64::from(w), f64::from(y) / f64::from(h)) {
+        true => image::Rgba([green[0], green[1], green[2], 255]),
+        false => image::Rgba([0, 0, 0, 0]),
+    });
+    let (hinted, _) = refined_faces(&mut pipeline, &sketch, Some(&hints)).remove(0);
+    let region = |x: u32, y: u32| painted(f64::from(x) / 256.0, f64::from(y) / 256.0);
+    let distance = |face: &image::RgbImage| {
+        let (mean, _) = region_colour(face, region);
+        mean.iter().zip(green).map(|(m, g)| (m - f64::from(g)).powi(2)).sum::<f64>().sqrt()
+    };
+    let (before, after) = (distance(&plain), distance(&hinted));
+    assert!(after < 0.7 * before, "the hinted region moved from {before:.1} to {after:.1} levels from the hint's colour");
+}
+
+#[test]
+fn a_refine_model_of_another_side_or_contract_is_refused_with_its_reason() {
+    let small = project("tests/data/contract/refine_valid.onnx");
+    let Err(error) = FacePipeline::load_refined(&mesh_model(), &bank(), &small, &cpu(), &[1]) else {
+        panic!("a 16 px refine model was accepted");
+    };
+    assert!(error.to_string().contains("its faces are 16 px, the pipeline makes 256 px faces"), "{error}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let output = sketch2face()
+        .arg("generate")
+        .arg(&drawings()[0])
+        .arg("--out")
+        .arg(dir.path())
+        .args(["--stage", "refined", "--device", "cpu", "--refine-model"])
+        .arg(project("tests/data/contract/contract_3.onnx"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "nothing could run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("contract_3.onnx") && stderr.contains("no input `exemplar`"), "{stderr}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written");
+}
+
+#[test]
+fn generate_refined_writes_the_whole_pipelines_faces() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = sketch2face()
+        .arg("generate")
+        .args(&drawings()[..2])
+        .arg("--out")
+        .arg(dir.path())
+        .args(["--stage", "refined", "--variations", "2", "--device", "cpu"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("refined stage"), "says what ran");
+    for file in &drawings()[..2] {
+        let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let faces: Vec<_> = (1..=2).map(|k| image::open(dir.path().join(format!("{stem}-{k}.png"))).unwrap().to_rgb8()).collect();
+        assert_eq!(faces[0].dimensions(), (256, 256));
+        assert_ne!(faces[0], faces[1], "{stem}: two seeds, two people");
+    }
 }

@@ -29,6 +29,11 @@ for models with a variation code z:
 Also the generator's size and its mean CPU inference time (batch 1, one thread).
 Writes the JSON to --out and a PNG grid (per style a few rows: sketch | generated | real) beside
 it, or to --grid.
+
+    python -m training.evaluate compare --out models/card/v3_eval.json
+
+compares v1, v2 and face pipeline v3 (warped and refined) on faces made by `sketch2face generate`
+and judged by MediaPipe's detector and mesh: training/compare.py says what each figure is.
 """
 
 from __future__ import annotations
@@ -371,6 +376,10 @@ def save_grid(path: Path, sections: dict[str, list[np.ndarray]]) -> None:
 # --- the command --------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["compare"]:  # v1, v2 and face pipeline v3 side by side (issue 25)
+        from training import compare
+        return compare.main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, help="training checkpoint (rebuilds the generator)")
     parser.add_argument("--onnx", type=Path, help="exported model to evaluate through onnxruntime instead")

@@ -164,13 +164,49 @@ def extract_photos(folder: Path, out: Path) -> float:
     return share
 
 
+def judge(images: list[Path], out: Path) -> None:
+    """What detectors trained on real photos make of each image (training/evaluate.py's judges):
+    MediaPipe's face detector (short range: faces filling the picture) -> the best score, 0
+    without a detection; its face mesh -> 478 points in the image's pixels, or null. Written to
+    `out` as {path: {"detector": score, "mesh": points | null}}."""
+    try:
+        import cv2
+        import mediapipe as mp
+    except ImportError:
+        sys.exit("error: mediapipe is not installed in this Python; run `make landmarks`, which makes "
+                 ".venv-landmarks for it")
+    results = {}
+    with mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.01) as detector, \
+            mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+                                            min_detection_confidence=0.3) as mesh:
+        for path in images:
+            bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if bgr is None:
+                results[str(path)] = {"error": "unreadable"}
+                continue
+            rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            h, w = rgb.shape[:2]
+            detections = detector.process(rgb).detections or []
+            score = max((float(d.score[0]) for d in detections), default=0.0)
+            found = mesh.process(rgb).multi_face_landmarks
+            points = [[p.x * w, p.y * h] for p in found[0].landmark] if found else None
+            results[str(path)] = {"detector": score, "mesh": points}
+    _write_atomically(out, json.dumps(results).encode())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, help="a prepared dataset folder ({split}.npy)")
     parser.add_argument("--splits", default="train,val,test")
     parser.add_argument("--photos", type=Path, help="a folder of unaligned photos (instead of --data)")
-    parser.add_argument("--out", type=Path, help="with --photos: the .npz to write")
+    parser.add_argument("--out", type=Path, help="with --photos: the .npz to write; with --judge: the JSON")
+    parser.add_argument("--judge", type=Path, help="a text file listing images to judge (detector score, mesh)")
     args = parser.parse_args(argv)
+    if args.judge is not None:
+        if args.out is None:
+            sys.exit("error: --judge needs --out FILE.json")
+        judge([Path(line) for line in args.judge.read_text().splitlines() if line.strip()], args.out)
+        return 0
     if args.photos is not None:
         if args.out is None:
             sys.exit("error: --photos needs --out FILE.npz")

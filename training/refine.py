@@ -13,10 +13,15 @@ hints say and to mend the warp's seams, keeping Q's photographic texture where t
 nothing: it adds a correction to the exemplar (training/networks.py RefineNet), so untrained it
 gives the warped stage back exactly.
 
+The colours the drawing does not say must stay the exemplar's, or the network learns to paint the
+average: so without hints the exemplar mostly gets the photo's palette first (Lab mean and
+spread, skin and the rest apart: `recolour`), and with hints mostly not, so that the hints carry
+the colour. A small patch discriminator keeps texture the L1 terms would average away.
+
 Photos: CelebA whole heads aligned to the canvas framing (256 px, the app's framing) and UTK's
 tight crops (192 px, scaled to 256: faces drawn to fill the page). Losses, none needing
 downloaded weights: L1, L1 of the image gradients (edges where the photo has them: sharpness),
-and 1 - SSIM. Checkpoints go to ~/.cache/sketch2face/refine (every few minutes and at the end);
+1 - SSIM, and the discriminator's hinge loss. Checkpoints go to ~/.cache/sketch2face/refine (every few minutes and at the end);
 `train` resumes from the last one, so a run cut short loses minutes, not the run.
 """
 
@@ -36,7 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from training import augment, hints as hint_sim, sketches
-from training.networks import build_refine, count_parameters
+from training.networks import build_discriminator, build_refine, count_parameters
 from training.train import git_commit, save_atomically, to_tensor
 
 SIDE = 256
@@ -48,6 +53,9 @@ SETS = {
     "utk": ("training/data/utkface192", 192, None, 1),
 }
 SET_WEIGHTS = {"celeba": 0.65, "utk": 0.35}
+# Training exemplars made for a zoomed-out photo (a head drawn small: the warp stretches the bank
+# photo's edges, a seam the network must mend), as `sketch2face exemplars --zoom-out`.
+ZOOM_OUT_P = 0.3
 DEFAULT_ARGS = {"resolution": SIDE, "widths": [16, 48, 96, 160, 192]}
 CONTRACT = "3"
 
@@ -73,6 +81,8 @@ def make_exemplars(args) -> int:
                        "--choices", str(choices)]
             if same_split and split == same_split:
                 command += ["--same-source-split", same_split]
+            if split == "train":
+                command += ["--zoom-out", str(ZOOM_OUT_P)]
             print(" ".join(command), flush=True)
             subprocess.run(command, check=True)
             mesh_file.unlink()
@@ -92,6 +102,7 @@ class PhotoSet:
             sys.exit(f"error: no exemplars at {out}: run `python -m training.refine exemplars` first")
         self.exemplars = np.load(out, mmap_mode="r")
         chosen = json.loads(choices.read_text())
+        self.zooms = [[c.get("zoom", [1.0, 0.0, 0.0, 0.0]) for c in row] for row in chosen]
         self.usable = np.array([i for i, c in enumerate(chosen) if c[0]["face"] >= 0 and
                                 np.isfinite(self.points[i]).all()])
         self.parts = json.loads((Path(folder) / "parts.json").read_text())
@@ -100,11 +111,30 @@ class PhotoSet:
         """Photo, its points and an exemplar, all at 256 px."""
         photo = np.asarray(self.photos[index])
         points = np.array(self.points[index], np.float32)
-        exemplar = np.asarray(self.exemplars[index, slot % self.exemplars.shape[1]])
+        slot %= self.exemplars.shape[1]
+        exemplar = np.asarray(self.exemplars[index, slot])
         if self.side != SIDE:
             photo = cv2.resize(photo, (SIDE, SIDE), interpolation=cv2.INTER_CUBIC)
             points *= SIDE / self.side
+        a, b, tx, ty = self.zooms[index][slot]
+        if (a, b, tx, ty) != (1.0, 0.0, 0.0, 0.0):  # the exemplar was made for the photo zoomed out
+            matrix = np.float32([[a, -b, tx], [b, a, ty]])
+            photo = zoomed_out(photo, matrix)
+            points = points @ matrix[:, :2].T + matrix[:, 2]
         return photo, points, exemplar
+
+
+def zoomed_out(photo: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """The photo moved by `matrix` (a zoom out), the frame it leaves filled the way a camera with
+    a shallow focus would show more of the scene: the edge colours, heavily blurred (a copy of
+    the photo or a streak of its edge pixels would teach the network to paint those)."""
+    photo = np.ascontiguousarray(photo)
+    sharp = cv2.warpAffine(photo, matrix, (SIDE, SIDE), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    inside = cv2.warpAffine(np.ones(photo.shape[:2], np.float32), matrix, (SIDE, SIDE), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    inside = cv2.GaussianBlur(cv2.erode(inside, np.ones((5, 5), np.uint8)), (0, 0), 2)[..., None]
+    soft = cv2.GaussianBlur(sharp, (0, 0), SIDE / 12)
+    return np.clip(sharp * inside + soft * (1 - inside), 0, 255).round().astype(np.uint8)
 
 
 def geometric(photo: np.ndarray, exemplar: np.ndarray, points: np.ndarray, rng: np.random.Generator):
@@ -126,8 +156,40 @@ def geometric(photo: np.ndarray, exemplar: np.ndarray, points: np.ndarray, rng: 
     return np.ascontiguousarray(photo), np.ascontiguousarray(exemplar), points
 
 
+def face_mask(points: np.ndarray, parts: dict) -> np.ndarray:
+    """float32 [S, S]: 1 inside the face oval, 0 outside, feathered over a few pixels."""
+    mask = np.zeros((SIDE, SIDE), np.float32)
+    oval = parts["face_oval"][0]
+    cv2.fillPoly(mask, [np.round(points[oval]).astype(np.int32)], 1.0)
+    return cv2.GaussianBlur(mask, (0, 0), 4)
+
+
+def recolour(exemplar: np.ndarray, photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The exemplar with the photo's colours: in CIE Lab, each channel's mean and spread moved to
+    the photo's, inside the face oval and outside it apart (skin; hair and background). Q's
+    texture and P's palette: a sample where the colours need no changing."""
+    source = cv2.cvtColor(exemplar, cv2.COLOR_RGB2LAB).astype(np.float32)
+    target = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB).astype(np.float32)
+    out = np.zeros_like(source)
+    for weight in (mask, 1 - mask):
+        w = weight[..., None]
+        total = w.sum() + 1e-6
+        mean_s, mean_t = (source * w).sum((0, 1)) / total, (target * w).sum((0, 1)) / total
+        sd_s = np.sqrt((((source - mean_s) ** 2) * w).sum((0, 1)) / total) + 1e-3
+        sd_t = np.sqrt((((target - mean_t) ** 2) * w).sum((0, 1)) / total)
+        out += w * ((source - mean_s) * np.clip(sd_t / sd_s, 0.5, 2.0) + mean_t)
+    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+
+
+# The exemplar gets the photo's colours this often: without hints nothing says the colours, so
+# they should stay the exemplar's (a network that had to guess them would paint the mean); with
+# hints, mostly not, so the hints must carry them.
+RECOLOUR_P = {False: 0.8, True: 0.3}
+
+
 def make_sample(photos: PhotoSet, index: int, rng: np.random.Generator, style: str | None = None,
-                with_hints: bool | None = None, roughen: bool | None = None, slot: int | None = None):
+                with_hints: bool | None = None, roughen: bool | None = None, slot: int | None = None,
+                recoloured: bool | None = None):
     photo, points, exemplar = photos.sample(index, int(rng.integers(0, 16)) if slot is None else slot)
     photo, exemplar, points = geometric(photo, exemplar, points, rng)
     style = style or sketches.random_style(rng)
@@ -137,6 +199,8 @@ def make_sample(photos: PhotoSet, index: int, rng: np.random.Generator, style: s
     frame = augment.Frame(0.0, 0.0, float(SIDE))
     hints = (hint_sim.simulate(photo, frame, rng) if (with_hints if with_hints is not None else True)
              else np.zeros((4, SIDE, SIDE), np.float32))
+    if recoloured if recoloured is not None else rng.random() < RECOLOUR_P[bool(hints[3].any())]:
+        exemplar = recolour(exemplar, photo, face_mask(points, photos.parts))
     return sketch, exemplar, hints, photo
 
 
@@ -192,7 +256,9 @@ def losses(face: torch.Tensor, photo: torch.Tensor) -> dict[str, torch.Tensor]:
     }
 
 
-LOSS_WEIGHTS = {"l1": 1.0, "gradient": 1.0, "ssim": 0.5}
+LOSS_WEIGHTS = {"l1": 1.0, "gradient": 1.0, "ssim": 0.5, "gan": 0.05}
+# A small PatchGAN on (sketch, face): texture the L1 terms alone would average away.
+DISCRIMINATOR_ARGS = {"ndf": 16, "layers": 3, "in_channels": 1 + 3, "norm": "instance"}
 
 
 def validation_batches(count: int, seed: int = 7) -> list[list[torch.Tensor]]:
@@ -202,7 +268,8 @@ def validation_batches(count: int, seed: int = 7) -> list[list[torch.Tensor]]:
     for name in SETS:
         photos = PhotoSet(name, "val")
         picks = rng.choice(photos.usable, count // 2, replace=False)
-        out.append(stack([make_sample(photos, int(i), rng, slot=0) for i in picks]))
+        # As the app has them: the bank's colours, not the photo's.
+        out.append(stack([make_sample(photos, int(i), rng, slot=0, recoloured=False) for i in picks]))
     return out
 
 
@@ -228,6 +295,8 @@ def train(args) -> int:
     net = build_refine(DEFAULT_ARGS)
     ema = build_refine(DEFAULT_ARGS)
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.9, 0.99))
+    critic = build_discriminator(DISCRIMINATOR_ARGS)
+    critic_optimizer = torch.optim.Adam(critic.parameters(), lr=args.lr, betas=(0.5, 0.99))
     step, elapsed = 0, 0.0
     history: list[dict] = []
     ckpt = checkpoint_path()
@@ -237,6 +306,9 @@ def train(args) -> int:
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed, history = state["step"], state["elapsed_s"], state.get("history", [])
+        if "critic" in state:
+            critic.load_state_dict(state["critic"])
+            critic_optimizer.load_state_dict(state["critic_optimizer"])
         print(f"resumed at step {step} ({elapsed / 60:.1f} min trained)", flush=True)
     else:
         ema.load_state_dict(net.state_dict())
@@ -245,13 +317,16 @@ def train(args) -> int:
     print(f"refine network: {count_parameters(net):,} parameters", flush=True)
     val = validation_batches(args.val_samples)
     loader = torch.utils.data.DataLoader(Batches(args.batch, args.seed + step), batch_size=None,
-                                         num_workers=args.workers, prefetch_factor=4 if args.workers else None)
+                                         num_workers=args.workers, prefetch_factor=4 if args.workers else None,
+                                         # forked after torch's threads ran (validation), a worker can hang
+                                         multiprocessing_context="spawn" if args.workers else None)
     budget = args.minutes * 60
     started, last_save = time.time(), time.time()
     net.train()
 
     def save(tag: str) -> None:
         state = {"net": net.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
+                 "critic": critic.state_dict(), "critic_optimizer": critic_optimizer.state_dict(),
                  "step": step, "elapsed_s": elapsed + time.time() - started, "history": history,
                  "refine_args": DEFAULT_ARGS, "loss_weights": LOSS_WEIGHTS, "commit": git_commit(),
                  "batch": args.batch, "lr": args.lr, "precision": args.precision}
@@ -262,11 +337,23 @@ def train(args) -> int:
         # bf16 on the CPU: about a fifth faster here; the losses in float32.
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             face = net(sketch, exemplar, hints)
-        parts = losses(face.float(), photo)
-        loss = sum(LOSS_WEIGHTS[k] * v for k, v in parts.items())
+        face = face.float()
+        parts = losses(face, photo)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            parts["gan"] = -critic(torch.cat([sketch, face], 1))[0][-1].float().mean()
+        loss = sum(LOSS_WEIGHTS[k] * v for k, v in parts.items() if k in LOSS_WEIGHTS)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        # The critic, hinge loss: real photos against the faces just made.
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            real = critic(torch.cat([sketch, photo], 1))[0][-1].float()
+            fake = critic(torch.cat([sketch, face.detach()], 1))[0][-1].float()
+        critic_loss = F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+        critic_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        critic_optimizer.step()
+        parts["critic"] = critic_loss.detach()
         step += 1
         with torch.no_grad():
             decay = min(args.ema, (1 + step) / (10 + step))
@@ -275,7 +362,7 @@ def train(args) -> int:
         now = time.time()
         if step % args.log_every == 0:
             print(f"step {step} {(elapsed + now - started) / 60:.1f} min "
-                  + " ".join(f"{k} {float(v):.4f}" for k, v in parts.items()), flush=True)
+                  + " ".join(f"{k} {float(v.detach()):.4f}" for k, v in parts.items()), flush=True)
         if step % args.val_every == 0:
             scores = {"step": step, "minutes": round((elapsed + now - started) / 60, 1), **validate(ema, val)}
             history.append(scores)

@@ -3,6 +3,9 @@
 //! faces Q other than P are chosen the way the app chooses (mostly among P's good matches,
 //! sometimes a poorer or a random one, as a user's drawing sometimes gets) and warped onto P's
 //! mesh, made plausible and jittered by about the mesh model's error, as the app's meshes are.
+//! Some exemplars are made for the photo zoomed out (a head drawn smaller than the canvas
+//! framing, where the warp stretches the bank photo's edges): the zoom is written beside the
+//! choice, and the training side zooms the photo the same way.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write as _};
@@ -19,6 +22,7 @@ use crate::face::{Bank, FaceWarp, MESH_POINTS, Mesh, NEAREST, Query, Similarity}
 
 /// Faces ranked per photo; choices past the good set come from here.
 const RANKED: usize = 64;
+const IDENTITY: [f32; 4] = [1.0, 0.0, 0.0, 0.0];
 
 /// `sketch2face exemplars`
 #[derive(Args, Clone, Debug)]
@@ -51,7 +55,11 @@ pub struct ExemplarsArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 
-    /// Output: JSON, per photo the bank faces chosen ({"face", "rank", "distance"}; face -1 where the mesh was not finite, the image then grey)
+    /// How often an exemplar is made for the photo zoomed out (scaled by 0.5 to 0.9 about its face, and moved a little)
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub zoom_out: f32,
+
+    /// Output: JSON, per photo the bank faces chosen ({"face", "rank", "distance", "zoom": [a, b, tx, ty]}: the zoom maps the photo's pixels onto the exemplar's, x' = a x - b y + tx, y' = b x + a y + ty; face -1 where the mesh was not finite, the image then grey)
     #[arg(long, value_name = "FILE")]
     pub choices: PathBuf,
 }
@@ -62,6 +70,8 @@ struct Chosen {
     /// Its place among P's nearest faces (0 = nearest); -1 when drawn at random from the bank.
     rank: i64,
     distance: f32,
+    /// The zoom the exemplar was made for (identity: none), in the pipeline's 256 px frame.
+    zoom: [f32; 4],
 }
 
 pub fn exemplars(args: &ExemplarsArgs) -> anyhow::Result<()> {
@@ -95,19 +105,19 @@ pub fn exemplars(args: &ExemplarsArgs) -> anyhow::Result<()> {
                 for _ in 0..per_photo {
                     writer.write_all(&grey)?;
                 }
-                all_choices.push((0..per_photo).map(|_| Chosen { face: -1, rank: -1, distance: f32::NAN }).collect());
+                all_choices.push((0..per_photo).map(|_| Chosen { face: -1, rank: -1, distance: f32::NAN, zoom: IDENTITY }).collect());
                 continue;
             };
             let mesh = bank.shape().plausible(&mesh.transformed(&to_face));
             let mut random = Random::new(args.seed, photo as u64);
-            let chosen = match choose(&bank, &mesh, photo, per_photo, args.same_source_split.as_deref(), &mut random) {
+            let mut chosen = match choose(&bank, &mesh, photo, per_photo, args.same_source_split.as_deref(), &mut random) {
                 Ok(chosen) => chosen,
                 Err(error) => {
                     failure = Some(error.context(format!("photo {photo}")));
                     return Err(std::io::Error::other("retrieval failed"));
                 }
             };
-            for choice in &chosen {
+            for choice in &mut chosen {
                 let face = choice.face as usize;
                 let image = match bank.face_image(face) {
                     Ok(image) => image,
@@ -116,7 +126,13 @@ pub fn exemplars(args: &ExemplarsArgs) -> anyhow::Result<()> {
                         return Err(std::io::Error::other("bank face unreadable"));
                     }
                 };
-                let destination = mesh.transformed(&random.jitter(&mesh));
+                let zoom = match random.unit() < args.zoom_out {
+                    true => random.zoom_out(&mesh),
+                    false => Similarity::IDENTITY,
+                };
+                choice.zoom = [zoom.a, zoom.b, zoom.tx, zoom.ty];
+                let zoomed = mesh.transformed(&zoom);
+                let destination = zoomed.transformed(&random.jitter(&zoomed));
                 writer.write_all(warp.warp(&image, &bank.mesh(face), &destination).as_raw())?;
             }
             all_choices.push(chosen);
@@ -162,13 +178,13 @@ fn choose(
         let pick = random.unit();
         let candidate = if pick < 0.6 || ranked.len() <= good {
             let rank = random.below(good);
-            Chosen { face: ranked[rank].face as i64, rank: rank as i64, distance: ranked[rank].distance }
+            Chosen { face: ranked[rank].face as i64, rank: rank as i64, distance: ranked[rank].distance, zoom: IDENTITY }
         } else if pick < 0.85 {
             let rank = good + random.below(ranked.len() - good);
-            Chosen { face: ranked[rank].face as i64, rank: rank as i64, distance: ranked[rank].distance }
+            Chosen { face: ranked[rank].face as i64, rank: rank as i64, distance: ranked[rank].distance, zoom: IDENTITY }
         } else {
             let face = random.below(bank.face_count());
-            Chosen { face: face as i64, rank: -1, distance: bank.index().distance(&query, face)? }
+            Chosen { face: face as i64, rank: -1, distance: bank.index().distance(&query, face)?, zoom: IDENTITY }
         };
         if !same_photo(candidate.face as usize) && chosen.iter().all(|c| c.face != candidate.face) {
             chosen.push(candidate);
@@ -204,6 +220,16 @@ impl Random {
 
     fn symmetric(&mut self, half_width: f32) -> f32 {
         (self.unit() * 2.0 - 1.0) * half_width
+    }
+
+    /// A head drawn smaller than the canvas framing: scaled by 0.5 to 0.9 about the face's
+    /// centroid, moved by up to a tenth of the image, never out of it.
+    fn zoom_out(&mut self, mesh: &Mesh) -> Similarity {
+        let scale = 0.5 + 0.4 * self.unit();
+        let [cx, cy] = mesh.centroid();
+        let side = FACE_SIDE as f32;
+        let (shift_x, shift_y) = (self.symmetric(0.1 * side), self.symmetric(0.1 * side));
+        Similarity { a: scale, b: 0.0, tx: cx * (1.0 - scale) + shift_x, ty: cy * (1.0 - scale) + shift_y }
     }
 
     /// A small similarity about the mesh's centroid: the mesh model's error on sketches is about

@@ -142,12 +142,62 @@ fn refuses_missing_contract_metadata() {
 }
 
 #[test]
-fn refuses_an_unknown_contract_version() {
+fn a_refine_model_is_refused_as_a_generator_with_where_it_belongs() {
     let message = load_error("contract_3");
     assert!(
-        message.contains("expected \"1\" or \"2\", found \"3\""),
+        message.contains("expected \"1\" or \"2\" (a generator), found \"3\": a refine model"),
         "{message}"
     );
+    assert!(message.contains("--stage refined"), "{message}");
+}
+
+fn load_refine(name: &str) -> Result<RefineNetwork, EngineError> {
+    RefineNetwork::load(&contract_model(name), &EngineOptions { device: Device::Cpu, intra_threads: 1 })
+}
+
+fn refine_error(name: &str) -> String {
+    match load_refine(name) {
+        Ok(_) => panic!("{name}.onnx should be refused as a refine model"),
+        Err(error) => {
+            assert!(matches!(error, EngineError::Contract { .. }), "{name}: {error}");
+            error.to_string()
+        }
+    }
+}
+
+#[test]
+fn a_contract_3_model_refines_exemplars_as_one_batch_with_the_hints() {
+    let mut refine = load_refine("refine_valid").unwrap();
+    assert_eq!(refine.resolution(), 16);
+    let sketch = GrayImage::from_pixel(64, 64, Luma([255]));
+    let exemplars = [
+        image::RgbImage::from_pixel(16, 16, image::Rgb([200, 40, 10])),
+        image::RgbImage::from_pixel(16, 16, image::Rgb([10, 90, 250])),
+    ];
+    let plain = refine.refine(&sketch, &[&exemplars[0], &exemplars[1]], None).unwrap();
+    assert_eq!(plain.len(), 2);
+    assert_eq!(plain[0], exemplars[0], "no hints: the exemplar comes back");
+    assert_eq!(plain[1], exemplars[1]);
+    // Hints painted on the left half of a 32 px page: fitted like the sketch, they reach the model.
+    let hints = RgbaImage::from_fn(32, 32, |x, _| if x < 16 { Rgba([0, 255, 0, 255]) } else { Rgba([0, 0, 0, 0]) });
+    let hinted = refine.refine(&sketch, &[&exemplars[0], &exemplars[1]], Some(&hints)).unwrap();
+    for face in &hinted {
+        assert_eq!(face.get_pixel(2, 8).0, [0, 255, 0], "hinted pixels take the hint's colour");
+    }
+    assert_eq!(hinted[1].get_pixel(13, 8).0, [10, 90, 250], "unhinted pixels keep the exemplar");
+    let wrong = image::RgbImage::new(20, 20);
+    let error = refine.refine(&sketch, &[&wrong], None).unwrap_err().to_string();
+    assert!(error.contains("an exemplar of 20x20 px, the model takes 16x16"), "{error}");
+}
+
+#[test]
+fn refine_models_missing_or_misshaping_an_input_are_refused_naming_it() {
+    let message = refine_error("contract_3");
+    assert!(message.contains("no input `exemplar`"), "{message}");
+    let message = refine_error("refine_grey_exemplar");
+    assert!(message.contains("input `exemplar`") && message.contains("[N, 3, 16, 16]"), "{message}");
+    let message = refine_error("valid");
+    assert!(message.contains("expected \"3\" (a refine model), found \"1\": a generator"), "{message}");
 }
 
 #[test]

@@ -1,0 +1,283 @@
+"""Face pipeline v3 against v1 and v2 (issue 25), every figure side by side, from faces made by
+`sketch2face generate` (the binary users run, on the CPU) and judged by MediaPipe's face detector
+and face mesh, both trained on real photos (training/landmarks.py --judge, in its own venv).
+
+    python -m training.evaluate compare --out models/card/v3_eval.json
+
+Inputs, the same for every model (made here, seeded):
+- hand: the project's own drawings (assets/sketches), never trained on;
+- utk: 2017-recipe sketches (sketches.canny2017) of the first --photos held-out UTK photos
+  (training/data/utkface192 test, 192 px, tight crops);
+- celeba: the same of held-out CelebA whole heads (training/data/celeba test, 256 px);
+- hints: hand-style sketches of UTK test photos with colour hints painted from the photo
+  (training/hints.py);
+- variations: 4 seeds for each drawing and each of the first 25 utk sketches.
+
+Lines, per model:
+- found: share of faces in which the detector finds a face (score >= 0.5); detector: its score,
+  mean over all faces (0 where it finds none, and where the model gave no face at all);
+- mesh_error: median NME (mean point distance over the outer-eye distance, points 33 and 263) of
+  the face's MediaPipe mesh against the drawing's (hand) or the photo's (utk, celeba), over the
+  faces with a mesh; mesh_found: the share that had one;
+- sharpness (utk): Laplacian variance of the faces over the photos' (training/quality.py);
+- l1, psnr, ssim (utk): against the photo, at the photo's size;
+- hint_ratio: mean colour error in the hinted pixels with the hints over the error without;
+- diversity: mean pairwise pixel difference (0..1) of the 4 seeds' faces for one drawing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from training import augment, hints as hint_sim, quality, sketches
+from training.evaluate import image_metrics
+
+MODELS = {
+    "v1": ["--model", "models/sketch2face-v1.onnx"],
+    "v2": ["--model", "models/sketch2face.onnx"],
+    "warped": ["--stage", "warped"],
+    "v3": ["--stage", "refined"],
+}
+FOUND_SCORE = 0.5
+EYES = (33, 263)
+MESH_POINTS = 468
+
+
+def write_png(path: Path, rgb_or_gray: np.ndarray) -> None:
+    image = rgb_or_gray if rgb_or_gray.ndim == 2 else cv2.cvtColor(rgb_or_gray, cv2.COLOR_RGB2BGR)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), image)
+
+
+def read_rgb(path: Path, size: int | None = None) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if size and rgb.shape[0] != size:
+        rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA if rgb.shape[0] > size else cv2.INTER_CUBIC)
+    return rgb
+
+
+def nme(points: np.ndarray, truth: np.ndarray) -> float:
+    eyes = np.linalg.norm(truth[EYES[0]] - truth[EYES[1]])
+    return float(np.linalg.norm(points[:MESH_POINTS] - truth[:MESH_POINTS], axis=1).mean() / max(eyes, 1e-6))
+
+
+class Inputs:
+    """The sketch files of every set, and what each is judged against."""
+
+    def __init__(self, work: Path, photos: int, hint_samples: int, seed: int):
+        self.work = work
+        self.sets: dict[str, dict] = {}
+        drawings = sorted(Path("assets/sketches").glob("*.png"))
+        self.sets["hand"] = {"files": drawings, "photos": None, "meshes": None}
+        for name, folder in (("utk", "training/data/utkface192"), ("celeba", "training/data/celeba")):
+            faces = np.load(f"{folder}/test.npy", mmap_mode="r")[:photos]
+            marks = np.load(f"{folder}/test_landmarks.npy")[:photos]
+            files = []
+            for i, face in enumerate(faces):
+                path = work / "inputs" / name / f"{i:04d}.png"
+                if not path.exists():
+                    write_png(path, sketches.canny2017(np.ascontiguousarray(face)))
+                files.append(path)
+                photo = work / "inputs" / f"{name}_photo" / f"{i:04d}.png"
+                if not photo.exists():
+                    write_png(photo, np.asarray(face))
+            self.sets[name] = {"files": files, "photos": np.asarray(faces), "meshes": marks}
+        faces = np.load("training/data/utkface192/test.npy", mmap_mode="r")[photos:photos + hint_samples]
+        self.hints = []
+        for i, face in enumerate(faces):
+            face = np.ascontiguousarray(face)
+            rng = np.random.default_rng([seed, i])
+            strokes = []
+            while not strokes:
+                strokes = hint_sim.random_strokes(augment.Frame(0, 0, face.shape[0]), face.shape[0], rng)
+            hints = hint_sim.paint(face, strokes, rng)
+            sketch_path = work / "inputs" / "hints" / f"{i:04d}.png"
+            hint_path = work / "inputs" / "hints" / f"{i:04d}_hints.png"
+            write_png(sketch_path, sketches.hand(face, rng))
+            rgba = np.zeros((*face.shape[:2], 4), np.uint8)
+            mask = hints[3] > 0.5
+            rgba[..., :3] = np.round((hints[:3].transpose(1, 2, 0) + 1) * 127.5).clip(0, 255).astype(np.uint8)
+            rgba[..., 3] = np.where(mask, 255, 0)
+            cv2.imwrite(str(hint_path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+            self.hints.append((sketch_path, hint_path, face, mask))
+        self.variations = drawings + self.sets["utk"]["files"][:25]
+
+
+def generate(binary: str, model_args: list[str], files: list[Path], out: Path, extra: list[str] = ()) -> dict[str, dict]:
+    """`sketch2face generate` over files: {input: its JSON line} (an "error" where it made none)."""
+    out.mkdir(parents=True, exist_ok=True)
+    command = [binary, "generate", *map(str, files), "--out", str(out), "--json", "--force", "--device", "cpu",
+               *model_args, *extra]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(command[:3])} ... failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return {line["input"]: line for line in lines}
+
+
+def judge(images: list[Path], out: Path, python: str) -> dict[str, dict]:
+    listing = out.with_suffix(".txt")
+    listing.write_text("\n".join(map(str, images)) + "\n")
+    subprocess.run([python, "-m", "training.landmarks", "--judge", str(listing), "--out", str(out)], check=True,
+                   capture_output=True)
+    return json.loads(out.read_text())
+
+
+def summarise(values: list[float]) -> float | None:
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="the JSON report to write")
+    parser.add_argument("--work", type=Path, default=Path("training/runs/compare"))
+    parser.add_argument("--binary", default="target/release/sketch2face")
+    parser.add_argument("--judge_python", default=".venv-landmarks/bin/python")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--photos", type=int, default=500, help="held-out photos per set")
+    parser.add_argument("--hint_samples", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    started = time.time()
+    inputs = Inputs(args.work, args.photos, args.hint_samples, args.seed)
+    models = [m for m in args.models.split(",") if m]
+
+    made: dict[str, dict[str, dict]] = {}
+    for model in models:
+        made[model] = {}
+        for name, data in inputs.sets.items():
+            made[model][name] = generate(args.binary, MODELS[model], data["files"], args.work / model / name)
+        print(f"{model}: generated in {time.time() - started:.0f} s", flush=True)
+
+    # The judges' view of every face made and of every drawing and photo.
+    to_judge = list(inputs.sets["hand"]["files"])
+    for name in ("utk", "celeba"):
+        to_judge += [args.work / "inputs" / f"{name}_photo" / f.name for f in inputs.sets[name]["files"]]
+    for model in models:
+        for lines in made[model].values():
+            to_judge += [Path(line["output"]) for line in lines.values() if "output" in line and "error" not in line]
+    verdicts = judge(to_judge, args.work / "judged.json", args.judge_python)
+    print(f"judged {len(to_judge)} images in {time.time() - started:.0f} s", flush=True)
+
+    def verdict(path: Path) -> dict:
+        return verdicts.get(str(path), {})
+
+    report: dict = {"photos_per_set": args.photos, "binary": args.binary, "models": {m: MODELS[m] for m in models},
+                    "real": {}, "sets": {}}
+    for name in ("utk", "celeba"):
+        photos = [verdict(args.work / "inputs" / f"{name}_photo" / f.name) for f in inputs.sets[name]["files"]]
+        scores = [p.get("detector", 0.0) for p in photos]
+        report["real"][name] = {"found": summarise([s >= FOUND_SCORE for s in scores]), "detector": summarise(scores)}
+
+    for name, data in inputs.sets.items():
+        report["sets"][name] = {}
+        for model in models:
+            scores, found, errors, meshes = [], [], [], []
+            fakes, reals, metrics = [], [], []
+            for i, file in enumerate(data["files"]):
+                line = made[model][name].get(str(file), {})
+                if "output" not in line or "error" in line:
+                    scores.append(0.0)
+                    found.append(False)
+                    meshes.append(False)
+                    continue
+                output = Path(line["output"])
+                seen = verdict(output)
+                score = seen.get("detector", 0.0)
+                scores.append(score)
+                found.append(score >= FOUND_SCORE)
+                face = read_rgb(output)
+                side = face.shape[0]
+                if data["photos"] is None:  # a drawing: its own mesh, on the square page the face is made on
+                    reference = verdict(file).get("mesh")
+                    image = cv2.imread(str(file), cv2.IMREAD_GRAYSCALE)
+                    page = max(image.shape)
+                    offset = np.array([(page - image.shape[1]) / 2, (page - image.shape[0]) / 2])
+                    reference = None if reference is None else (np.array(reference) + offset) * (side / page)
+                else:
+                    photo = data["photos"][i]
+                    reference = data["meshes"][i] * (side / photo.shape[0])
+                mesh = seen.get("mesh")
+                meshes.append(mesh is not None)
+                if mesh is not None and reference is not None and np.isfinite(reference).all():
+                    errors.append(nme(np.array(mesh), np.asarray(reference)))
+                if data["photos"] is not None and name == "utk":
+                    photo = np.asarray(data["photos"][i])
+                    small = read_rgb(output, photo.shape[0])
+                    fakes.append(small)
+                    reals.append(photo)
+                    metrics.append(image_metrics(small, photo))
+            line = {"faces": len(data["files"]), "found": summarise(found), "detector": summarise(scores),
+                    "mesh_found": summarise(meshes),
+                    "mesh_error": round(float(np.median(errors)), 4) if errors else None}
+            if metrics:
+                line.update({key: round(float(np.mean([m[key] for m in metrics])), 4) for key in ("l1", "psnr", "ssim")})
+                line["sharpness"] = round(quality.sharpness_ratio(np.stack(fakes), np.stack(reals)), 3)
+            report["sets"][name][model] = line
+
+    report["hints"], report["variations"] = {}, {}
+    for model in models:
+        with_error = without_error = 0.0
+        pixels, refused = 0, None
+        for sketch_path, hint_path, photo, mask in inputs.hints:
+            out = args.work / model / "hints"
+            try:
+                with_hints = generate(args.binary, MODELS[model], [sketch_path], out / "with", ["--hints", str(hint_path)])
+                without = generate(args.binary, MODELS[model], [sketch_path], out / "without")
+            except RuntimeError as refusal:  # a model without hints refuses them
+                refused = str(refusal).splitlines()[-1]
+                break
+            a, b = with_hints.get(str(sketch_path), {}), without.get(str(sketch_path), {})
+            if "error" in a or "output" not in a or "output" not in b:
+                refused = a.get("error", "no face")
+                continue
+            real = photo.astype(np.float32) / 255
+            for line, acc in ((a, "with"), (b, "without")):
+                fake = read_rgb(Path(line["output"]), photo.shape[0]).astype(np.float32) / 255
+                error = float(np.abs(fake - real)[mask].sum())
+                if acc == "with":
+                    with_error += error
+                else:
+                    without_error += error
+            pixels += int(mask.sum()) * 3
+        report["hints"][model] = ({"with_hints": round(with_error / pixels, 4), "without_hints": round(without_error / pixels, 4),
+                                   "ratio": round(with_error / max(without_error, 1e-9), 3)}
+                                  if pixels else {"not_measured": refused})
+
+        diffs, failed = [], 0
+        try:
+            lines = generate(args.binary, MODELS[model], inputs.variations, args.work / model / "variations",
+                             ["--variations", "4", "--seed", "1"])
+        except RuntimeError as refusal:  # a model without variations refuses seeds
+            report["variations"][model] = {"not_measured": str(refusal).splitlines()[-1]}
+            continue
+        for file in inputs.variations:
+            outs = [args.work / model / "variations" / f"{file.stem}-{k}.png" for k in range(1, 5)]
+            if not all(p.exists() for p in outs) or "error" in lines.get(str(file), {}):
+                failed += 1
+                continue
+            faces = [read_rgb(p).astype(np.float32) / 255 for p in outs]
+            diffs += [float(np.abs(faces[a] - faces[b]).mean()) for a in range(4) for b in range(a + 1, 4)]
+        report["variations"][model] = ({"mean_pairwise_difference": round(float(np.mean(diffs)), 4),
+                                        "sketches": len(inputs.variations) - failed}
+                                       if diffs else {"not_measured": "the model takes no seeds"})
+    report["seconds"] = round(time.time() - started)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    tmp.replace(args.out)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
