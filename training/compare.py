@@ -136,6 +136,64 @@ def summarise(values: list[float]) -> float | None:
     return round(float(np.mean(values)), 4) if values else None
 
 
+TILE = 192
+
+
+def tile(image: np.ndarray) -> np.ndarray:
+    rgb = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    return cv2.resize(rgb, (TILE, TILE), interpolation=cv2.INTER_AREA)
+
+
+def save_jpeg(path: Path, rows: list[list[np.ndarray]], header: str) -> None:
+    sheet = np.concatenate([np.concatenate(row, 1) for row in rows], 0)
+    band = np.full((28, sheet.shape[1], 3), 255, np.uint8)
+    cv2.putText(band, header, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.concatenate([band, sheet], 0), cv2.COLOR_RGB2BGR),
+                [cv2.IMWRITE_JPEG_QUALITY, 88])
+
+
+def contact_sheet(args, inputs: Inputs, made: dict, path: Path) -> None:
+    """Each drawing, its mesh (the engine's, `sketch2face landmarks`), the warped bank face and
+    v3's face, plus a few utk and celeba sketches."""
+    files = list(inputs.sets["hand"]["files"]) + inputs.sets["utk"]["files"][:2] + inputs.sets["celeba"]["files"][:2]
+    done = subprocess.run([args.binary, "landmarks", *map(str, files), "--json", "--device", "cpu"],
+                          capture_output=True, text=True)
+    meshes = {line["input"]: line for line in map(json.loads, done.stdout.splitlines()) if line.get("points")}
+    rows = []
+    for file in files:
+        name = "hand" if file in inputs.sets["hand"]["files"] else file.parent.name
+        drawing = read_rgb(file)
+        marked = drawing.copy()
+        for x, y in meshes.get(str(file), {}).get("points", []):
+            cv2.circle(marked, (int(round(x)), int(round(y))), max(1, drawing.shape[0] // 200), (220, 30, 30), -1)
+        faces = [made[m][name].get(str(file), {}).get("output") for m in ("warped", "v3")]
+        row = [tile(drawing), tile(marked)] + [tile(read_rgb(Path(f))) if f else np.full((TILE, TILE, 3), 128, np.uint8)
+                                               for f in faces]
+        rows.append(row)
+    save_jpeg(path, rows, "drawing | its mesh (mesh-v3) | warped bank face | v3 (refined)")
+
+
+def worst_cases(args, inputs: Inputs, made: dict, verdict, path: Path, count: int = 4) -> None:
+    """The v3 faces the detector believes least, per photo set: sketch | warped | v3 | photo."""
+    rows = []
+    for name in ("hand", "utk", "celeba"):
+        data = inputs.sets[name]
+        scored = []
+        for i, file in enumerate(data["files"]):
+            line = made["v3"][name].get(str(file), {})
+            score = verdict(Path(line["output"])).get("detector", 0.0) if "output" in line else -1.0
+            scored.append((score, i, file))
+        for score, i, file in sorted(scored, key=lambda t: t[0])[:count if name != "hand" else 2]:
+            faces = [made[m][name].get(str(file), {}).get("output") for m in ("warped", "v3")]
+            row = [tile(read_rgb(file))] + [tile(read_rgb(Path(f))) if f else np.full((TILE, TILE, 3), 128, np.uint8)
+                                            for f in faces]
+            row.append(tile(np.asarray(data["photos"][i])) if data["photos"] is not None else np.full((TILE, TILE, 3), 255, np.uint8))
+            cv2.putText(row[2], f"{name} {score:.2f}", (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1, cv2.LINE_AA)
+            rows.append(row)
+    save_jpeg(path, rows, "worst v3 faces by detector score: sketch | warped | v3 (set, score) | photo")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="the JSON report to write")
@@ -146,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=500, help="held-out photos per set")
     parser.add_argument("--hint_samples", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sheet", type=Path, help="contact sheet to write: drawing | mesh | warped | v3")
+    parser.add_argument("--worst", type=Path, help="the worst v3 faces to write: sketch | warped | v3 | photo")
     args = parser.parse_args(argv)
     started = time.time()
     inputs = Inputs(args.work, args.photos, args.hint_samples, args.seed)
@@ -270,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
         report["variations"][model] = ({"mean_pairwise_difference": round(float(np.mean(diffs)), 4),
                                         "sketches": len(inputs.variations) - failed}
                                        if diffs else {"not_measured": "the model takes no seeds"})
+    if args.sheet and {"warped", "v3"} <= set(models):
+        contact_sheet(args, inputs, made, args.sheet)
+        report["sheet"] = str(args.sheet)
+    if args.worst and {"warped", "v3"} <= set(models):
+        worst_cases(args, inputs, made, verdict, args.worst)
+        report["worst"] = str(args.worst)
     report["seconds"] = round(time.time() - started)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")

@@ -84,7 +84,12 @@ impl RefineNetwork {
                 what: format!("an exemplar of {}x{} px, the model takes {side}x{side}", bad.width(), bad.height()),
             });
         }
-        preprocess_into(sketch, &mut self.sketch);
+        match box_downsampled(sketch, self.resolution) {
+            // A page a whole multiple of the model's side (the app's and a file's): the mean of
+            // each block, as the training sketches' line widths are (and 10x cheaper than Lanczos).
+            Some(small) => preprocess_into(&small, &mut self.sketch),
+            None => preprocess_into(sketch, &mut self.sketch),
+        }
         match hints {
             Some(hints) => hints_into(hints, &mut self.hints),
             None => self.hints.fill(0.0),
@@ -144,5 +149,50 @@ impl RefineNetwork {
             })
             .map_err(shape_error)?;
         face.axis_iter(Axis(0)).map(|one| postprocess(one.insert_axis(Axis(0))).map_err(shape_error)).collect()
+    }
+}
+
+/// `page` (square, a whole multiple of `side`) averaged over blocks down to `side`; `None` for
+/// any other size.
+fn box_downsampled(page: &GrayImage, side: u32) -> Option<GrayImage> {
+    let (width, height) = page.dimensions();
+    if width != height || side == 0 || width % side != 0 || width == side {
+        return None;
+    }
+    let factor = (width / side) as usize;
+    let (source, wide) = (page.as_raw(), width as usize);
+    let mut out = vec![0u8; (side * side) as usize];
+    let area = (factor * factor) as u32;
+    for (y, row) in out.chunks_exact_mut(side as usize).enumerate() {
+        for (x, value) in row.iter_mut().enumerate() {
+            let mut sum = 0u32;
+            for dy in 0..factor {
+                let start = (y * factor + dy) * wide + x * factor;
+                sum += source[start..start + factor].iter().map(|&v| u32::from(v)).sum::<u32>();
+            }
+            *value = ((sum + area / 2) / area) as u8;
+        }
+    }
+    GrayImage::from_raw(side, side, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_twice_the_side_is_averaged_in_blocks_and_other_sizes_are_left_alone() {
+        let page = GrayImage::from_fn(4, 4, |x, y| image::Luma([if (x + y) % 2 == 0 { 0 } else { 255 }]));
+        let small = box_downsampled(&page, 2).unwrap();
+        assert_eq!(small.dimensions(), (2, 2));
+        assert!(small.pixels().all(|p| p.0[0] == 128), "{small:?}");
+        let mut stripe = GrayImage::from_pixel(6, 6, image::Luma([255]));
+        for y in 0..6 {
+            stripe.put_pixel(0, y, image::Luma([0]));
+        }
+        let thirds = box_downsampled(&stripe, 2).unwrap();
+        assert_eq!((thirds.get_pixel(0, 0).0[0], thirds.get_pixel(1, 1).0[0]), (170, 255));
+        assert!(box_downsampled(&page, 4).is_none() && box_downsampled(&page, 3).is_none());
+        assert!(box_downsampled(&GrayImage::new(4, 2), 2).is_none());
     }
 }
