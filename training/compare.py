@@ -136,6 +136,43 @@ def summarise(values: list[float]) -> float | None:
     return round(float(np.mean(values)), 4) if values else None
 
 
+# The lines v3 must win to become the default (issue 25): (set, figure, target, better).
+TARGETS = [
+    ("hand", "found", 1.0, "higher"), ("hand", "detector", 0.85, "higher"), ("hand", "mesh_error", 0.05, "lower"),
+    ("utk", "found", 0.95, "higher"), ("utk", "detector", 0.75, "higher"), ("utk", "mesh_error", 0.05, "lower"),
+    ("utk", "sharpness", 0.7, "higher"),
+    ("celeba", "found", 0.90, "higher"), ("celeba", "detector", 0.80, "higher"), ("celeba", "mesh_error", 0.07, "lower"),
+    ("utk", "l1", 0.13, "lower"), ("utk", "psnr", 15.5, "higher"), ("utk", "ssim", 0.50, "higher"),
+]
+
+
+def verdict_table(report: dict) -> str:
+    """Markdown: every line of the default rule, each model's figure, the target, and whether v3
+    meets the target and beats v2."""
+    models = list(report["models"])
+    head = "| set | figure | target | " + " | ".join(models) + " | v3 meets it | v3 beats v2 |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+
+    def cell(value) -> str:
+        return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    def wins(a, b, better) -> bool:
+        return a is not None and b is not None and (a >= b if better == "higher" else a <= b)
+
+    rows = [(name, figure, target, better, {m: report["sets"][name][m].get(figure) for m in models})
+            for name, figure, target, better in TARGETS]
+    hints = {m: report["hints"][m].get("ratio") for m in models}
+    rows.append(("hints", "error ratio, with / without", 0.5, "lower", hints))
+    spread = {m: report["variations"][m].get("mean_pairwise_difference") for m in models}
+    rows.append(("variations", "4 seeds, mean pairwise difference", 0.10, "higher", spread))
+    for name, figure, target, better, values in rows:
+        sign = ">=" if better == "higher" else "<="
+        v3, v2 = values.get("v3"), values.get("v2")
+        lines.append(f"| {name} | {figure} | {sign} {target} | " + " | ".join(cell(values.get(m)) for m in models)
+                     + f" | {'yes' if wins(v3, target, better) else '**no**'} | {'yes' if wins(v3, v2, better) else '**no**'} |")
+    return "\n".join(lines)
+
+
 TILE = 192
 
 
@@ -337,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
         worst_cases(args, inputs, made, verdict, args.worst)
         report["worst"] = str(args.worst)
     report["seconds"] = round(time.time() - started)
+    if {"v2", "v3"} <= set(models):
+        report["table"] = verdict_table(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(report, indent=2) + "\n")
