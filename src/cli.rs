@@ -15,7 +15,7 @@ use anyhow::{Context, anyhow};
 use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use image::codecs::png::PngEncoder;
-use image::{RgbImage, RgbaImage};
+use image::{ImageBuffer, PixelWithColorType, RgbImage, RgbaImage};
 use serde::Serialize;
 
 use crate::engine::{
@@ -27,8 +27,10 @@ use crate::sketch::{load_hints_file, load_sketch_file};
 mod exemplars;
 mod landmarks;
 mod npy;
+mod sketchify;
 pub use exemplars::{ExemplarsArgs, exemplars};
 pub use landmarks::{LandmarksArgs, landmarks};
+pub use sketchify::{SketchifyArgs, sketchify};
 
 /// The exit statuses besides 0 (success) and 2 (usage errors, from clap), as `generate --help`
 /// and the README document them.
@@ -559,10 +561,14 @@ fn generate_one(
     Ok(model_time)
 }
 
-/// Writes `face` as PNG to a temporary file beside `path` and renames it into place, so `path`
-/// is never left half-written. Without `overwrite`, a file that appeared at `path` since the
-/// check before the work is kept and this fails.
-fn write_png_atomically(face: &RgbImage, path: &Path, overwrite: bool) -> anyhow::Result<()> {
+/// Writes `image` (a face, or `sketchify`'s sketch) as PNG to a temporary file beside `path` and
+/// renames it into place, so `path` is never left half-written. Without `overwrite`, a file that
+/// appeared at `path` since the check before the work is kept and this fails.
+fn write_png_atomically<P: PixelWithColorType<Subpixel = u8>>(
+    image: &ImageBuffer<P, Vec<u8>>,
+    path: &Path,
+    overwrite: bool,
+) -> anyhow::Result<()> {
     let folder = path.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::Builder::new()
         .prefix(".sketch2face-")
@@ -573,7 +579,7 @@ fn write_png_atomically(face: &RgbImage, path: &Path, overwrite: bool) -> anyhow
         .with_context(|| format!("cannot create a temporary file in {}", folder.display()))?;
     {
         let mut writer = BufWriter::new(temp.as_file_mut());
-        face.write_with_encoder(PngEncoder::new(&mut writer))?;
+        image.write_with_encoder(PngEncoder::new(&mut writer))?;
         writer.flush()?;
     }
     let persisted = if overwrite {

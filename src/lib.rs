@@ -7,7 +7,8 @@
 //! - [`worker`]: the background thread that owns the engine;
 //! - [`app`]: the desktop app;
 //! - [`cli`]: the headless commands;
-//! - [`serve`]: the HTTP server (`sketch2face serve`).
+//! - [`serve`]: the HTTP server (`sketch2face serve`);
+//! - [`sketchify`]: a photo as a sketch, by the training side's recipes (pure image code).
 
 pub mod app;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod face;
 pub mod imaging;
 pub mod serve;
 pub mod sketch;
+pub mod sketchify;
 pub mod version;
 pub mod worker;
 

@@ -34,6 +34,8 @@ enum Command {
     Generate(GenerateArgs),
     /// The face mesh of each image (468 points): found or not, how sure, where
     Landmarks(cli::LandmarksArgs),
+    /// Turn photos into sketches the way training does: writes DIR/<photo name>.png for each
+    Sketchify(cli::SketchifyArgs),
     /// Training data for the refine network: bank faces warped onto photos' face meshes
     #[command(hide = true)]
     Exemplars(cli::ExemplarsArgs),
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Some(Command::Info(args)) => cli::info(args),
         Some(Command::Landmarks(args)) => cli::landmarks(args),
         Some(Command::Exemplars(args)) => cli::exemplars(args),
+        Some(Command::Sketchify(args)) => cli::sketchify(args),
         Some(Command::Serve(args)) => sketch2face::serve::serve(args),
         None => sketch2face::app::run(cli.file, cli.model.model_path(), cli.model.options()),
     };

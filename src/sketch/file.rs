@@ -114,6 +114,12 @@ pub fn load_sketch_file(path: &Path) -> Result<GrayImage, SketchFileError> {
     Ok(normalize_sketch(image))
 }
 
+/// Reads an image file as it is (a photo for `sketch2face sketchify`), with the limits of
+/// sketch files: no normalisation. The format is recognised from the content, not the name.
+pub fn load_image_file(path: &Path) -> Result<DynamicImage, SketchFileError> {
+    decode_image(&read_image_file(path)?, path)
+}
+
 /// Reads a colour-hint image (colour where alpha > 0; `generate --hints`) with the limits of
 /// sketch files, as RGBA at its own size: the engine fits it like the sketch.
 pub fn load_hints_file(path: &Path) -> Result<RgbaImage, SketchFileError> {

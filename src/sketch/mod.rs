@@ -21,7 +21,7 @@ pub use drawing::{
 };
 pub use file::{
     BACKGROUND_SIZE, MAX_DIMENSION, MAX_FILE_BYTES, SketchFileError, decode_image, decode_sketch,
-    PageFit, load_hints_file, load_sketch_file, load_sketch_file_fitted, normalize_sketch,
+    PageFit, load_hints_file, load_image_file, load_sketch_file, load_sketch_file_fitted, normalize_sketch,
 };
 pub use history::{HISTORY_MAX_LEN, History};
 pub use raster::{
