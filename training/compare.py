@@ -59,6 +59,8 @@ def write_png(path: Path, rgb_or_gray: np.ndarray) -> None:
 
 def read_rgb(path: Path, size: int | None = None) -> np.ndarray:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:  # a model that made no face for this input: a grey tile
+        bgr = np.full((size or TILE, size or TILE, 3), 128, np.uint8)
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     if size and rgb.shape[0] != size:
         rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA if rgb.shape[0] > size else cv2.INTER_CUBIC)
@@ -204,7 +206,8 @@ def contact_sheet(args, inputs: Inputs, made: dict, path: Path) -> None:
         marked = drawing.copy()
         for x, y in meshes.get(str(file), {}).get("points", []):
             cv2.circle(marked, (int(round(x)), int(round(y))), max(1, drawing.shape[0] // 200), (220, 30, 30), -1)
-        faces = [made[m][name].get(str(file), {}).get("output") for m in ("warped", "v3")]
+        faces = [made[m][name].get(str(file), {}).get("output") if "error" not in made[m][name].get(str(file), {})
+                 else None for m in ("warped", "v3")]
         row = [tile(drawing), tile(marked)] + [tile(read_rgb(Path(f))) if f else np.full((TILE, TILE, 3), 128, np.uint8)
                                                for f in faces]
         rows.append(row)
@@ -222,7 +225,8 @@ def worst_cases(args, inputs: Inputs, made: dict, verdict, path: Path, count: in
             score = verdict(Path(line["output"])).get("detector", 0.0) if "output" in line else -1.0
             scored.append((score, i, file))
         for score, i, file in sorted(scored, key=lambda t: t[0])[:count if name != "hand" else 2]:
-            faces = [made[m][name].get(str(file), {}).get("output") for m in ("warped", "v3")]
+            faces = [made[m][name].get(str(file), {}).get("output") if "error" not in made[m][name].get(str(file), {})
+                 else None for m in ("warped", "v3")]
             row = [tile(read_rgb(file))] + [tile(read_rgb(Path(f))) if f else np.full((TILE, TILE, 3), 128, np.uint8)
                                             for f in faces]
             row.append(tile(np.asarray(data["photos"][i])) if data["photos"] is not None else np.full((TILE, TILE, 3), 255, np.uint8))
