@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use image::{GrayImage, RgbImage, RgbaImage};
-use ndarray::{Array4, Axis, Ix4};
+use ndarray::{Array4, Axis};
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::contract::{EXEMPLAR_NAME, HINTS_NAME, INPUT_NAME, OUTPUT_NAME, check_refine_contract};
-use super::process::{hints_into, postprocess, preprocess_into};
-use super::session::{ExternalData, OpenedModel, checked_len};
-use super::{EngineError, EngineOptions, OutputShapeError, Provider};
+use super::contract::{EXEMPLAR_NAME, HINTS_NAME, INPUT_NAME, check_refine_contract};
+use super::process::{hints_into, preprocess_into};
+use super::session::{ExternalData, OpenedModel, checked_len, faces_from_outputs};
+use super::{EngineError, EngineOptions, Provider};
 
 /// The shipped refine model's file in `models/`.
 pub const REFINE_MODEL_FILE: &str = "refine-v3.onnx";
@@ -131,24 +131,7 @@ impl RefineNetwork {
                 HINTS_NAME => TensorRef::from_array_view(hint_batch.as_ref().unwrap_or(&self.hints)).map_err(run_error)?,
             ])
             .map_err(run_error)?;
-        let face = outputs
-            .get(OUTPUT_NAME)
-            .ok_or_else(|| run_error(ort::Error::new(format!("no output named `{OUTPUT_NAME}`"))))?
-            .try_extract_array::<f32>()
-            .map_err(run_error)?;
-        let shape_error = |source| EngineError::OutputShape { path: path.clone(), source };
-        let found = format!("{:?}", face.shape());
-        let face = face
-            .into_dimensionality::<Ix4>()
-            .ok()
-            .filter(|face| face.shape() == [batch, 3, side, side])
-            .ok_or_else(|| OutputShapeError {
-                tensor: OUTPUT_NAME,
-                expected: format!("[{batch}, 3, {side}, {side}]"),
-                found,
-            })
-            .map_err(shape_error)?;
-        face.axis_iter(Axis(0)).map(|one| postprocess(one.insert_axis(Axis(0))).map_err(shape_error)).collect()
+        faces_from_outputs(&path, &outputs, batch, side)
     }
 }
 

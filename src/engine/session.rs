@@ -227,31 +227,45 @@ impl Engine {
             inputs.push((Z_NAME.into(), TensorRef::from_array_view(&z).map_err(run_error)?.into()));
         }
         let outputs = self.session.run(inputs).map_err(run_error)?;
-        let face = outputs
-            .get(OUTPUT_NAME)
-            .ok_or_else(|| run_error(ort::Error::new(format!("no output named `{OUTPUT_NAME}`"))))?
-            .try_extract_array::<f32>()
-            .map_err(run_error)?;
-        // A model may declare one shape and give another: only the contract's is turned into images.
-        let found = format!("{:?}", face.shape());
-        let face = face
-            .into_dimensionality::<Ix4>()
-            .ok()
-            .filter(|face| face.shape() == [batch, 3, side, side])
-            .ok_or_else(|| OutputShapeError {
-                tensor: OUTPUT_NAME,
-                expected: format!("[{batch}, 3, {side}, {side}]"),
-                found,
-            });
-        let shape_error = |source| EngineError::OutputShape {
-            path: self.info.path.clone(),
-            source,
-        };
-        face.map_err(shape_error)?
-            .axis_iter(Axis(0))
-            .map(|one| postprocess(one.insert_axis(Axis(0))).map_err(shape_error))
-            .collect()
+        faces_from_outputs(&self.info.path, &outputs, batch, self.info.resolution as usize)
     }
+}
+
+/// The `face` output of a run of `batch` faces of `side` px as RGB images. A model may declare
+/// one shape and give another: only the contract's is turned into images.
+pub(crate) fn faces_from_outputs(
+    path: &Path,
+    outputs: &ort::session::SessionOutputs<'_>,
+    batch: usize,
+    side: usize,
+) -> Result<Vec<RgbImage>, EngineError> {
+    let run_error = |source| EngineError::Run {
+        path: path.to_owned(),
+        source,
+    };
+    let face = outputs
+        .get(OUTPUT_NAME)
+        .ok_or_else(|| run_error(ort::Error::new(format!("no output named `{OUTPUT_NAME}`"))))?
+        .try_extract_array::<f32>()
+        .map_err(run_error)?;
+    let found = format!("{:?}", face.shape());
+    let shape_error = |source| EngineError::OutputShape {
+        path: path.to_owned(),
+        source,
+    };
+    let face = face
+        .into_dimensionality::<Ix4>()
+        .ok()
+        .filter(|face| face.shape() == [batch, 3, side, side])
+        .ok_or_else(|| OutputShapeError {
+            tensor: OUTPUT_NAME,
+            expected: format!("[{batch}, 3, {side}, {side}]"),
+            found,
+        })
+        .map_err(shape_error)?;
+    face.axis_iter(Axis(0))
+        .map(|one| postprocess(one.insert_axis(Axis(0))).map_err(shape_error))
+        .collect()
 }
 
 /// A model file read, scanned and committed to a session on the chosen execution provider, with
