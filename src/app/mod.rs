@@ -1,10 +1,17 @@
 //! The desktop app: draw on the left, the face appears on the right while you draw.
 //!
-//! - [`state`]: the app, a thin composition of the parts below, the frame and the commands;
+//! The modules, each using only those listed after it (and `engine`, `worker`, `sketch`):
+//!
+//! - [`state`]: the app, a thin composition of the parts below; its `state::frame` draws
+//!   the frame and `state::apply` applies the commands after it;
+//! - [`options`]: how the app is started, and loading the guide;
+//! - [`closing`]: closing with unsaved changes: the save / discard / cancel question;
+//! - [`layout`]: where the canvas, the face and the variations strip go;
+//! - [`toolbar`]: the toolbar, the colour row and the status line;
+//! - [`messages`]: the status line's messages, the newest few dozen kept;
 //! - [`document`]: the drawing's history, the seed, the file and unsaved changes;
 //! - [`canvas`]: pointer input to strokes, the sketch and colour textures, the guide;
 //! - [`live`]: the worker, the face on screen and the variations strip;
-//! - [`toolbar`]: the toolbar, the colour row and the status line;
 //! - [`commands`]: what the user can ask for, and the keyboard shortcuts;
 //! - [`files`]: dialogs, opening and saving on background threads, atomically;
 //! - [`autosave`]: the drawing written after each stroke, restored after a crash;
@@ -12,10 +19,14 @@
 
 pub mod autosave;
 pub mod canvas;
+pub mod closing;
 pub mod commands;
 pub mod document;
 pub mod files;
+pub mod layout;
 pub mod live;
+pub mod messages;
+pub mod options;
 pub mod settings;
 pub mod state;
 pub mod toolbar;
@@ -27,8 +38,12 @@ use eframe::egui;
 use crate::engine::EngineOptions;
 
 pub use commands::{Command, SHORTCUTS};
+pub use layout::Layout;
+pub use live::ModelStatus;
+pub use messages::Message;
+pub use options::AppOptions;
 pub use settings::Settings;
-pub use state::{AppOptions, Layout, Message, ModelStatus, SketchApp};
+pub use state::SketchApp;
 
 /// Name of the window and of the folder eframe keeps the settings in.
 pub const APP_NAME: &str = "sketch2face";

@@ -8,8 +8,8 @@ use eframe::egui::{self, Color32, RichText, Ui};
 
 use super::commands::{self, Command, with_shortcut};
 use super::live::{ModelStatus, model_name};
+use super::messages::Message;
 use super::settings::{FACE_SAVE_SIZES, SIZE_MAX, SIZE_MIN, Settings};
-use super::state::Message;
 use crate::engine::Seed;
 use crate::sketch::{Rgb, Tool};
 
