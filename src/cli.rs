@@ -20,9 +20,9 @@ use serde::Serialize;
 
 use crate::engine::{
     self, BANK_FILE, CONTRACT_KEY, Device, Engine, EngineOptions, ExternalData, FACE_SIDE, FOUND_PRESENCE,
-    FacePipeline, HINTS_NAME, INPUT_NAME, MESH_MODEL_FILE, OUTPUT_NAME, PipelineOutput, REFINE_MODEL_FILE, Seed, Z_NAME,
+    Exemplars, FacePipeline, Look, HINTS_NAME, INPUT_NAME, MESH_MODEL_FILE, OUTPUT_NAME, PipelineOutput, REFINE_MODEL_FILE, Seed, Z_NAME,
 };
-use crate::sketch::{load_hints_file, load_sketch_file};
+use crate::sketch::{load_hints_file, load_image_file, load_sketch_file};
 
 mod exemplars;
 mod landmarks;
@@ -199,9 +199,13 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub variations: Option<u32>,
 
-    /// What to make: `generator`, the model's face (v1, v2); `warped`, face pipeline v3 without refinement: a real face of the bank, chosen by the drawing's shape (and hinted colours), warped onto the drawing's face mesh (--seed picks the person); `refined`, the whole of face pipeline v3: the warped face refined toward the drawing and its hints
-    #[arg(long, value_enum, default_value_t = Stage::Generator)]
-    pub stage: Stage,
+    /// What to make [default: generator; refined with --look]: `generator`, the model's face (v1, v2); `warped`, face pipeline v3 without refinement: a real face of the bank, chosen by the drawing's shape (and hinted colours), warped onto the drawing's face mesh (--seed picks the person); `refined`, the whole of face pipeline v3: the warped face refined toward the drawing and its hints
+    #[arg(long, value_enum)]
+    pub stage: Option<Stage>,
+
+    /// A photo of one face as the look: its skin, eyes and hair on each drawing's geometry, instead of a bank face (face pipeline v3: implies --stage refined)
+    #[arg(long, value_name = "PHOTO")]
+    pub look: Option<PathBuf>,
 
     /// With --stage warped or refined: the mesh model [default: models/mesh-v3.onnx beside the executable, else in the project]
     #[arg(long, value_name = "PATH")]
@@ -234,28 +238,61 @@ pub enum Stage {
     Refined,
 }
 
-/// What makes the faces: a generator model, or face pipeline v3.
+impl GenerateArgs {
+    /// The stage asked for: `--stage`, else refined with a look, else the generator.
+    pub fn stage(&self) -> Stage {
+        self.stage.unwrap_or(match self.look {
+            Some(_) => Stage::Refined,
+            None => Stage::Generator,
+        })
+    }
+}
+
+/// What makes the faces: a generator model, or face pipeline v3 (with the look photo, read, when
+/// `--look` gives one).
 enum FaceMaker {
     Generator(Engine),
-    Pipeline(FacePipeline),
+    Pipeline(FacePipeline, Option<Look>),
 }
 
 impl FaceMaker {
     fn load(args: &GenerateArgs, seeds: &[Seed]) -> anyhow::Result<FaceMaker> {
-        Ok(match args.stage {
+        if args.look.is_some() {
+            if args.stage() == Stage::Generator {
+                anyhow::bail!("--look needs face pipeline v3 (--stage refined or warped): a generator takes no photo");
+            }
+            if args.variations.is_some() {
+                anyhow::bail!("--look and --variations: the look photo is one person, so there is one face per sketch");
+            }
+        }
+        let stage = args.stage();
+        Ok(match stage {
             Stage::Generator => FaceMaker::Generator(args.model.load(args.allow_external_data)?),
             Stage::Warped | Stage::Refined => {
                 let mesh_model = args.mesh_model.clone().unwrap_or_else(|| engine::shipped_model_file(MESH_MODEL_FILE));
                 let bank = args.bank.clone().unwrap_or_else(|| engine::shipped_model_file(BANK_FILE));
                 let seeds: Vec<u64> = seeds.iter().map(|seed| seed.0).collect();
                 let opts = args.model.options();
-                FaceMaker::Pipeline(match args.stage {
+                let mut pipeline = match stage {
                     Stage::Refined => {
                         let refine = args.refine_model.clone().unwrap_or_else(|| engine::shipped_model_file(REFINE_MODEL_FILE));
                         FacePipeline::load_refined(&mesh_model, &bank, &refine, &opts, &seeds)?
                     }
                     _ => FacePipeline::load(&mesh_model, &bank, &opts, &seeds)?,
-                })
+                };
+                let look = match &args.look {
+                    Some(path) => {
+                        let photo = load_image_file(path)
+                            .with_context(|| format!("--look: cannot read the photo {}", path.display()))?
+                            .into_rgb8();
+                        let look = pipeline
+                            .read_look(&photo)
+                            .with_context(|| format!("--look: the photo {} cannot be the look", path.display()))?;
+                        Some(look)
+                    }
+                    None => None,
+                };
+                FaceMaker::Pipeline(pipeline, look)
             }
         })
     }
@@ -270,17 +307,20 @@ impl FaceMaker {
                 engine.resolution(),
                 engine.provider(),
             ),
-            FaceMaker::Pipeline(pipeline) => {
+            FaceMaker::Pipeline(pipeline, look) => {
                 let refine = match pipeline.refine_network() {
                     Some(refine) => format!(", refine model {} on {}", refine.path().display(), refine.provider()),
                     None => String::new(),
                 };
+                let faces = match look {
+                    Some(_) => "the look photo".to_owned(),
+                    None => format!("bank of {} faces", pipeline.bank().face_count()),
+                };
                 format!(
-                    "face pipeline v3, {} stage ({FACE_SIDE}x{FACE_SIDE}): mesh model {} on {}, bank of {} faces{refine}",
+                    "face pipeline v3, {} stage ({FACE_SIDE}x{FACE_SIDE}): mesh model {} on {}, {faces}{refine}",
                     if refine.is_empty() { "warped" } else { "refined" },
                     pipeline.mesh_network().path().display(),
                     pipeline.mesh_network().provider(),
-                    pipeline.bank().face_count(),
                 )
             }
         }
@@ -294,10 +334,14 @@ impl FaceMaker {
                 let codes: Vec<Option<&[f32]>> = codes.iter().map(|code| Some(&code[..])).collect();
                 Ok(engine.generate_batch(gray, steering.hints.as_ref(), &codes)?)
             }
-            FaceMaker::Pipeline(pipeline) => {
+            FaceMaker::Pipeline(pipeline, look) => {
                 // Each file is a drawing of its own: no choice carries over from the last one.
                 pipeline.reset();
-                match pipeline.run(gray, steering.hints.as_ref(), false)? {
+                let output = match look {
+                    Some(look) => pipeline.run_with(gray, steering.hints.as_ref(), false, Exemplars::Look(look))?,
+                    None => pipeline.run(gray, steering.hints.as_ref(), false)?,
+                };
+                match output {
                     PipelineOutput::Blank => anyhow::bail!("the sketch is blank: there is no face to find"),
                     PipelineOutput::NoFace(reading) => anyhow::bail!(
                         "no face found in the sketch (the mesh model's confidence is {:.2}, {FOUND_PRESENCE} is needed)",
@@ -493,7 +537,7 @@ impl Steering {
     fn from_args(args: &GenerateArgs, maker: &FaceMaker, seeds: Vec<Seed>) -> anyhow::Result<Steering> {
         let info = match maker {
             FaceMaker::Generator(engine) => Some(engine.info()),
-            FaceMaker::Pipeline(_) => None,
+            FaceMaker::Pipeline(..) => None,
         };
         if let Some(info) = info {
             Self::check_model_takes(args, info)?;

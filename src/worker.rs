@@ -1,4 +1,6 @@
-//! The background thread that owns the [`Engine`].
+//! The background thread that owns the [`FaceMaker`]: face pipeline v3 (mesh, bank, warp,
+//! refine) when its models load, and the v2 generator, which paints when the pipeline is not
+//! loaded or finds no face in the drawing yet.
 //!
 //! `Session::run` needs `&mut self` and a generation takes tens of milliseconds on a CPU, so the
 //! model lives on its own thread and the UI talks to it with plain messages over
@@ -7,19 +9,21 @@
 //! queueing up. After every reply it calls the `notify` callback (the app passes
 //! `egui::Context::request_repaint`), so the UI never polls or waits.
 //!
-//! A request carries the sketch, the colour hints and the seed of the variation code; the
-//! model ignores what it does not take. The variations strip is one batch request (one face
-//! per seed); it is skipped, like any stale request, when a newer face request follows it.
+//! A request carries the sketch, the colour hints, the look photo and the pinned person; the
+//! seed picks the person (v3) or the variation code (v2). The variations strip is one batch
+//! request (one face per seed, each a different person); it is skipped, like any stale request,
+//! when a newer face request follows it. Reading a look photo is a job of its own, never dropped.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use image::{GrayImage, RgbImage, RgbaImage};
 
-use crate::engine::{self, Conditions, Engine, EngineOptions, ModelInfo, Provider, Seed};
+use crate::engine::{self, EngineOptions, FaceMaker, FaceOrder, Look, MadeFace, ModelInfo, PipelineModels, Provider, Seed};
 use crate::{error_chain, panic_message};
 
 /// What a face is made from.
@@ -31,6 +35,10 @@ pub struct Request {
     pub sketch: GrayImage,
     /// Colour hints (colour where alpha > 0), any size; `None` for none.
     pub hints: Option<RgbaImage>,
+    /// The look photo, read ([`ToWorker::ReadLook`]): the face's exemplar instead of a bank face.
+    pub look: Option<Arc<Look>>,
+    /// The bank face the user chose from the strip: the face keeps it while the drawing grows.
+    pub pin: Option<usize>,
 }
 
 impl Request {
@@ -40,6 +48,8 @@ impl Request {
             id,
             sketch,
             hints: None,
+            look: None,
+            pin: None,
         }
     }
 }
@@ -51,6 +61,10 @@ pub enum ToWorker {
     Generate { request: Request, seed: Seed },
     /// Paint one face per seed, as one batch (the variations strip).
     Variations { request: Request, seeds: Vec<Seed> },
+    /// Read the one face of a photo as the look; answered with [`FromWorker::Look`].
+    ReadLook { id: u64, photo: RgbImage },
+    /// A new drawing: the mesh followed and the people held are forgotten.
+    NewDrawing,
     /// Stop the thread. Sent by `Drop`.
     Shutdown,
 }
@@ -61,24 +75,29 @@ pub enum FromWorker {
     /// The model is loaded; generations can start.
     Ready {
         provider: Provider,
+        /// The generator's.
         info: ModelInfo,
         load_time: Duration,
+        /// Whether face pipeline v3 paints the faces: `Err` says why it does not (its models
+        /// are missing or refused; the generator paints every face).
+        pipeline: Result<(), String>,
     },
     /// The runtime or the model could not be loaded. The thread has stopped.
     LoadFailed { error: String },
     /// The face for request `id`.
     Generated {
         id: u64,
-        face: RgbImage,
+        face: MadeFace,
         elapsed: Duration,
     },
     /// The faces for a [`ToWorker::Variations`] request, one per seed in its order.
     Variations {
         id: u64,
-        seeds: Vec<Seed>,
-        faces: Vec<RgbImage>,
+        faces: Vec<MadeFace>,
         elapsed: Duration,
     },
+    /// The look photo of [`ToWorker::ReadLook`] `id`, read, or why it cannot be the look.
+    Look { id: u64, look: Result<Arc<Look>, String> },
     /// Request `id` failed; the worker keeps running.
     Failed { id: u64, error: String },
 }
@@ -95,8 +114,10 @@ impl Worker {
     ///
     /// Returns at once: the load result arrives as [`FromWorker::Ready`] or
     /// [`FromWorker::LoadFailed`]. `notify` is called after every message the worker sends.
+    /// `pipeline`: face pipeline v3's files (`None`: the generator `model` paints every face).
     pub fn spawn(
         model: PathBuf,
+        pipeline: Option<PipelineModels>,
         opts: EngineOptions,
         notify: impl Fn() + Send + 'static,
     ) -> Worker {
@@ -105,7 +126,7 @@ impl Worker {
         let failed_tx = reply_tx.clone();
         let thread = std::thread::Builder::new()
             .name("sketch2face-worker".into())
-            .spawn(move || worker_main(&model, &opts, &request_rx, &reply_tx, &notify));
+            .spawn(move || worker_main(&model, pipeline.as_ref(), &opts, &request_rx, &reply_tx, &notify));
         let thread = match thread {
             Ok(thread) => Some(thread),
             Err(e) => {
@@ -133,6 +154,16 @@ impl Worker {
     /// face request follows it.
     pub fn submit_variations(&self, request: Request, seeds: Vec<Seed>) {
         let _ = self.requests.send(ToWorker::Variations { request, seeds });
+    }
+
+    /// Ask for `photo`'s face as the look. Never blocks; never dropped for newer requests.
+    pub fn read_look(&self, id: u64, photo: RgbImage) {
+        let _ = self.requests.send(ToWorker::ReadLook { id, photo });
+    }
+
+    /// A new drawing begins (new, opened, restored): forget the mesh and the people held.
+    pub fn new_drawing(&self) {
+        let _ = self.requests.send(ToWorker::NewDrawing);
     }
 
     /// The next reply, if one is waiting. Never blocks.
@@ -170,6 +201,7 @@ impl Drop for Worker {
 
 fn worker_main(
     model: &std::path::Path,
+    pipeline: Option<&PipelineModels>,
     opts: &EngineOptions,
     requests: &Receiver<ToWorker>,
     replies: &Sender<FromWorker>,
@@ -183,10 +215,10 @@ fn worker_main(
     let start = Instant::now();
     let loaded = catch_unwind(AssertUnwindSafe(|| {
         engine::init_runtime().map_err(|e| error_chain(&e))?;
-        Engine::load(model, opts).map_err(|e| error_chain(&e))
+        FaceMaker::load(model, pipeline, opts).map_err(|e| error_chain(&e))
     }));
-    let mut engine = match loaded {
-        Ok(Ok(engine)) => engine,
+    let mut maker = match loaded {
+        Ok(Ok(maker)) => maker,
         Ok(Err(error)) => return reply(FromWorker::LoadFailed { error }),
         Err(panic) => {
             let error = format!(
@@ -196,28 +228,43 @@ fn worker_main(
             return reply(FromWorker::LoadFailed { error });
         }
     };
+    let pipeline = match (maker.pipeline(), maker.pipeline_error(), pipeline) {
+        (Some(_), _, _) => Ok(()),
+        (None, Some(error), _) => Err(error.to_owned()),
+        (None, None, _) => Err("face pipeline v3 is off: the generator paints every face".to_owned()),
+    };
     reply(FromWorker::Ready {
-        provider: engine.provider(),
-        info: engine.info().clone(),
+        provider: maker.generator().provider(),
+        info: maker.generator().info().clone(),
         load_time: start.elapsed(),
+        pipeline,
     });
 
-    let z_dim = engine.info().z_dim;
     let mut queue = Queue::default();
     while let Some(job) = queue.next(requests) {
         let start = Instant::now();
         let (id, result) = match job {
-            Job::Face(ToWorkerFace { request, seed }) => {
-                let code = seed.code(z_dim);
-                let conditions = Conditions {
-                    hints: request.hints.as_ref(),
-                    z: Some(&code),
+            Job::NewDrawing => {
+                maker.reset();
+                continue;
+            }
+            Job::ReadLook { id, photo } => {
+                let read = catch_unwind(AssertUnwindSafe(|| maker.read_look(&photo)));
+                let look = match read {
+                    Ok(Ok(look)) => Ok(Arc::new(look)),
+                    Ok(Err(error)) => Err(error_chain(&error)),
+                    Err(panic) => Err(format!("reading the photo crashed: {}", panic_message(panic.as_ref()))),
                 };
+                reply(FromWorker::Look { id, look });
+                continue;
+            }
+            Job::Face(ToWorkerFace { request, seed }) => {
+                let order = FaceOrder { sketch: &request.sketch, hints: request.hints.as_ref(), following: true };
                 let result = catch_unwind(AssertUnwindSafe(|| {
-                    engine.generate_with(&request.sketch, &conditions)
+                    maker.face(&order, seed, request.pin, request.look.as_deref())
                 }));
-                let reply = result.map(|generated| {
-                    generated.map(|face| FromWorker::Generated {
+                let reply = result.map(|made| {
+                    made.map(|face| FromWorker::Generated {
                         id: request.id,
                         face,
                         elapsed: start.elapsed(),
@@ -226,15 +273,11 @@ fn worker_main(
                 (request.id, reply)
             }
             Job::Variations { request, seeds } => {
-                let codes: Vec<Vec<f32>> = seeds.iter().map(|seed| seed.code(z_dim)).collect();
-                let codes: Vec<Option<&[f32]>> = codes.iter().map(|c| Some(c.as_slice())).collect();
-                let result = catch_unwind(AssertUnwindSafe(|| {
-                    engine.generate_batch(&request.sketch, request.hints.as_ref(), &codes)
-                }));
-                let reply = result.map(|generated| {
-                    generated.map(|faces| FromWorker::Variations {
+                let order = FaceOrder { sketch: &request.sketch, hints: request.hints.as_ref(), following: true };
+                let result = catch_unwind(AssertUnwindSafe(|| maker.variations(&order, &seeds)));
+                let reply = result.map(|made| {
+                    made.map(|faces| FromWorker::Variations {
                         id: request.id,
-                        seeds,
                         faces,
                         elapsed: start.elapsed(),
                     })
@@ -265,14 +308,18 @@ struct ToWorkerFace {
 
 #[derive(Debug)]
 enum Job {
+    NewDrawing,
+    ReadLook { id: u64, photo: RgbImage },
     Face(ToWorkerFace),
     Variations { request: Request, seeds: Vec<Seed> },
 }
 
-/// What the worker has still to do: the newest face request, and the newest variations
-/// request if none came after it.
+/// What the worker has still to do: a new drawing's reset and the look photos to read (each,
+/// in order), the newest face request, and the newest variations request if none came after it.
 #[derive(Debug, Default)]
 struct Queue {
+    new_drawing: bool,
+    looks: std::collections::VecDeque<(u64, RgbImage)>,
     face: Option<ToWorkerFace>,
     variations: Option<(Request, Vec<Seed>)>,
 }
@@ -281,7 +328,7 @@ impl Queue {
     /// Take every waiting message (blocking for one when there is nothing to do), then the
     /// next job: the face first. `None` means shut down (asked to, or every handle is gone).
     fn next(&mut self, requests: &Receiver<ToWorker>) -> Option<Job> {
-        if self.face.is_none() && self.variations.is_none() {
+        if !self.new_drawing && self.looks.is_empty() && self.face.is_none() && self.variations.is_none() {
             let first = requests.recv().ok()?;
             if !self.take(first) {
                 return None;
@@ -291,6 +338,12 @@ impl Queue {
             if !self.take(message) {
                 return None;
             }
+        }
+        if std::mem::take(&mut self.new_drawing) {
+            return Some(Job::NewDrawing);
+        }
+        if let Some((id, photo)) = self.looks.pop_front() {
+            return Some(Job::ReadLook { id, photo });
         }
         if let Some(face) = self.face.take() {
             return Some(Job::Face(face));
@@ -307,6 +360,8 @@ impl Queue {
                 self.variations = None;
             }
             ToWorker::Variations { request, seeds } => self.variations = Some((request, seeds)),
+            ToWorker::ReadLook { id, photo } => self.looks.push_back((id, photo)),
+            ToWorker::NewDrawing => self.new_drawing = true,
             ToWorker::Shutdown => return false,
         }
         true
@@ -339,6 +394,8 @@ mod tests {
         match job {
             Job::Face(face) => ("face", face.request.id),
             Job::Variations { request, .. } => ("variations", request.id),
+            Job::ReadLook { id, .. } => ("look", *id),
+            Job::NewDrawing => ("new drawing", 0),
         }
     }
 
@@ -378,6 +435,24 @@ mod tests {
     }
 
     #[test]
+    fn every_look_photo_is_read_in_order_and_a_new_drawing_resets_before_its_face() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut queue = Queue::default();
+        tx.send(face(1)).unwrap();
+        tx.send(ToWorker::ReadLook { id: 7, photo: RgbImage::new(2, 2) }).unwrap();
+        tx.send(ToWorker::ReadLook { id: 8, photo: RgbImage::new(2, 2) }).unwrap();
+        tx.send(ToWorker::NewDrawing).unwrap();
+        tx.send(face(2)).unwrap();
+        let order: Vec<_> = std::iter::from_fn(|| match rx.is_empty() && queue.face.is_none() && queue.looks.is_empty() {
+            true => None,
+            false => queue.next(&rx).map(|job| job_id(&job)),
+        })
+        .collect();
+        // Face 1 is stale behind face 2; neither look photo is dropped.
+        assert_eq!(order, [("new drawing", 0), ("look", 7), ("look", 8), ("face", 2)]);
+    }
+
+    #[test]
     fn the_queue_stops_at_shutdown_even_behind_requests() {
         let (tx, rx) = crossbeam_channel::unbounded();
         tx.send(face(1)).unwrap();
@@ -398,6 +473,7 @@ mod tests {
         let (tx, rx) = crossbeam_channel::unbounded();
         let worker = Worker::spawn(
             PathBuf::from("/nonexistent/sketch2face-missing.onnx"),
+            None,
             EngineOptions {
                 device: engine::Device::Cpu,
                 intra_threads: 1,

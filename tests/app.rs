@@ -951,7 +951,7 @@ fn the_variations_strip_offers_four_faces_and_a_click_adopts_one() {
     assert_eq!(seeds.len(), 4);
     for (seed, face) in seeds.iter().zip(&faces) {
         assert_faces_match(
-            face,
+            &face.face,
             &expected_v2_face(&drawing, *seed),
             &format!("seed {seed}"),
         );

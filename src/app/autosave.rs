@@ -163,7 +163,7 @@ mod tests {
         DrawingDocument {
             drawing,
             seed: strokes as u64,
-            model: None,
+            ..DrawingDocument::default()
         }
     }
 

@@ -54,6 +54,18 @@ pub enum Command {
     AdoptSeed(Seed),
     /// Four other alternatives in the variations strip.
     OtherVariations,
+    /// Let the seed choose the person again (face pipeline v3), instead of the one pinned.
+    Unpin,
+    /// Ask for a photo for the look with a dialog.
+    ChooseLook,
+    /// This photo's face as the look.
+    LookFile(PathBuf),
+    /// Use the look photo for the face, or keep it aside in the document.
+    UseLook(bool),
+    /// Take the look photo out of the document.
+    RemoveLook,
+    /// Photographic faces (face pipeline v3) on or off: the worker starts again.
+    SetPhotographic(bool),
     /// Ask for another model (`.onnx`) with a dialog.
     ChooseModel,
     /// Load this model in place of the current one; the drawing stays.

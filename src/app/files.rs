@@ -36,13 +36,16 @@ pub enum Purpose {
     SaveFace,
     SaveSketch,
     OpenModel,
+    /// A photo as the look.
+    OpenLook,
 }
 
 /// What an opened file holds.
 #[derive(Debug)]
 pub enum Opened {
-    /// A sketch image (or another program's `.ora`), cleaned up: the new background.
-    Sketch(GrayImage),
+    /// A sketch image (or another program's `.ora`), cleaned up, or a photo made a sketch (the
+    /// 2017 recipe): the new background, drawn over and erased like ink.
+    Sketch { page: GrayImage, from_photo: bool },
     /// A drawing of ours, editable.
     Drawing(DrawingDocument),
 }
@@ -62,13 +65,18 @@ pub enum FileEvent {
         path: PathBuf,
         result: Result<Opened, String>,
     },
+    /// A look photo was read (decoded; its face is found by the worker).
+    LookLoaded {
+        path: PathBuf,
+        result: Result<RgbImage, String>,
+    },
     /// A drawing, face or sketch was written (`path` is where it went, extension included).
     /// A drawing's event carries what was saved.
     Saved {
         what: &'static str,
         path: PathBuf,
         result: Result<(), String>,
-        drawing: Option<(Arc<Drawing>, u64)>,
+        drawing: Option<Box<DrawingDocument>>,
     },
     /// The job panicked; the app reports it and carries on.
     Crashed { what: &'static str, error: String },
@@ -186,6 +194,10 @@ impl Files {
                     .set_title("Choose a sketch2face model")
                     .add_filter("ONNX models", &["onnx"])
                     .pick_file(),
+                Purpose::OpenLook => dialog
+                    .set_title("Choose a photo of one face: the look")
+                    .add_filter("Photos", &IMAGE_EXTENSIONS)
+                    .pick_file(),
             };
             FileEvent::Picked {
                 purpose,
@@ -194,6 +206,14 @@ impl Files {
             }
         });
         true
+    }
+
+    /// Read a photo for the look.
+    pub fn load_look(&mut self, ctx: &egui::Context, path: PathBuf) {
+        self.spawn(ctx, "load-look", move || {
+            let result = sketch::load_image_file(&path).map(|photo| photo.into_rgb8()).map_err(|e| error_chain(&e));
+            FileEvent::LookLoaded { path, result }
+        });
     }
 
     /// Read a drawing (`.ora`) or a sketch image (cleaned up).
@@ -224,7 +244,7 @@ impl Files {
                 }
                 Err(refused) => (path, Err(refused)),
             };
-            let drawing = Some((Arc::new(document.drawing), document.seed));
+            let drawing = Some(Box::new(document));
             FileEvent::Saved {
                 what: "drawing",
                 path,
@@ -292,13 +312,13 @@ pub fn open_file(path: &Path) -> Result<Opened, String> {
         .extension()
         .is_some_and(|ext| ext.eq_ignore_ascii_case("ora"));
     if !is_ora {
-        return sketch::load_sketch_file(path)
-            .map(Opened::Sketch)
+        return sketch::load_sketch_or_photo(path)
+            .map(|opened| Opened::Sketch { page: opened.page, from_photo: opened.from_photo })
             .map_err(|e| error_chain(&e));
     }
     match sketch::load_ora(path).map_err(|e| error_chain(&e))? {
         OpenedOra::Drawing(document) => Ok(Opened::Drawing(document)),
-        OpenedOra::Merged(sketch) => Ok(Opened::Sketch(sketch)),
+        OpenedOra::Merged(page) => Ok(Opened::Sketch { page, from_photo: false }),
     }
 }
 

@@ -2,8 +2,7 @@
 
 use eframe::egui::{self, Rect, Vec2};
 
-use super::live::VARIATIONS;
-use crate::engine::ModelInfo;
+use super::live::{ModelStatus, VARIATIONS};
 
 /// Gap between the canvas and the face, and above the variations strip, in points.
 const GAP: f32 = 16.0;
@@ -28,9 +27,11 @@ impl Layout {
     };
 
     /// Place the canvas and the face, two squares side by side, and the strip under the face
-    /// for a model with variations, centred in `available` and aligned to the pixels.
-    pub(crate) fn place(&mut self, available: Rect, ppp: f32, info: Option<&ModelInfo>) {
-        let strip = info.is_some_and(|info| info.z_dim > 0);
+    /// when there are variations (people from face pipeline v3, or a generator's codes),
+    /// centred in `available` and aligned to the pixels.
+    pub(crate) fn place(&mut self, available: Rect, ppp: f32, model: &ModelStatus) {
+        let info = model.info();
+        let strip = info.is_some() && model.why_no_variations().is_none();
         // With the strip, a row of faces a quarter of the face's side sits under the face. The
         // row is kept while no model is loaded, so that the canvas does not move under the pen
         // when a model with variations arrives mid-stroke; only a model known to paint one face

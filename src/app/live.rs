@@ -1,5 +1,6 @@
-//! The live face: the worker that owns the model, what was asked of it and what it answered,
-//! the face on screen, and the variations strip.
+//! The live face: the worker that owns the models, what was asked of it and what it answered,
+//! the face on screen, and the variations strip: four other people (face pipeline v3), or four
+//! variation codes (the v2 generator).
 //!
 //! Each frame the app hands over the drawing, the stroke being drawn and the seed
 //! ([`LiveFace::update`]); a request goes to the worker only when one of them changed. The
@@ -16,7 +17,7 @@ use eframe::egui::{
 use image::RgbImage;
 
 use super::commands::Command;
-use crate::engine::{EngineOptions, ModelInfo, Provider, Seed};
+use crate::engine::{EngineOptions, Look, MadeFace, ModelInfo, Painter, PipelineModels, Provider, Seed};
 use crate::sketch::{Drawing, RasterCache, Stroke};
 use crate::worker::{FromWorker, Request, Worker};
 
@@ -26,6 +27,9 @@ pub const VARIATIONS: usize = 4;
 pub const VARIATIONS_IDLE: Duration = Duration::from_millis(500);
 /// A face outstanding this long shows "generating…".
 pub const GENERATING_AFTER: Duration = Duration::from_millis(150);
+/// The side the drawing is rendered at for face pipeline v3: the sketch page its mesh model was
+/// measured on (the page of an opened sketch file).
+pub const PIPELINE_PAGE: u32 = crate::sketch::BACKGROUND_SIZE;
 /// Gap between the faces of the strip, in points.
 const STRIP_GAP: f32 = 6.0;
 
@@ -34,9 +38,12 @@ const STRIP_GAP: f32 = 6.0;
 pub enum ModelStatus {
     Loading,
     Ready {
+        /// The generator's.
         info: ModelInfo,
         provider: Provider,
         load_time: Duration,
+        /// Face pipeline v3 paints the faces; `Err`: why not (the generator paints them).
+        pipeline: Result<(), String>,
     },
     Failed(String),
 }
@@ -49,10 +56,16 @@ impl ModelStatus {
         }
     }
 
+    /// Face pipeline v3 is loaded: faces are photographs of real people, warped and refined.
+    pub fn photographic(&self) -> bool {
+        matches!(self, ModelStatus::Ready { pipeline: Ok(()), .. })
+    }
+
     /// Why the colour tool cannot be used, or `None` when it can (or the model is not loaded
     /// yet).
     pub fn why_no_hints(&self) -> Option<String> {
-        self.info().filter(|info| !info.takes_hints).map(|info| {
+        // The pipeline takes hints: they choose the person and steer the refine network.
+        self.info().filter(|info| !info.takes_hints && !self.photographic()).map(|info| {
             format!(
                 "{} takes no colour hints (a contract {} model without a `hints` input): colours would not change the face",
                 model_name(info),
@@ -63,7 +76,7 @@ impl ModelStatus {
 
     /// Why there are no variations, or `None` when there are (or the model is not loaded yet).
     pub fn why_no_variations(&self) -> Option<String> {
-        self.info().filter(|info| info.z_dim == 0).map(|info| {
+        self.info().filter(|info| info.z_dim == 0 && !self.photographic()).map(|info| {
             format!(
                 "{} has no variation code (no `z` input): it paints one face per drawing",
                 model_name(info)
@@ -80,19 +93,39 @@ pub fn model_name(info: &ModelInfo) -> String {
     )
 }
 
+/// Who the face is, besides the drawing: the look photo (which wins) or the person pinned from
+/// the strip (a bank face), else the seed's retrieval.
+#[derive(Clone, Debug, Default)]
+pub struct Person {
+    pub look: Option<Arc<Look>>,
+    pub pin: Option<usize>,
+}
+
+impl Person {
+    fn same(&self, other: &Person) -> bool {
+        let same_look = match (&self.look, &other.look) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        same_look && self.pin == other.pin
+    }
+}
+
 /// What the newest face request was made from.
 struct Sent {
     drawing: Arc<Drawing>,
     /// Points of the stroke being drawn.
     extra: Option<usize>,
     seed: Seed,
+    person: Person,
 }
 
 /// The strip of alternatives.
 struct Strip {
     seeds: Vec<Seed>,
     /// The faces of `seeds`, for the drawing `for_drawing`.
-    faces: Vec<RgbImage>,
+    faces: Vec<MadeFace>,
     textures: Vec<TextureHandle>,
     for_drawing: Option<Arc<Drawing>>,
     /// The request in flight: its id and drawing.
@@ -135,6 +168,7 @@ pub struct LiveFace {
     worker: Worker,
     /// The model file the worker was started with, and how; a retry starts it again.
     model_path: PathBuf,
+    pipeline: Option<PipelineModels>,
     engine: EngineOptions,
     model: ModelStatus,
     /// Why the newest face could not be painted by a loaded model (cleared by the next face).
@@ -148,13 +182,15 @@ pub struct LiveFace {
     face_id: u64,
     answered_id: u64,
     shown_id: u64,
-    face: Option<RgbImage>,
+    face: Option<MadeFace>,
     texture: TextureHandle,
     last_elapsed: Option<Duration>,
     faces_shown: u64,
     /// When the newest face request was sent.
     changed_at: Instant,
     strip: Strip,
+    /// Look photos read (request id, the look or why not), for the app to take.
+    looks_read: Vec<(u64, Result<Arc<Look>, String>)>,
 }
 
 impl LiveFace {
@@ -162,15 +198,17 @@ impl LiveFace {
     pub fn new(
         ctx: &egui::Context,
         model: PathBuf,
+        pipeline: Option<PipelineModels>,
         engine: EngineOptions,
         seeds: &mut SeedSource,
     ) -> Self {
-        let worker = spawn_worker(ctx, &model, engine);
+        let worker = spawn_worker(ctx, &model, pipeline.clone(), engine);
         let blank = || ColorImage::new([1, 1], vec![Color32::TRANSPARENT]);
         Self {
             ctx: ctx.clone(),
             worker,
             model_path: model,
+            pipeline,
             engine,
             model: ModelStatus::Loading,
             run_failure: None,
@@ -196,6 +234,7 @@ impl LiveFace {
                 for_drawing: None,
                 requested: None,
             },
+            looks_read: Vec::new(),
         }
     }
 
@@ -217,7 +256,7 @@ impl LiveFace {
     /// for), a new one loads the model, and the drawing is sent again once it is ready. The
     /// face on screen stays until the new model paints one.
     pub fn load_model(&mut self, model: PathBuf) {
-        self.worker = spawn_worker(&self.ctx, &model, self.engine);
+        self.worker = spawn_worker(&self.ctx, &model, self.pipeline.clone(), self.engine);
         self.model_path = model;
         self.model = ModelStatus::Loading;
         self.run_failure = None;
@@ -229,9 +268,43 @@ impl LiveFace {
         self.strip.faces.clear();
     }
 
+    /// Photographic faces on (`Some`: face pipeline v3's files) or off: the worker starts
+    /// again, as for a new model.
+    pub fn set_pipeline(&mut self, pipeline: Option<PipelineModels>) {
+        if pipeline == self.pipeline {
+            return;
+        }
+        self.pipeline = pipeline;
+        self.load_model(self.model_path.clone());
+    }
+
     /// The face on screen, at the model's resolution.
     pub fn face(&self) -> Option<&RgbImage> {
+        self.face.as_ref().map(|made| &made.face)
+    }
+
+    /// The face on screen, who painted it and who it is.
+    pub fn made_face(&self) -> Option<&MadeFace> {
         self.face.as_ref()
+    }
+
+    /// Read `photo`'s face as the look, in the background; the answer comes from
+    /// [`LiveFace::take_looks`] with the id returned.
+    pub fn read_look(&mut self, photo: RgbImage) -> u64 {
+        self.last_id += 1;
+        self.worker.read_look(self.last_id, photo);
+        self.last_id
+    }
+
+    /// The look photos read since the last call: (the id [`LiveFace::read_look`] gave, the look
+    /// or why the photo cannot be one).
+    pub fn take_looks(&mut self) -> Vec<(u64, Result<Arc<Look>, String>)> {
+        std::mem::take(&mut self.looks_read)
+    }
+
+    /// A new drawing (new, opened, restored): the worker forgets the mesh and people it held.
+    pub fn new_drawing(&mut self) {
+        self.worker.new_drawing();
     }
 
     pub fn shown_id(&self) -> u64 {
@@ -256,7 +329,7 @@ impl LiveFace {
     }
 
     /// The strip's seeds, and their faces when they are for `drawing`.
-    pub fn variations(&self, drawing: &Arc<Drawing>) -> (&[Seed], Option<&[RgbImage]>) {
+    pub fn variations(&self, drawing: &Arc<Drawing>) -> (&[Seed], Option<&[MadeFace]>) {
         let current = self
             .strip
             .for_drawing
@@ -279,11 +352,19 @@ impl LiveFace {
                     provider,
                     info,
                     load_time,
+                    pipeline,
                 } => {
+                    if let (Err(error), Some(_)) = (&pipeline, &self.pipeline) {
+                        messages.push((
+                            format!("Photographic faces (face pipeline v3) are off, the generator paints the faces: {error}"),
+                            true,
+                        ));
+                    }
                     self.model = ModelStatus::Ready {
                         info,
                         provider,
                         load_time,
+                        pipeline,
                     };
                     self.sent = None; // send the drawing now
                 }
@@ -302,20 +383,19 @@ impl LiveFace {
                     self.run_failure = None;
                     self.show(face);
                 }
-                FromWorker::Variations {
-                    id, seeds, faces, ..
-                } => {
+                FromWorker::Look { id, look } => self.looks_read.push((id, look)),
+                FromWorker::Variations { id, faces, .. } => {
                     let Some((requested, drawing)) =
                         self.strip.requested.take_if(|(r, _)| *r == id)
                     else {
                         continue; // an older strip
                     };
                     debug_assert_eq!(requested, id);
-                    if seeds != self.strip.seeds {
+                    if faces.iter().map(|face| face.seed).ne(self.strip.seeds.iter().copied()) {
                         continue; // the alternatives changed meanwhile
                     }
                     for (texture, face) in self.strip.textures.iter_mut().zip(&faces) {
-                        texture.set(color_image(face), TextureOptions::LINEAR);
+                        texture.set(color_image(&face.face), TextureOptions::LINEAR);
                     }
                     self.strip.faces = faces;
                     self.strip.for_drawing = Some(drawing);
@@ -344,30 +424,39 @@ impl LiveFace {
         messages
     }
 
-    fn show(&mut self, face: RgbImage) {
+    fn show(&mut self, face: MadeFace) {
         self.faces_shown += 1;
-        self.texture.set(color_image(&face), TextureOptions::LINEAR);
+        self.texture.set(color_image(&face.face), TextureOptions::LINEAR);
         self.face = Some(face);
     }
 
-    /// Ask for the face of `drawing` (with `extra`, the stroke being drawn) and `seed` when
-    /// that is not what was asked last; ask for the strip when the drawing is still.
-    pub fn update(&mut self, drawing: &Arc<Drawing>, extra: Option<&Stroke>, seed: Seed) {
+    /// Ask for the face of `drawing` (with `extra`, the stroke being drawn), `seed` and
+    /// `person` when that is not what was asked last; ask for the strip when the drawing is
+    /// still.
+    pub fn update(&mut self, drawing: &Arc<Drawing>, extra: Option<&Stroke>, seed: Seed, person: &Person) {
         let Some(info) = self.model.info() else {
             return; // sent once the model is ready
         };
-        let (resolution, takes_hints, z_dim) = (info.resolution, info.takes_hints, info.z_dim);
+        let photographic = self.model.photographic();
+        // The pipeline reads the drawing's mesh at the page size it was taught on; it takes
+        // hints always, and its strip is people, with or without a variation code.
+        let (resolution, takes_hints, has_strip) = match photographic {
+            true => (PIPELINE_PAGE, true, true),
+            false => (info.resolution, info.takes_hints, info.z_dim > 0),
+        };
         let extra = extra.filter(|s| !s.points.is_empty());
         let unchanged = self.sent.as_ref().is_some_and(|sent| {
             Arc::ptr_eq(&sent.drawing, drawing)
                 && sent.extra == extra.map(|s| s.points.len())
                 && sent.seed == seed
+                && sent.person.same(person)
         });
         if !unchanged {
             self.sent = Some(Sent {
                 drawing: Arc::clone(drawing),
                 extra: extra.map(|s| s.points.len()),
                 seed,
+                person: person.clone(),
             });
             self.last_id += 1;
             self.face_id = self.last_id;
@@ -379,7 +468,11 @@ impl LiveFace {
                 self.face = None;
                 return;
             }
-            let request = self.request(drawing, extra, resolution, takes_hints);
+            let request = Request {
+                look: person.look.clone(),
+                pin: person.pin,
+                ..self.request(drawing, extra, resolution, takes_hints)
+            };
             self.worker.submit(request, seed);
             self.ctx.request_repaint_after(GENERATING_AFTER);
             return;
@@ -393,7 +486,7 @@ impl LiveFace {
         .into_iter()
         .flatten()
         .any(|d| Arc::ptr_eq(d, drawing));
-        if z_dim == 0 || !still || strip_current {
+        if !has_strip || !still || strip_current {
             return;
         }
         let waited = self.changed_at.elapsed();
@@ -427,13 +520,16 @@ impl LiveFace {
             id: self.face_id,
             sketch,
             hints,
+            look: None,
+            pin: None,
         }
     }
 
     /// `seed` replaces `old` as the face's seed. When `seed` is in the strip and the strip is
     /// for `drawing`, its face is shown at once and `old` (with its face) takes its place in
-    /// the strip; otherwise the face is asked for as usual.
-    pub fn adopt(&mut self, drawing: &Arc<Drawing>, seed: Seed, old: Seed) {
+    /// the strip; otherwise the face is asked for as usual. `person`: who the face is now (the
+    /// adopted face's person, pinned by the caller), for the next request to match.
+    pub fn adopt(&mut self, drawing: &Arc<Drawing>, seed: Seed, old: Seed, person: &Person) {
         let current = self
             .strip
             .for_drawing
@@ -443,12 +539,13 @@ impl LiveFace {
             return;
         };
         self.strip.seeds[slot] = old;
-        let (Some(old_face), true) = (self.face.clone(), current) else {
+        let (Some(mut old_face), true) = (self.face.clone(), current) else {
             self.strip.for_drawing = None;
             return;
         };
+        old_face.seed = old;
         let face = std::mem::replace(&mut self.strip.faces[slot], old_face);
-        self.strip.textures[slot].set(color_image(&self.strip.faces[slot]), TextureOptions::LINEAR);
+        self.strip.textures[slot].set(color_image(&self.strip.faces[slot].face), TextureOptions::LINEAR);
         self.show(face);
         // This face is the answer to the drawing and seed as they are now.
         self.last_id += 1;
@@ -459,7 +556,15 @@ impl LiveFace {
             drawing: Arc::clone(drawing),
             extra: None,
             seed,
+            person: person.clone(),
         });
+    }
+
+    /// The person of the strip's face for `seed`, when the strip is for `drawing`.
+    pub fn strip_person(&self, drawing: &Arc<Drawing>, seed: Seed) -> Option<usize> {
+        let (seeds, faces) = self.variations(drawing);
+        let slot = seeds.iter().position(|s| *s == seed)?;
+        faces?.get(slot)?.person
     }
 
     /// Four other alternatives.
@@ -481,6 +586,15 @@ impl LiveFace {
             painter.image(self.texture.id(), rect, whole, Color32::WHITE);
         } else {
             painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+        }
+        if let Some(caption) = self.caption() {
+            let galley = painter.layout_no_wrap(caption, egui::FontId::proportional(12.0), Color32::WHITE);
+            let corner = Rect::from_min_size(
+                egui::pos2(rect.min.x + 8.0, rect.max.y - galley.size().y - 14.0),
+                galley.size() + Vec2::new(12.0, 6.0),
+            );
+            painter.rect_filled(corner, 4.0, Color32::from_black_alpha(150));
+            painter.galley(corner.min + Vec2::new(6.0, 3.0), galley, Color32::WHITE);
         }
         if generating {
             let corner = Rect::from_min_size(rect.min + Vec2::splat(8.0), Vec2::new(130.0, 22.0));
@@ -546,6 +660,20 @@ impl LiveFace {
         asked
     }
 
+    /// What the face on screen is, when that needs saying: the generator's stand-in while the
+    /// pipeline finds no face in the drawing, or the person it shows.
+    fn caption(&self) -> Option<String> {
+        let made = self.face.as_ref()?;
+        if !self.model.photographic() {
+            return None;
+        }
+        Some(match (made.painter, made.person) {
+            (Painter::Generator, _) => "no face in the drawing yet: the generator's face".to_owned(),
+            (Painter::Pipeline, Some(person)) => format!("person {person} of the bank"),
+            (Painter::Pipeline, None) => "the look photo".to_owned(),
+        })
+    }
+
     /// The strip of alternatives in `rect` (one row); a click on one returns its seed.
     pub fn ui_strip(&self, ui: &mut Ui, rect: Rect, drawing: &Arc<Drawing>) -> Option<Seed> {
         let (seeds, faces) = self.variations(drawing);
@@ -562,7 +690,12 @@ impl LiveFace {
                     ui.make_persistent_id(("variation", i)),
                     Sense::click(),
                 )
-                .on_hover_text(format!("Seed {seed}: click to use this face"));
+                .on_hover_text(match faces.and_then(|faces| faces.get(i)).and_then(|face| face.person) {
+                    Some(person) => {
+                        format!("Person {person} of the bank: click to keep this person while you draw")
+                    }
+                    None => format!("Seed {seed}: click to use this face"),
+                });
             let painter = ui.painter_at(cell);
             match faces {
                 Some(_) => {
@@ -588,9 +721,9 @@ impl LiveFace {
     }
 }
 
-fn spawn_worker(ctx: &egui::Context, model: &Path, engine: EngineOptions) -> Worker {
+fn spawn_worker(ctx: &egui::Context, model: &Path, pipeline: Option<PipelineModels>, engine: EngineOptions) -> Worker {
     let notify_ctx = ctx.clone();
-    Worker::spawn(model.to_path_buf(), engine, move || {
+    Worker::spawn(model.to_path_buf(), pipeline, engine, move || {
         notify_ctx.request_repaint();
     })
 }

@@ -25,6 +25,7 @@ pub mod document;
 pub mod files;
 pub mod layout;
 pub mod live;
+pub mod look;
 pub mod messages;
 pub mod options;
 pub mod settings;

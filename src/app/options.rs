@@ -11,8 +11,10 @@ use crate::engine::{self, Device, EngineOptions};
 
 /// How the app is started. Everything has a sensible default; tests change what they need.
 pub struct AppOptions {
-    /// The ONNX model.
+    /// The ONNX model: the generator.
     pub model: PathBuf,
+    /// Face pipeline v3's files, used when the settings ask for photographic faces.
+    pub pipeline: engine::PipelineModels,
     pub engine: EngineOptions,
     /// A drawing or sketch file to open at start (the command-line argument).
     pub initial_file: Option<PathBuf>,
@@ -30,6 +32,7 @@ impl Default for AppOptions {
     fn default() -> Self {
         Self {
             model: engine::default_model_path(),
+            pipeline: engine::PipelineModels::shipped(),
             engine: EngineOptions {
                 device: Device::Auto,
                 intra_threads: 0,

@@ -45,6 +45,9 @@ pub struct Settings {
     pub show_colours: bool,
     /// Drawings opened or saved lately, newest first.
     pub recent: Vec<PathBuf>,
+    /// Faces from face pipeline v3 (real people's photographs, warped and refined), not the
+    /// generator's.
+    pub photographic: bool,
 }
 
 impl Default for Settings {
@@ -60,6 +63,7 @@ impl Default for Settings {
             colour: COLOUR_DEFAULT,
             show_colours: true,
             recent: Vec::new(),
+            photographic: crate::engine::PHOTOGRAPHIC_BY_DEFAULT,
         }
     }
 }

@@ -21,10 +21,11 @@ use super::document::Document;
 use super::files::Files;
 use super::layout::Layout;
 use super::live::{LiveFace, ModelStatus, SeedSource, model_name};
+use super::look::LookState;
 use super::messages::{Message, Messages};
 use super::options::{AppOptions, load_guide};
 use super::settings::{SETTINGS_FILE, Settings};
-use crate::engine::Seed;
+use crate::engine::{PipelineModels, Seed};
 use crate::error_chain;
 use crate::sketch::{self, Drawing, History, OpenedOra, Stroke};
 
@@ -37,6 +38,9 @@ pub struct SketchApp {
     document: Document,
     canvas: Canvas,
     live: LiveFace,
+    /// Face pipeline v3's files, for when the settings turn photographic faces on.
+    pipeline: PipelineModels,
+    look: LookState,
     seeds: SeedSource,
     files: Files,
     autosave: Option<Autosave>,
@@ -57,6 +61,7 @@ impl SketchApp {
     pub fn new(ctx: &egui::Context, options: AppOptions) -> Self {
         let AppOptions {
             model,
+            pipeline,
             engine,
             initial_file,
             settings,
@@ -75,13 +80,16 @@ impl SketchApp {
         }
         let mut seeds = SeedSource::new(seed_start);
         let notify_ctx = ctx.clone();
+        let photographic = settings.photographic;
         let mut app = Self {
             ctx: ctx.clone(),
             settings,
             settings_path,
             document: Document::default(),
             canvas: Canvas::new(ctx, guide_image),
-            live: LiveFace::new(ctx, model, engine, &mut seeds),
+            live: LiveFace::new(ctx, model, photographic.then(|| pipeline.clone()), engine, &mut seeds),
+            pipeline,
+            look: LookState::default(),
             seeds,
             files: Files::default(),
             autosave: data_dir
@@ -114,8 +122,12 @@ impl SketchApp {
             return;
         }
         match sketch::load_ora(&path) {
-            Ok(OpenedOra::Drawing(restored)) if !restored.drawing.is_blank() => {
+            Ok(OpenedOra::Drawing(restored)) if !restored.drawing.is_blank() || restored.look.is_some() => {
                 self.document.open(restored, None);
+                self.live.new_drawing();
+                if let Some(problem) = self.look.document_opened(&mut self.live, &self.document) {
+                    self.message(problem, true);
+                }
                 self.autosaved_revision = self.document.revision();
                 let undo = commands::with_shortcut(&self.ctx, "Undo", &Command::Undo);
                 self.message(
@@ -209,8 +221,28 @@ impl SketchApp {
     }
 
     /// The strip's seeds, and their faces once they are computed for the current drawing.
-    pub fn variations(&self) -> (&[Seed], Option<&[RgbImage]>) {
+    pub fn variations(&self) -> (&[Seed], Option<&[crate::engine::MadeFace]>) {
         self.live.variations(self.document.drawing())
+    }
+
+    /// The person chosen from the strip (a bank face), kept while drawing.
+    pub fn person(&self) -> Option<u64> {
+        self.document.person()
+    }
+
+    /// The document's look photo (`in_use`: the face has its look).
+    pub fn look_photo(&self) -> Option<&sketch::LookPhoto> {
+        self.document.look()
+    }
+
+    /// The face takes the look photo's face now (it is in use and read).
+    pub fn has_look_face(&self) -> bool {
+        self.look.person(&self.document).look.is_some()
+    }
+
+    /// The face on screen: who painted it and who it is.
+    pub fn made_face(&self) -> Option<&crate::engine::MadeFace> {
+        self.live.made_face()
     }
 
     /// Whether closing now would lose changes.
@@ -235,7 +267,7 @@ impl SketchApp {
 
     /// True while a generation, a file job or a dialog has not answered.
     pub fn is_busy(&self) -> bool {
-        self.live.is_generating() || self.files.in_flight() > 0 || !self.commands.is_empty()
+        self.live.is_generating() || self.files.in_flight() > 0 || !self.commands.is_empty() || self.look.is_reading()
     }
 
     pub fn messages(&self) -> &[Message] {

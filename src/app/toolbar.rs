@@ -44,6 +44,12 @@ pub struct ToolbarView<'a> {
     pub model: &'a ModelStatus,
     /// Why the guide cannot be shown, when it cannot.
     pub guide_problem: Option<&'a str>,
+    /// The person pinned from the strip (face pipeline v3).
+    pub person: Option<u64>,
+    /// The document has a look photo (`true`: the face uses it).
+    pub look: Option<bool>,
+    /// A look photo's face is being found.
+    pub reading_look: bool,
 }
 
 /// The main toolbar (top): files, tools, size, history, faces.
@@ -165,7 +171,61 @@ pub fn ui_toolbar(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
                 out.push(command);
             }
         }
+        ui.separator();
+        out.extend(ui_people(ui, view));
     });
+    out
+}
+
+/// The faces' switch (photographic or generated), the look photo and the person pinned.
+fn ui_people(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
+    let mut out = Vec::new();
+    let photographic = view.settings.photographic;
+    ui.label("Faces:");
+    for (on, name, what) in [
+        (true, "Photographic", "Real people's photographs, warped onto your drawing and refined to follow it (face pipeline v3)"),
+        (false, "Generated", "Faces painted by the generator network (v2)"),
+    ] {
+        if ui.add(egui::Button::selectable(photographic == on, name)).on_hover_text(what).clicked() && photographic != on {
+            out.push(Command::SetPhotographic(on));
+        }
+    }
+    if !photographic {
+        return out;
+    }
+    let look_tip = "A photo of one face as the look: the face takes its skin, eyes and hair on your drawing (or drop a photo onto the face)";
+    match view.look {
+        None => {
+            let label = if view.reading_look { "Look: finding the face…" } else { "Look…" };
+            if ui.add_enabled(!view.reading_look, egui::Button::new(label)).on_hover_text(look_tip).clicked() {
+                out.push(Command::ChooseLook);
+            }
+        }
+        Some(in_use) => {
+            let mut checked = in_use;
+            if ui
+                .checkbox(&mut checked, "Look")
+                .on_hover_text("Untick to set the look photo aside (it stays in the drawing)")
+                .changed()
+            {
+                out.push(Command::UseLook(checked));
+            }
+            if ui.small_button("✕").on_hover_text("Remove the look photo from the drawing").clicked() {
+                out.push(Command::RemoveLook);
+            }
+            if ui.add_enabled(!view.reading_look, egui::Button::new("Other look…")).on_hover_text(look_tip).clicked() {
+                out.push(Command::ChooseLook);
+            }
+        }
+    }
+    if let Some(person) = view.person {
+        ui.label(format!("📌 person {person}")).on_hover_text(
+            "The face keeps this person of the strip while you draw; click another in the strip to change",
+        );
+        if ui.small_button("Unpin").on_hover_text("Let the drawing choose the person again").clicked() {
+            out.push(Command::Unpin);
+        }
+    }
     out
 }
 
@@ -341,6 +401,7 @@ pub fn ui_status(ui: &mut Ui, view: &StatusView) {
                 info,
                 provider,
                 load_time,
+                ..
             } => {
                 ui.label(format!("{} · {} px", model_name(info), info.resolution))
                     .on_hover_text(format!(

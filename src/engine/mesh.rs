@@ -244,6 +244,10 @@ impl MeshFinder {
         &self.network
     }
 
+    pub fn network_mut(&mut self) -> &mut MeshNetwork {
+        &mut self.network
+    }
+
     /// The mesh of `sketch`, following the last one found; `None` on blank paper. A reading
     /// that is not [`MeshReading::found`] is returned too (its presence says how unsure).
     pub fn follow(&mut self, sketch: &GrayImage) -> Result<Option<MeshReading>, EngineError> {

@@ -7,6 +7,8 @@
 
 mod contract;
 mod error;
+mod look;
+mod maker;
 mod mesh;
 pub mod onnx_scan;
 mod pipeline;
@@ -31,7 +33,9 @@ pub use mesh::{
     CROP_NAME, CROP_SIDE_KEY, FOUND_PRESENCE, FRAMING_BOX_KEY, MESH_CONTRACT, MESH_MODEL_FILE, MeshFinder,
     MeshNetwork, MeshReading, POINTS_NAME, PRESENCE_NAME, ROI_SCALE_KEY,
 };
-pub use pipeline::{BANK_FILE, FACE_SIDE, FacePipeline, PipelineError, PipelineFace, PipelineOutput};
+pub use look::{Look, LookError};
+pub use maker::{FaceMaker, FaceOrder, MadeFace, PHOTOGRAPHIC_BY_DEFAULT, Painter, PipelineModels};
+pub use pipeline::{BANK_FILE, Exemplars, FACE_SIDE, FacePipeline, PipelineError, PipelineFace, PipelineOutput};
 pub use refine::{REFINE_MODEL_FILE, RefineNetwork};
 pub use process::{hints_into, hints_tensor, postprocess, preprocess, preprocess_into};
 /// Moved to [`crate::imaging`] (an image helper, not inference); kept here for callers.

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use image::{GrayImage, RgbImage, RgbaImage};
 
+use super::look::{Look, LookError, read_look};
 use super::mesh::{MeshFinder, MeshNetwork, MeshReading};
 use super::refine::RefineNetwork;
 use super::{EngineError, EngineOptions};
@@ -61,9 +62,9 @@ pub struct PipelineFace {
     pub face: RgbImage,
     /// The bank face warped onto the drawing's mesh (the refine network's exemplar).
     pub warped: RgbImage,
-    /// Which bank face was warped.
-    pub bank_face: usize,
-    /// The seed of the retrieval slot that chose it.
+    /// Which bank face was warped; `None` for the look photo.
+    pub bank_face: Option<usize>,
+    /// The seed of the retrieval slot that chose it (0 for the look photo).
     pub seed: u64,
 }
 
@@ -76,6 +77,13 @@ pub enum PipelineOutput {
     NoFace(MeshReading),
     /// The drawing's mesh (in the face frame, made plausible), and one face per seed.
     Faces { reading: MeshReading, mesh: Mesh, faces: Vec<PipelineFace> },
+}
+
+/// Where the faces come from: bank faces retrieved by the slots of `Retrievers` (one face per
+/// slot), or the one look photo.
+pub enum Exemplars<'a> {
+    Bank(&'a mut Retrievers),
+    Look(&'a Look),
 }
 
 /// The loaded pipeline: the mesh network, the bank and one retrieval slot per seed. One thread
@@ -153,6 +161,11 @@ impl FacePipeline {
         self.retrievers = Retrievers::new(seeds);
     }
 
+    /// The one face of `photo` (any size and framing), aligned like a bank face: the look.
+    pub fn read_look(&mut self, photo: &RgbImage) -> Result<Look, LookError> {
+        read_look(self.finder.network_mut(), self.bank.shape().mean(), FACE_SIDE, photo)
+    }
+
     /// A new drawing: forget the mesh followed and the faces held.
     pub fn reset(&mut self) {
         self.finder.forget();
@@ -171,6 +184,21 @@ impl FacePipeline {
         hints: Option<&RgbaImage>,
         following: bool,
     ) -> Result<PipelineOutput, PipelineError> {
+        let mut retrievers = std::mem::replace(&mut self.retrievers, Retrievers::new(&[]));
+        let output = self.run_with(sketch, hints, following, Exemplars::Bank(&mut retrievers));
+        self.retrievers = retrievers;
+        output
+    }
+
+    /// [`FacePipeline::run`] with the faces from `exemplars`: the caller's own retrieval slots
+    /// (the app keeps one for the face and one for the variations strip), or a look photo.
+    pub fn run_with(
+        &mut self,
+        sketch: &GrayImage,
+        hints: Option<&RgbaImage>,
+        following: bool,
+        exemplars: Exemplars<'_>,
+    ) -> Result<PipelineOutput, PipelineError> {
         // 1. The drawing's mesh, in the sketch page's pixels.
         let reading = match following {
             true => self.finder.follow(sketch)?,
@@ -188,8 +216,18 @@ impl FacePipeline {
         let mesh = self.bank.shape().plausible(&reading.mesh.transformed(&page_to_face));
 
         // 3. Retrieval: the shape, and the colours the user hinted on the drawing's regions.
-        let (coefficients, _) = self.bank.shape().coefficients(&mesh);
+        //    A look photo needs none: it is the face.
         let hints_image = hints;
+        let retrievers = match exemplars {
+            Exemplars::Look(look) => {
+                let warped = self.warp.warp(&look.image, &look.mesh, &mesh);
+                let face = PipelineFace { face: warped.clone(), warped, bank_face: None, seed: 0 };
+                let faces = self.refined(sketch, hints_image, vec![face])?;
+                return Ok(PipelineOutput::Faces { reading, mesh, faces });
+            }
+            Exemplars::Bank(retrievers) => retrievers,
+        };
+        let (coefficients, _) = self.bank.shape().coefficients(&mesh);
         let hints = hints.map(|hints| {
             let fit = PageFit {
                 width: hints.width(),
@@ -208,41 +246,39 @@ impl FacePipeline {
             path: self.bank_path.clone(),
             source,
         };
-        let choices = self.retrievers.choose(self.bank.index(), Some(&query)).map_err(retrieval_error)?;
+        let choices = retrievers.choose(self.bank.index(), Some(&query)).map_err(retrieval_error)?;
 
         // 4. Each chosen face warped onto the drawing's mesh.
-        let mut warped = Vec::with_capacity(choices.len());
-        for choice in &choices {
+        let mut faces = Vec::with_capacity(choices.len());
+        for (choice, seed) in choices.iter().zip(retrievers.seeds()) {
             let photo = self.bank.face_image(choice.face).map_err(|source| PipelineError::Bank {
                 path: self.bank_path.clone(),
                 source,
             })?;
-            warped.push(self.warp.warp(&photo, &self.bank.mesh(choice.face), &mesh));
+            let warped = self.warp.warp(&photo, &self.bank.mesh(choice.face), &mesh);
+            faces.push(PipelineFace { face: warped.clone(), warped, bank_face: Some(choice.face), seed });
         }
-
-        // 5. Refined toward the drawing and its hints, all the variations in one run.
-        let refined = match self.refiner.as_mut() {
-            Some(refiner) => {
-                let exemplars: Vec<&RgbImage> = warped.iter().collect();
-                // The hints image is fitted like the sketch file; the network fits both alike.
-                Some(refiner.refine(sketch, &exemplars, hints_image)?)
-            }
-            None => None,
-        };
-        let seeds: Vec<u64> = self.retrievers.seeds().collect();
-        let mut refined = refined.map(Vec::into_iter);
-        let faces = choices
-            .iter()
-            .zip(seeds)
-            .zip(warped)
-            .map(|((choice, seed), warped)| PipelineFace {
-                face: refined.as_mut().and_then(Iterator::next).unwrap_or_else(|| warped.clone()),
-                warped,
-                bank_face: choice.face,
-                seed,
-            })
-            .collect();
+        let faces = self.refined(sketch, hints_image, faces)?;
         Ok(PipelineOutput::Faces { reading, mesh, faces })
+    }
+
+    /// The warped faces refined toward the drawing and its hints, all in one run (unchanged
+    /// without a refine network).
+    fn refined(
+        &mut self,
+        sketch: &GrayImage,
+        hints: Option<&RgbaImage>,
+        mut faces: Vec<PipelineFace>,
+    ) -> Result<Vec<PipelineFace>, PipelineError> {
+        if let Some(refiner) = self.refiner.as_mut() {
+            let exemplars: Vec<&RgbImage> = faces.iter().map(|face| &face.warped).collect();
+            // The hints image is fitted like the sketch file; the network fits both alike.
+            let refined = refiner.refine(sketch, &exemplars, hints)?;
+            for (face, refined) in faces.iter_mut().zip(refined) {
+                face.face = refined;
+            }
+        }
+        Ok(faces)
     }
 }
 

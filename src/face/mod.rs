@@ -5,6 +5,7 @@
 //! Plain Rust on images and points: no UI and no ONNX Runtime. The mesh *network* runs in
 //! [`crate::engine`], which composes the pipeline from these parts.
 
+mod align;
 mod bank;
 mod colours;
 mod mesh;
@@ -24,5 +25,6 @@ pub use retrieve::{
 };
 pub use roi::{CropBox, INK_LEVEL, ink_bounds};
 pub use warp::{FaceWarp, RING_SCALES, WarpReport};
+pub use align::align_photo;
 pub use bank::{Bank, BankError, BankMetadata, FaceSource};
 pub use shape::{ShapeModel, ShapeModelError};

@@ -4,10 +4,12 @@
 //! write): `mimetype` first and stored (`image/openraster`), `stack.xml` naming the layers, one
 //! PNG per layer under `data/`, `mergedimage.png` and `Thumbnails/thumbnail.png`. The layers,
 //! top to bottom: `face` (hidden), `colours` (half opacity) and `sketch`, each
-//! [`DOCUMENT_SIZE`] px square. sketch2face's own data rides along in `sketch2face/`: the
-//! strokes, colour strokes included, with the seed and the model's name as JSON, and the opened
-//! sketch file (the background) as a PNG, so the drawing reopens editable. Other programs ignore
-//! that folder; an `.ora` without it opens as its merged image.
+//! [`DOCUMENT_SIZE`] px square; and `look` (hidden, at the photo's own size, at most
+//! [`LOOK_MAX_SIDE`]), the photo whose face the face has, when the user gave one. sketch2face's
+//! own data rides along in `sketch2face/`: the strokes, colour strokes included, with the seed,
+//! the person chosen from the strip and the model's name as JSON, and the opened sketch file
+//! (the background) as a PNG, so the drawing reopens editable. Other programs ignore that
+//! folder; an `.ora` without it opens as its merged image.
 
 use std::io::{Cursor, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::{
-    Drawing, MAX_FILE_BYTES, SketchFileError, decode_sketch, drawing_from_json, drawing_to_json,
+    Drawing, MAX_FILE_BYTES, SketchFileError, decode_image, decode_sketch, drawing_from_json, drawing_to_json,
     rasterize, rasterize_hints,
 };
 use crate::imaging::upscale;
@@ -47,13 +49,19 @@ pub const ORA_MIMETYPE: &str = "image/openraster";
 pub const MAX_ORA_BYTES: u64 = 4 * MAX_FILE_BYTES;
 /// Where sketch2face's own data is inside the zip.
 pub const DRAWING_JSON: &str = "sketch2face/drawing.json";
+/// The look photo's layer (also written in the autosave, which has no other layer).
+pub const LOOK_PNG: &str = "data/look.png";
+/// The look photo is kept at most this many pixels on its longer side: enough to find and align
+/// its face again (the face pipeline searches at 512 px), small enough to autosave often.
+pub const LOOK_MAX_SIDE: u32 = 1024;
 const BACKGROUND_PNG: &str = "sketch2face/background.png";
 /// The `format` of [`DRAWING_JSON`].
 const FORMAT: &str = "sketch2face drawing";
 const FORMAT_VERSION: u32 = 1;
 
 /// A drawing as a document: the strokes (ink and colour) over an optional background, the
-/// seed of the face's variation code, and the model that painted it.
+/// seed of the face's variation code, the person chosen, the look photo, and the model that
+/// painted it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DrawingDocument {
     pub drawing: Drawing,
@@ -61,6 +69,57 @@ pub struct DrawingDocument {
     pub seed: u64,
     /// The file name of the model, for the record (a drawing opens with any model).
     pub model: Option<String>,
+    /// The bank face the user chose from the strip (face pipeline v3), kept while they draw.
+    pub person: Option<u64>,
+    /// The photo whose face the face has (face pipeline v3).
+    pub look: Option<LookPhoto>,
+}
+
+/// The look photo as the document keeps it: PNG bytes, encoded once (the autosave writes them
+/// after every stroke), at most [`LOOK_MAX_SIDE`] px.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookPhoto {
+    png: Arc<[u8]>,
+    width: u32,
+    height: u32,
+    /// Whether the face uses it now (a hidden look stays in the document, one click from back).
+    pub in_use: bool,
+}
+
+impl LookPhoto {
+    /// The photo, made at most [`LOOK_MAX_SIDE`] px and encoded.
+    pub fn new(photo: &RgbImage) -> LookPhoto {
+        let longer = photo.width().max(photo.height());
+        let photo = match longer > LOOK_MAX_SIDE {
+            true => {
+                let k = LOOK_MAX_SIDE as f32 / longer as f32;
+                let (w, h) = ((photo.width() as f32 * k).round().max(1.0) as u32, (photo.height() as f32 * k).round().max(1.0) as u32);
+                imageops::resize(photo, w, h, FilterType::Triangle)
+            }
+            false => photo.clone(),
+        };
+        let mut png = Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(photo.clone())
+            .write_to(&mut png, ImageFormat::Png)
+            .expect("a PNG encodes into memory");
+        LookPhoto { png: png.into_inner().into(), width: photo.width(), height: photo.height(), in_use: true }
+    }
+
+    /// The photo's PNG bytes.
+    pub fn png(&self) -> &[u8] {
+        &self.png
+    }
+
+    pub fn dimensions(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// The photo, decoded.
+    pub fn decode(&self) -> Result<RgbImage, image::ImageError> {
+        // Read back from a file, the bytes passed the sketch files' limits and are at most
+        // LOOK_MAX_SIDE px; made here, they are a PNG.
+        Ok(image::load_from_memory(&self.png)?.into_rgb8())
+    }
 }
 
 /// What an `.ora` file holds.
@@ -110,8 +169,24 @@ struct DrawingJson {
     /// The entry holding the background, when there is one.
     #[serde(default)]
     background: Option<String>,
+    /// The person chosen from the strip (a bank face).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    person: Option<u64>,
+    /// The entry holding the look photo, and whether the face uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    look: Option<String>,
+    #[serde(default = "in_use_default", skip_serializing_if = "is_true")]
+    look_in_use: bool,
     /// The strokes, in [`drawing_to_json`]'s form.
     drawing: serde_json::Value,
+}
+
+fn in_use_default() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// What a saved drawing holds besides sketch2face's own data.
@@ -136,7 +211,7 @@ pub fn write_ora<W: Write + Seek>(
     zip.start_file("mimetype", stored)?;
     zip.write_all(ORA_MIMETYPE.as_bytes())?;
     if let Layers::Pictures { face } = layers {
-        write_pictures(&mut zip, &document.drawing, face)?;
+        write_pictures(&mut zip, &document.drawing, face, document.look.as_ref())?;
     } else {
         let size = DOCUMENT_SIZE;
         zip.start_file("stack.xml", stored)?;
@@ -151,6 +226,7 @@ fn write_pictures<W: Write + Seek>(
     zip: &mut ZipWriter<W>,
     drawing: &Drawing,
     face: Option<&RgbImage>,
+    look: Option<&LookPhoto>,
 ) -> zip::result::ZipResult<()> {
     let size = DOCUMENT_SIZE;
     let sketch = rasterize(drawing, size);
@@ -171,6 +247,9 @@ fn write_pictures<W: Write + Seek>(
             if visible { "visible" } else { "hidden" }
         ));
     };
+    if look.is_some() {
+        layer("look", 1.0, false);
+    }
     if face.is_some() {
         layer("face", 1.0, false);
     }
@@ -222,6 +301,11 @@ fn write_data<W: Write + Seek>(
         .background
         .as_ref()
         .map(|_| BACKGROUND_PNG.to_owned());
+    if let Some(look) = &document.look {
+        let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+        zip.start_file(LOOK_PNG, stored)?;
+        zip.write_all(look.png())?;
+    }
     if let Some(image) = &drawing.background {
         write_png(
             zip,
@@ -235,6 +319,9 @@ fn write_data<W: Write + Seek>(
         seed: document.seed,
         model: document.model.clone(),
         background,
+        person: document.person,
+        look: document.look.as_ref().map(|_| LOOK_PNG.to_owned()),
+        look_in_use: document.look.as_ref().is_none_or(|look| look.in_use),
         drawing: serde_json::from_str(&drawing_to_json(drawing)).expect("the drawing's JSON"),
     };
     let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
@@ -350,10 +437,25 @@ fn read_ours(
             .map_err(|e| entry_error(entry, e.to_string()))?;
         drawing.background = Some(Arc::new(background.into_luma8()));
     }
+    let look = match json.look.as_deref() {
+        Some(entry) => {
+            let png = read_entry(zip, entry, path)?;
+            // The sketch files' limits first: a crafted entry cannot claim a huge image.
+            let photo = decode_image(&png, &path.join(entry))?;
+            let (width, height) = (photo.width(), photo.height());
+            if width.max(height) > LOOK_MAX_SIDE {
+                return Err(entry_error(entry, format!("the look photo is {width}x{height}, over {LOOK_MAX_SIDE} px")));
+            }
+            Some(LookPhoto { png: png.into(), width, height, in_use: json.look_in_use })
+        }
+        None => None,
+    };
     Ok(DrawingDocument {
         drawing,
         seed: json.seed,
         model: json.model,
+        person: json.person,
+        look,
     })
 }
 
@@ -429,7 +531,13 @@ mod tests {
             drawing,
             seed: 1234567,
             model: Some("sketch2face.onnx".to_owned()),
+            person: None,
+            look: None,
         }
+    }
+
+    fn look_photo(width: u32, height: u32) -> RgbImage {
+        RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]))
     }
 
     fn zip_names(bytes: &[u8]) -> Vec<String> {
@@ -454,6 +562,46 @@ mod tests {
             panic!("our own file opens editable")
         };
         assert_eq!(read, document);
+    }
+
+    #[test]
+    fn the_person_and_the_look_photo_come_back_from_the_file_and_from_the_autosave() {
+        let mut hidden = LookPhoto::new(&look_photo(300, 200));
+        hidden.in_use = false;
+        for look in [LookPhoto::new(&look_photo(300, 200)), hidden] {
+            let document = DrawingDocument { person: Some(4321), look: Some(look), ..document() };
+            for layers in [Layers::Pictures { face: None }, Layers::DataOnly] {
+                let bytes = write_ora(Cursor::new(Vec::new()), &document, layers).unwrap().into_inner();
+                let OpenedOra::Drawing(read) = read_ora(&bytes, Path::new("a.ora")).unwrap() else {
+                    panic!("our own file opens editable")
+                };
+                assert_eq!(read, document, "{layers:?}");
+                assert_eq!(read.look.unwrap().decode().unwrap(), look_photo(300, 200));
+            }
+        }
+        // The look is a hidden layer that other programs list.
+        let document = DrawingDocument { look: Some(LookPhoto::new(&look_photo(30, 20))), ..document() };
+        let bytes = write_ora(Cursor::new(Vec::new()), &document, Layers::Pictures { face: None }).unwrap().into_inner();
+        let mut zip = ZipArchive::new(Cursor::new(&bytes[..])).unwrap();
+        let stack = String::from_utf8(read_entry(&mut zip, "stack.xml", Path::new("a")).unwrap()).unwrap();
+        assert!(stack.contains("name=\"look\" src=\"data/look.png\""), "{stack}");
+        assert!(stack.contains("visibility=\"hidden\""), "{stack}");
+    }
+
+    #[test]
+    fn a_large_look_photo_is_kept_at_the_document_size_and_an_oversized_entry_is_refused() {
+        let look = LookPhoto::new(&look_photo(3000, 1500));
+        assert_eq!(look.dimensions(), (LOOK_MAX_SIDE, LOOK_MAX_SIDE / 2));
+        // A crafted file whose look entry is larger than any the app writes.
+        let mut document = DrawingDocument { look: Some(look), ..document() };
+        let big = LookPhoto::new(&look_photo(1000, 10));
+        let mut png = Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(look_photo(LOOK_MAX_SIDE + 1, 4)).write_to(&mut png, ImageFormat::Png).unwrap();
+        document.look = Some(LookPhoto { png: png.into_inner().into(), width: LOOK_MAX_SIDE + 1, height: 4, in_use: true });
+        let bytes = write_ora(Cursor::new(Vec::new()), &document, Layers::DataOnly).unwrap().into_inner();
+        let error = read_ora(&bytes, Path::new("crafted.ora")).unwrap_err().to_string();
+        assert!(error.contains("data/look.png") && error.contains("over 1024 px"), "{error}");
+        assert_eq!(big.dimensions(), (1000, 10));
     }
 
     #[test]

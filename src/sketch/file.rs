@@ -114,6 +114,46 @@ pub fn load_sketch_file(path: &Path) -> Result<GrayImage, SketchFileError> {
     Ok(normalize_sketch(image))
 }
 
+/// A photo's share of mid-tone pixels is at least this; a drawing's is far less (paper and ink,
+/// a little antialiasing and pencil grain between them).
+pub const PHOTO_MID_TONES: f64 = 0.5;
+/// The gray levels counted as mid-tones: neither ink nor paper.
+const MID_TONES: std::ops::Range<usize> = 40..216;
+
+/// Whether `image` is a photograph rather than a drawing: most of its pixels are mid-tones.
+pub fn looks_like_photo(image: &DynamicImage) -> bool {
+    let gray = flatten_onto_white(image.clone());
+    let pixels = u64::from(gray.width()) * u64::from(gray.height());
+    if pixels == 0 {
+        return false;
+    }
+    let counts = histogram(&gray);
+    let mid: u64 = counts[MID_TONES].iter().sum();
+    mid as f64 / pixels as f64 >= PHOTO_MID_TONES
+}
+
+/// What [`load_sketch_or_photo`] made of a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenedSketch {
+    /// The sketch page ([`BACKGROUND_SIZE`] px).
+    pub page: GrayImage,
+    /// The file was a photo, made a sketch with training's 2017 recipe
+    /// ([`crate::sketchify::canny2017`]).
+    pub from_photo: bool,
+}
+
+/// Reads an image file as a sketch page: a drawing is cleaned up ([`normalize_sketch`]); a photo
+/// ([`looks_like_photo`]) is first made a sketch with the recipe the models were trained on, at
+/// its own size, so what the user draws over is what training's sketches look like.
+pub fn load_sketch_or_photo(path: &Path) -> Result<OpenedSketch, SketchFileError> {
+    let image = decode_image(&read_image_file(path)?, path)?;
+    if !looks_like_photo(&image) {
+        return Ok(OpenedSketch { page: normalize_sketch(image), from_photo: false });
+    }
+    let sketch = crate::sketchify::canny2017(&image.into_rgb8());
+    Ok(OpenedSketch { page: fit_square_white(&sketch, BACKGROUND_SIZE), from_photo: true })
+}
+
 /// Reads an image file as it is (a photo for `sketch2face sketchify`), with the limits of
 /// sketch files: no normalisation. The format is recognised from the content, not the name.
 pub fn load_image_file(path: &Path) -> Result<DynamicImage, SketchFileError> {

@@ -12,7 +12,7 @@ mod raster;
 
 pub use cache::RasterCache;
 pub use document::{
-    COLOUR_OPACITY, DOCUMENT_SIZE, DRAWING_JSON, DocumentError, DrawingDocument, Layers,
+    COLOUR_OPACITY, DOCUMENT_SIZE, DRAWING_JSON, DocumentError, DrawingDocument, LOOK_MAX_SIDE, LOOK_PNG, Layers, LookPhoto,
     MAX_ORA_BYTES, ORA_ENTRIES, ORA_MIMETYPE, OpenedOra, THUMBNAIL_SIZE, load_ora, read_ora, save_ora,
     write_atomically, write_ora,
 };
@@ -21,7 +21,8 @@ pub use drawing::{
 };
 pub use file::{
     BACKGROUND_SIZE, MAX_DIMENSION, MAX_FILE_BYTES, SketchFileError, decode_image, decode_sketch,
-    PageFit, load_hints_file, load_image_file, load_sketch_file, load_sketch_file_fitted, normalize_sketch,
+    OpenedSketch, PHOTO_MID_TONES, PageFit, load_hints_file, load_image_file, load_sketch_file, load_sketch_file_fitted,
+    load_sketch_or_photo, looks_like_photo, normalize_sketch,
 };
 pub use history::{HISTORY_MAX_LEN, History};
 pub use raster::{

@@ -9,7 +9,6 @@ use crate::app::canvas::CanvasEvent;
 use crate::app::commands::Command;
 use crate::app::files::{DIALOG_FAILED_WITHIN, FileEvent, Opened, Purpose, free_file_name};
 use crate::app::settings::SIZE_STEP;
-use crate::engine::Seed;
 use crate::sketch::{Drawing, Tool};
 
 impl SketchApp {
@@ -71,8 +70,18 @@ impl SketchApp {
                     Purpose::SaveFace => Command::SaveFaceTo(path),
                     Purpose::SaveSketch => Command::SaveSketchTo(path),
                     Purpose::OpenModel => Command::LoadModel(path),
+                    Purpose::OpenLook => Command::LookFile(path),
                 }),
                 FileEvent::Loaded { path, result } => self.opened(path, result),
+                FileEvent::LookLoaded { path, result } => match result {
+                    Ok(photo) => {
+                        self.remember_folder(&path);
+                        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+                        self.message(format!("Looking for the face in {name}…"), false);
+                        self.look.choose(&mut self.live, photo, name);
+                    }
+                    Err(error) => self.message(format!("Could not open the look photo {}: {error}", path.display()), true),
+                },
                 FileEvent::Saved {
                     what,
                     path,
@@ -80,8 +89,8 @@ impl SketchApp {
                     drawing,
                 } => {
                     self.remember_folder(&path);
-                    if let Some((drawing, seed)) = drawing {
-                        self.document.saved_as(&path, drawing, Seed(seed));
+                    if let Some(saved) = drawing {
+                        self.document.saved_as(&path, *saved);
                         self.settings.add_recent(&path);
                     }
                     self.message(format!("Saved the {what} to {}", path.display()), false);
@@ -113,22 +122,44 @@ impl SketchApp {
 
     fn opened(&mut self, path: PathBuf, result: Result<Opened, String>) {
         match result {
-            Ok(Opened::Sketch(background)) => {
+            Ok(Opened::Sketch { page, from_photo }) => {
                 self.finish_stroke();
                 self.remember_folder(&path);
-                self.document.record(Drawing::with_background(background));
-                self.message(format!("Opened {}", path.display()), false);
+                self.document.record(Drawing::with_background(page));
+                self.live.new_drawing();
+                self.message(
+                    match from_photo {
+                        true => format!(
+                            "Opened the photo {} as a sketch (its edges, as the models were taught): draw over it, and erase what you do not want",
+                            path.display()
+                        ),
+                        false => format!("Opened {}", path.display()),
+                    },
+                    false,
+                );
             }
             Ok(Opened::Drawing(opened)) => {
                 self.finish_stroke();
                 self.remember_folder(&path);
                 self.settings.add_recent(&path);
                 self.document.open(opened, Some(path.clone()));
+                self.live.new_drawing();
+                if let Some(problem) = self.look.document_opened(&mut self.live, &self.document) {
+                    self.message(problem, true);
+                }
                 self.message(format!("Opened {}", path.display()), false);
             }
             Err(error) => {
                 self.message(format!("Could not open {}: {error}", path.display()), true);
             }
+        }
+    }
+
+    /// Why a look photo cannot be used now, if it cannot.
+    fn why_no_look(&self) -> Option<String> {
+        match self.settings.photographic {
+            false => Some("A look photo needs photographic faces: turn on Faces → Photographic first".to_owned()),
+            true => None,
         }
     }
 
@@ -163,6 +194,11 @@ impl SketchApp {
             Purpose::OpenModel => self.message(
                 "No file dialog could be shown (it needs xdg-desktop-portal or zenity): \
                  give the model on the command line (--model FILE).",
+                true,
+            ),
+            Purpose::OpenLook => self.message(
+                "No file dialog could be shown (it needs xdg-desktop-portal or zenity): \
+                 drop the photo onto the face.",
                 true,
             ),
         }
@@ -271,11 +307,58 @@ impl SketchApp {
             }
             Command::AdoptSeed(seed) => {
                 let old = self.document.seed();
-                if self.document.set_seed(seed) {
-                    self.live.adopt(self.document.drawing(), seed, old);
+                // A person of the strip (face pipeline v3) is kept from now on, and the face
+                // takes them rather than the look photo (which stays, one click from back).
+                let person = self.live.strip_person(self.document.drawing(), seed);
+                if person.is_some() {
+                    self.document.set_person(person.map(|p| p as u64));
+                    if self.document.set_look_in_use(false) {
+                        self.message("The look photo is set aside (tick Look to use it again)", false);
+                    }
+                }
+                if self.document.set_seed(seed) || person.is_some() {
+                    let person = self.look.person(&self.document);
+                    self.live.adopt(self.document.drawing(), seed, old, &person);
                 }
             }
             Command::OtherVariations => self.live.other_variations(&mut self.seeds),
+            Command::Unpin => {
+                self.document.set_person(None);
+            }
+            Command::ChooseLook => {
+                if let Some(why) = self.why_no_look() {
+                    self.message(why, true);
+                } else {
+                    self.dialog(Purpose::OpenLook);
+                }
+            }
+            Command::LookFile(path) => match self.why_no_look() {
+                Some(why) => self.message(why, true),
+                None => self.files.load_look(&self.ctx, path),
+            },
+            Command::UseLook(in_use) => {
+                self.document.set_look_in_use(in_use);
+            }
+            Command::RemoveLook => {
+                if self.document.set_look(None) {
+                    self.look.removed();
+                    let undo = "the look photo is out of the drawing (open it again to bring it back)";
+                    self.message(format!("Removed the look: {undo}"), false);
+                }
+            }
+            Command::SetPhotographic(on) => {
+                if self.settings.photographic != on {
+                    self.settings.photographic = on;
+                    self.live.set_pipeline(on.then(|| self.pipeline.clone()));
+                    self.message(
+                        match on {
+                            true => "Photographic faces: loading face pipeline v3…",
+                            false => "Generated faces: the v2 generator paints the faces",
+                        },
+                        false,
+                    );
+                }
+            }
             Command::CloseSaving => {
                 self.closing.save();
                 match self.document.path().map(Path::to_path_buf) {

@@ -17,6 +17,9 @@ impl SketchApp {
         for (text, is_error) in self.live.poll() {
             self.message(text, is_error);
         }
+        for (text, is_error) in self.look.poll(&mut self.live, &mut self.document) {
+            self.message(text, is_error);
+        }
         if self.settings.tool == Tool::Colour && self.live.model().why_no_hints().is_some() {
             self.settings.tool = Tool::Brush;
         }
@@ -40,6 +43,9 @@ impl SketchApp {
             can_go_back: !self.document.previous_seeds().is_empty(),
             model: self.live.model(),
             guide_problem: self.guide_problem.as_deref(),
+            person: self.document.person(),
+            look: self.document.look().map(|look| look.in_use),
+            reading_look: self.look.is_reading(),
         };
         let mut asked = Vec::new();
         egui::Panel::top("toolbar").show(ui, |ui| {
@@ -77,6 +83,7 @@ impl SketchApp {
             self.document.drawing(),
             self.canvas.current_stroke(),
             self.document.seed(),
+            &self.look.person(&self.document),
         );
         self.autosave_if_changed();
         if applied {
@@ -92,6 +99,10 @@ impl SketchApp {
                 .map(|f| f.path().to_path_buf())
                 .collect::<Vec<_>>()
         });
+        // Dropped on the face (or the strip): a photo for the look; anywhere else: a file to
+        // open (a drawing, a sketch, or a photo to draw over).
+        let at = self.ctx.input(|i| i.pointer.hover_pos());
+        let on_face = at.is_some_and(|at| self.layout.face.contains(at) || self.layout.strip.contains(at));
         if let Some(path) = dropped.first() {
             if dropped.len() > 1 {
                 self.message(
@@ -99,14 +110,16 @@ impl SketchApp {
                     false,
                 );
             }
-            self.commands.push(Command::OpenFile(path.clone()));
+            self.commands.push(match on_face {
+                true => Command::LookFile(path.clone()),
+                false => Command::OpenFile(path.clone()),
+            });
         }
     }
 
     fn ui_main(&mut self, ui: &mut Ui) {
         let available = ui.available_rect_before_wrap();
-        self.layout
-            .place(available, ui.pixels_per_point(), self.live.model().info());
+        self.layout.place(available, ui.pixels_per_point(), self.live.model());
         let Layout {
             canvas,
             face,
