@@ -667,7 +667,7 @@ fn snapshot_with_colours_and_variations() {
 #[test]
 fn the_worker_answers_only_the_newest_request_and_shuts_down_on_drop() {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let worker = Worker::spawn(model_path(), engine_options(), move || {
+    let worker = Worker::spawn(model_path(), None, engine_options(), move || {
         let _ = tx.send(());
     });
     rx.recv_timeout(WAIT).expect("notified after loading");
@@ -692,7 +692,7 @@ fn the_worker_answers_only_the_newest_request_and_shuts_down_on_drop() {
         while let Some(reply) = worker.try_recv() {
             match reply {
                 FromWorker::Generated { id, face, .. } => {
-                    assert_eq!(face.dimensions(), (resolution, resolution));
+                    assert_eq!(face.face.dimensions(), (resolution, resolution));
                     ids.push(id);
                 }
                 other => panic!("unexpected {other:?}"),
@@ -966,7 +966,7 @@ fn the_variations_strip_offers_four_faces_and_a_click_adopts_one() {
     harness.drop_at(second);
     harness.run_ok();
     assert_eq!(harness.state().seed(), seeds[1]);
-    assert_eq!(shown_face(&harness), faces[1], "the strip's face, at once");
+    assert_eq!(shown_face(&harness), faces[1].face, "the strip's face, at once");
     assert_eq!(
         harness.state().drawing().strokes.len(),
         1,

@@ -125,7 +125,7 @@ fn retrieval_holds_still_while_a_drawing_grows_stroke_by_stroke() {
     let mut chosen: Vec<usize> = Vec::new();
     for sketch in grown(&drawing) {
         if let PipelineOutput::Faces { faces, .. } = pipeline.run(&sketch, None, true).unwrap() {
-            chosen.push(faces[0].bank_face);
+            chosen.push(faces[0].bank_face.expect("a bank face"));
         }
     }
     // The outline alone is no face yet; from a few strokes on, a face each step.

@@ -181,14 +181,20 @@ pub fn ui_toolbar(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
 fn ui_people(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
     let mut out = Vec::new();
     let photographic = view.settings.photographic;
-    ui.label("Faces:");
-    for (on, name, what) in [
-        (true, "Photographic", "Real people's photographs, warped onto your drawing and refined to follow it (face pipeline v3)"),
-        (false, "Generated", "Faces painted by the generator network (v2)"),
-    ] {
-        if ui.add(egui::Button::selectable(photographic == on, name)).on_hover_text(what).clicked() && photographic != on {
-            out.push(Command::SetPhotographic(on));
-        }
+    let mut chosen = photographic;
+    egui::ComboBox::from_id_salt("faces")
+        .selected_text(if photographic { "Photographic faces" } else { "Generated faces" })
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut chosen, true, "Photographic faces").on_hover_text(
+                "Real people's photographs, warped onto your drawing and refined to follow it (face pipeline v3)",
+            );
+            ui.selectable_value(&mut chosen, false, "Generated faces")
+                .on_hover_text("Faces painted by the generator network (v2)");
+        })
+        .response
+        .on_hover_text("What paints the faces");
+    if chosen != photographic {
+        out.push(Command::SetPhotographic(chosen));
     }
     if !photographic {
         return out;

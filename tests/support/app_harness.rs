@@ -12,7 +12,7 @@ use eframe::egui::{self, Key, Modifiers, Pos2, Vec2};
 use egui_kittest::Harness;
 use image::GrayImage;
 use sketch2face::app::{AppOptions, ModelStatus, Settings, SketchApp};
-use sketch2face::engine::{Device, EngineOptions};
+use sketch2face::engine::{Device, EngineOptions, PipelineModels};
 use sketch2face::sketch::{self, Drawing, Point, Stroke, Tool};
 
 /// Generous: a debug build on a busy 2-core machine.
@@ -44,6 +44,7 @@ pub fn engine_options() -> EngineOptions {
 pub fn options() -> AppOptions {
     AppOptions {
         model: model_path(),
+        pipeline: PipelineModels::shipped(),
         engine: engine_options(),
         initial_file: None,
         settings: Settings::default(),
