@@ -18,7 +18,13 @@
 //!
 //! ```text
 //! cargo bench --bench live -- [--model PATH] [--strokes 200] [--threads N]
-//!                             [--out target/bench/live.json]
+//!                             [--photographic true] [--out target/bench/live.json]
+//! ```
+//!
+//! `--photographic true` runs the app on face pipeline v3 (mesh, bank, warp, refine; the
+//! generator stands in until the drawing is a face), as the Faces switch does.
+//!
+//! ```text
 //! ```
 //!
 //! The harness is driven like a window's event loop: pointer events arrive every 8 ms (a
@@ -284,6 +290,7 @@ fn run() -> anyhow::Result<()> {
     let defaults = AppOptions::default();
     let model = common::arg("model").map_or(defaults.model.clone(), PathBuf::from);
     let stroke_count: usize = common::arg_or("strokes", 200);
+    let photographic: bool = common::arg_or("photographic", false);
     // The engine's intra-op threads; 0 (the app's default) lets the engine choose.
     let threads: usize = common::arg_or("threads", defaults.engine.intra_threads);
     let engine = EngineOptions {
@@ -326,6 +333,7 @@ fn run() -> anyhow::Result<()> {
                     model,
                     engine,
                     initial_file: Some(sketch_file.clone()),
+                    settings: sketch2face::app::Settings { photographic, ..Default::default() },
                     // The autosave runs as in the app (off the UI thread, after each stroke).
                     data_dir: Some(data_dir),
                     ..defaults
@@ -352,19 +360,29 @@ fn run() -> anyhow::Result<()> {
         anyhow::bail!("the app could not load the model: {error}");
     }
     anyhow::ensure!(first_face, "no face within {PATIENCE:?} of startup");
-    let (load_time, provider, model_path, takes_hints) = match driver.app().model_status() {
+    let (load_time, provider, model_path, takes_hints, pipeline_state) = match driver.app().model_status() {
         ModelStatus::Ready {
             load_time,
             provider,
             info,
+            pipeline,
         } => (
             *load_time,
             provider.to_string(),
             info.path.clone(),
-            info.takes_hints,
+            // Face pipeline v3 takes hints whatever the generator does.
+            info.takes_hints || pipeline.is_ok(),
+            match pipeline {
+                Ok(()) => "face pipeline v3".to_owned(),
+                Err(why) => format!("off: {why}"),
+            },
         ),
-        _ => (Duration::ZERO, "?".to_owned(), PathBuf::new(), false),
+        _ => (Duration::ZERO, "?".to_owned(), PathBuf::new(), false, String::new()),
     };
+    anyhow::ensure!(
+        !photographic || pipeline_state == "face pipeline v3",
+        "--photographic true, but the pipeline did not load: {pipeline_state}"
+    );
     if !takes_hints {
         println!(
             "the model takes no colour hints: no colour strokes (pass --model with a v2 model)"
@@ -475,6 +493,8 @@ fn run() -> anyhow::Result<()> {
     };
     let p = |v: &[f64], q| common::round3(common::percentile(v, q));
     let summary = json!({
+        "photographic": photographic,
+        "pipeline": pipeline_state,
         "model": model_path,
         "provider": provider,
         "intra_threads": if threads == 0 { "engine default".to_owned() } else { threads.to_string() },

@@ -282,6 +282,7 @@ impl FaceMaker {
                 };
                 let look = match &args.look {
                     Some(path) => {
+                        pipeline.load_detector(&engine::shipped_model_file(engine::FACE_DETECT_MODEL_FILE), &opts);
                         let photo = load_image_file(path)
                             .with_context(|| format!("--look: cannot read the photo {}", path.display()))?
                             .into_rgb8();

@@ -1,37 +1,31 @@
 //! The look (issue 26): a photograph whose face becomes the exemplar instead of a bank face, so
 //! the face has that skin, those eyes, that hair, on the drawing's geometry.
 //!
-//! The photo is a photo, but the mesh network was taught on drawings: the photo is first made a
-//! sketch with training's own recipe ([`crate::sketchify::canny2017`], on which the network finds
-//! 99% of held-out faces), searched for faces in windows of several sizes (to tell one face from
-//! none or several), then aligned into the bank's face frame and read once more there, at the
-//! scale the network was taught on.
+//! A face detector taught on photos ([`FaceDetector`], MediaPipe's BlazeFace) tells one face
+//! from none or several and says where its eyes are; the photo is aligned by them into the
+//! bank's face frame, and the mesh network, which was taught on drawings, reads the face's mesh
+//! from the aligned photo made a sketch with training's own recipe
+//! ([`crate::sketchify::canny2017`], on which it finds 99% of held-out faces). The mesh then
+//! aligns the photo once more, by every point rather than two.
 
-use image::imageops::{self, FilterType};
 use image::RgbImage;
 
-use super::mesh::{MeshNetwork, MeshReading};
 use super::EngineError;
-use crate::face::{CropBox, Mesh, Similarity, align_photo};
+use super::detect::{FaceDetection, FaceDetector};
+use super::mesh::MeshNetwork;
+use crate::face::{CropBox, LEFT_EYE_OUTER, Mesh, RIGHT_EYE_OUTER, Similarity, align_photo};
 use crate::sketchify::canny2017;
 
-/// The longer side the photo is searched at: a face filling a tenth of it still spans ~50 px.
-const SEARCH_SIDE: u32 = 512;
-/// The search windows' sides, in shorter sides of the photo (1.5: a face that fills the photo,
-/// with MediaPipe's margin around it). Each is laid every half side.
-const WINDOW_SIDES: [f32; 6] = [1.5, 1.0, 0.7, 0.5, 0.35, 0.25];
-/// How sure the network must be of a face in a window before it is looked at closer, and after.
-/// Higher than a drawing's [`super::FOUND_PRESENCE`]: a photo's background makes edges
-/// everywhere, and a second face that is not there would refuse a good photo.
-const WINDOW_PRESENCE: f32 = 0.5;
-const FACE_PRESENCE: f32 = 0.8;
-/// Framing passes for each candidate, as [`super::MeshFinder`] does for a drawing.
-const REFINE_PASSES: usize = 2;
-/// Two readings whose centres lie closer than this many eye distances are one face.
-const SAME_FACE: f32 = 1.2;
-/// A face smaller than this many pixels between the eyes (in the searched photo) is too small to
-/// give the look its texture.
+/// A face smaller than this share of the largest one in the photo is someone in the background,
+/// not a second face the user meant.
+const BACKGROUND_FACE: f32 = 0.4;
+/// Eyes closer than this many pixels give the look too little texture.
 const MIN_EYE_DISTANCE: f32 = 12.0;
+/// Framing passes of the mesh network, as [`super::MeshFinder`] does for a drawing.
+const REFINE_PASSES: usize = 2;
+/// The inner corners of the eyes (MediaPipe's mesh): with the outer ones, the eyes' centres.
+const LEFT_EYE_INNER: usize = 133;
+const RIGHT_EYE_INNER: usize = 362;
 
 /// A look photo, read: the photo aligned into the face frame like a bank face, and its mesh.
 #[derive(Clone, Debug)]
@@ -51,105 +45,69 @@ pub enum LookError {
     NoFace,
     #[error("{count} faces found in the photo; crop it to the one face you want")]
     SeveralFaces { count: usize },
-    #[error("the face is too small in the photo ({percent:.0}% of its width between the eyes); crop closer to it")]
-    TooSmall { percent: f32 },
+    #[error("the face is too small in the photo ({eye_distance:.1} px between the eyes, {MIN_EYE_DISTANCE} needed); use a closer or larger photo")]
+    TooSmall { eye_distance: f32 },
+    #[error("the face in the photo cannot be read (turned away, or hidden?): the mesh model is {presence:.2} sure of it")]
+    Unreadable { presence: f32 },
     #[error("the photo is empty")]
     Empty,
     #[error("the look needs the face pipeline (mesh model and face bank), and it is not loaded")]
     NoPipeline,
+    #[error("the look needs the face detector, which did not load: {reason}")]
+    NoDetector { reason: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
 
+/// The faces the user means in `photo`: every detection but those much smaller than the largest.
+pub fn faces_meant(detections: Vec<FaceDetection>) -> Vec<FaceDetection> {
+    let side = |d: &FaceDetection| (d.bounds[2] - d.bounds[0]).max(d.bounds[3] - d.bounds[1]);
+    let largest = detections.iter().map(side).fold(0.0, f32::max);
+    detections.into_iter().filter(|d| side(d) >= BACKGROUND_FACE * largest).collect()
+}
+
 /// Reads the one face of `photo` into a [`Look`] in the frame of `template` (the bank's mean
 /// mesh, in a `side` x `side` face frame).
-pub fn read_look(network: &mut MeshNetwork, template: &Mesh, side: u32, photo: &RgbImage) -> Result<Look, LookError> {
+pub fn read_look(
+    detector: &mut FaceDetector,
+    network: &mut MeshNetwork,
+    template: &Mesh,
+    side: u32,
+    photo: &RgbImage,
+) -> Result<Look, LookError> {
     if photo.width() == 0 || photo.height() == 0 {
         return Err(LookError::Empty);
     }
-    // 1. Search a small copy, made a sketch, for faces.
-    let longer = photo.width().max(photo.height());
-    let shrink = (SEARCH_SIDE as f32 / longer as f32).min(1.0);
-    let small = match shrink < 1.0 {
-        true => imageops::resize(
-            photo,
-            ((photo.width() as f32 * shrink).round() as u32).max(1),
-            ((photo.height() as f32 * shrink).round() as u32).max(1),
-            FilterType::Triangle,
-        ),
-        false => photo.clone(),
-    };
-    let faces = find_faces(network, &canny2017(&small))?;
+    // 1. One face, and its eyes.
+    let faces = faces_meant(detector.detect(photo)?);
     let face = match faces.as_slice() {
         [] => return Err(LookError::NoFace),
         [face] => face,
         several => return Err(LookError::SeveralFaces { count: several.len() }),
     };
-    if face.mesh.eye_distance() < MIN_EYE_DISTANCE {
-        return Err(LookError::TooSmall { percent: 100.0 * face.mesh.eye_distance() / small.width() as f32 });
+    let eyes = [face.keypoints[FaceDetection::LEFT_EYE], face.keypoints[FaceDetection::RIGHT_EYE]];
+    let eye_distance = (eyes[1][0] - eyes[0][0]).hypot(eyes[1][1] - eyes[0][1]);
+    if eye_distance < MIN_EYE_DISTANCE {
+        return Err(LookError::TooSmall { eye_distance });
     }
 
-    // 2. Into the face frame, from the full photo (its sharpest pixels), and read again there.
-    let in_photo = face.mesh.transformed(&Similarity::scaling(1.0 / shrink));
-    let to_face = Similarity::fit(in_photo.points(), template.points()).ok_or(LookError::NoFace)?;
-    let image = align_photo(photo, &to_face, side);
-    let guess = in_photo.transformed(&to_face);
-    let framed = CropBox::around(&guess, network.roi_scale());
-    let reread = network.read(&canny2017(&image), &[framed])?.remove(0);
-    let (mesh, presence) = match reread.presence >= FACE_PRESENCE {
-        true => (reread.mesh, reread.presence),
-        // The aligned crop cut the face's context: the search's reading, carried over, is good.
-        false => (guess, face.presence),
-    };
-    Ok(Look { image, mesh, presence })
-}
-
-/// Every face the network is sure of in `sketch`, one reading each, the surest first.
-fn find_faces(network: &mut MeshNetwork, sketch: &image::GrayImage) -> Result<Vec<MeshReading>, EngineError> {
-    let (width, height) = (sketch.width() as f32, sketch.height() as f32);
-    let shorter = width.min(height);
-    let mut windows = Vec::new();
-    for fraction in WINDOW_SIDES {
-        let window = fraction * shorter;
-        let step = window / 2.0;
-        let positions = |extent: f32| -> Vec<f32> {
-            if window >= extent {
-                return vec![extent / 2.0];
-            }
-            let count = ((extent - window) / step).ceil() as usize + 1;
-            (0..count)
-                .map(|i| window / 2.0 + i as f32 * (extent - window) / (count - 1).max(1) as f32)
-                .collect()
-        };
-        for &cy in &positions(height) {
-            for &cx in &positions(width) {
-                windows.push(CropBox { centre: [cx, cy], side: window, angle: 0.0 });
-            }
-        }
-    }
-    let mut candidates: Vec<MeshReading> =
-        network.read(sketch, &windows)?.into_iter().filter(|r| r.presence >= WINDOW_PRESENCE).collect();
+    // 2. Aligned by the eyes into the face frame, where the mesh network reads its mesh.
+    let points = template.points();
+    let centre = |a: usize, b: usize| [(points[a][0] + points[b][0]) / 2.0, (points[a][1] + points[b][1]) / 2.0];
+    let template_eyes = [centre(LEFT_EYE_OUTER, LEFT_EYE_INNER), centre(RIGHT_EYE_OUTER, RIGHT_EYE_INNER)];
+    let by_eyes = Similarity::fit(&eyes, &template_eyes).ok_or(LookError::NoFace)?;
+    let sketch = canny2017(&align_photo(photo, &by_eyes, side));
+    let mut reading = network.read(&sketch, &[CropBox::around(template, network.roi_scale())])?.remove(0);
     for _ in 0..REFINE_PASSES {
-        if candidates.is_empty() {
-            break;
-        }
-        let framed: Vec<CropBox> =
-            candidates.iter().map(|r| CropBox::around(&r.mesh, network.roi_scale())).collect();
-        candidates = network.read(sketch, &framed)?;
+        reading = network.read(&sketch, &[CropBox::around(&reading.mesh, network.roi_scale())])?.remove(0);
     }
-    candidates.retain(|r| r.presence >= FACE_PRESENCE);
-    candidates.sort_by(|a, b| b.presence.total_cmp(&a.presence));
-    let mut faces: Vec<MeshReading> = Vec::new();
-    for candidate in candidates {
-        let [cx, cy] = candidate.mesh.centroid();
-        let is_new = faces.iter().all(|face| {
-            let [fx, fy] = face.mesh.centroid();
-            let reach = SAME_FACE * face.mesh.eye_distance().max(candidate.mesh.eye_distance());
-            (cx - fx).hypot(cy - fy) > reach
-        });
-        if is_new {
-            faces.push(candidate);
-        }
+    if !reading.found() {
+        return Err(LookError::Unreadable { presence: reading.presence });
     }
-    Ok(faces)
+
+    // 3. Aligned again by the whole mesh: the face lies where the bank's faces lie.
+    let by_mesh = Similarity::fit(reading.mesh.points(), points).ok_or(LookError::NoFace)?;
+    let to_face = by_mesh.after(&by_eyes);
+    Ok(Look { image: align_photo(photo, &to_face, side), mesh: reading.mesh.transformed(&by_mesh), presence: reading.presence })
 }
+

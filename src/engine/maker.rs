@@ -14,7 +14,7 @@ use super::look::{Look, LookError};
 use super::pipeline::{BANK_FILE, Exemplars, FacePipeline, PipelineError, PipelineOutput};
 use super::runtime::shipped_model_file;
 use super::session::{Conditions, Engine};
-use super::{EngineError, EngineOptions, MESH_MODEL_FILE, REFINE_MODEL_FILE, Seed};
+use super::{EngineError, EngineOptions, FACE_DETECT_MODEL_FILE, MESH_MODEL_FILE, REFINE_MODEL_FILE, Seed};
 use crate::error_chain;
 use crate::face::Retrievers;
 
@@ -30,6 +30,8 @@ pub struct PipelineModels {
     pub mesh: PathBuf,
     pub bank: PathBuf,
     pub refine: PathBuf,
+    /// The face detector for look photos (the faces do not need it).
+    pub detect: PathBuf,
 }
 
 impl PipelineModels {
@@ -39,6 +41,7 @@ impl PipelineModels {
             mesh: shipped_model_file(MESH_MODEL_FILE),
             bank: shipped_model_file(BANK_FILE),
             refine: shipped_model_file(REFINE_MODEL_FILE),
+            detect: shipped_model_file(FACE_DETECT_MODEL_FILE),
         }
     }
 }
@@ -93,7 +96,10 @@ impl FaceMaker {
         let (pipeline, pipeline_error) = match pipeline {
             None => (None, None),
             Some(models) => match FacePipeline::load_refined(&models.mesh, &models.bank, &models.refine, opts, &[]) {
-                Ok(pipeline) => (Some(pipeline), None),
+                Ok(mut pipeline) => {
+                    pipeline.load_detector(&models.detect, opts);
+                    (Some(pipeline), None)
+                }
                 Err(error) => (None, Some(error_chain(&error))),
             },
         };

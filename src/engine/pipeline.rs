@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use image::{GrayImage, RgbImage, RgbaImage};
 
+use super::detect::FaceDetector;
 use super::look::{Look, LookError, read_look};
 use super::mesh::{MeshFinder, MeshNetwork, MeshReading};
 use super::refine::RefineNetwork;
@@ -95,6 +96,8 @@ pub struct FacePipeline {
     warp: FaceWarp,
     retrievers: Retrievers,
     refiner: Option<RefineNetwork>,
+    /// The face detector the look photo needs, or why it did not load (`None`: not asked for).
+    detector: Option<Result<FaceDetector, String>>,
 }
 
 impl FacePipeline {
@@ -123,6 +126,7 @@ impl FacePipeline {
             warp,
             retrievers: Retrievers::new(seeds),
             refiner: None,
+            detector: None,
         })
     }
 
@@ -161,9 +165,20 @@ impl FacePipeline {
         self.retrievers = Retrievers::new(seeds);
     }
 
+    /// Loads the face detector a look photo needs. A detector that does not load is no error
+    /// for the faces: its reason is what [`FacePipeline::read_look`] answers.
+    pub fn load_detector(&mut self, path: &Path, opts: &EngineOptions) {
+        self.detector = Some(FaceDetector::load(path, opts).map_err(|error| crate::error_chain(&error)));
+    }
+
     /// The one face of `photo` (any size and framing), aligned like a bank face: the look.
     pub fn read_look(&mut self, photo: &RgbImage) -> Result<Look, LookError> {
-        read_look(self.finder.network_mut(), self.bank.shape().mean(), FACE_SIDE, photo)
+        let detector = match self.detector.as_mut() {
+            Some(Ok(detector)) => detector,
+            Some(Err(reason)) => return Err(LookError::NoDetector { reason: reason.clone() }),
+            None => return Err(LookError::NoDetector { reason: "none was loaded".to_owned() }),
+        };
+        read_look(detector, self.finder.network_mut(), self.bank.shape().mean(), FACE_SIDE, photo)
     }
 
     /// A new drawing: forget the mesh followed and the faces held.
