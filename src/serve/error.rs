@@ -1,20 +1,20 @@
 //! What a request can go wrong with, and the HTTP answer for each: a status and a JSON body
 //! `{"error": "..."}`, the shape the 2017 server used.
 
+use std::error::Error;
+
 use axum::Json;
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use tower_http::timeout::TimeoutError;
 
-use super::MAX_BODY_BYTES;
+use super::{BODY_IDLE_TIMEOUT, MAX_BODY_BYTES};
 use crate::error_chain;
 use crate::sketch::SketchFileError;
 
 /// The extensions the 2017 server accepted for `file` (any case here).
 pub const ALLOWED_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
-
-/// Seconds a client is told to wait before retrying when the queue is full.
-const RETRY_AFTER_SECONDS: u64 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -33,13 +33,16 @@ pub enum ServeError {
         source: SketchFileError,
     },
     #[error("{}", multipart_message(.0))]
-    Multipart(#[from] MultipartError),
+    Multipart(MultipartError),
+    /// The body stopped arriving for longer than [`BODY_IDLE_TIMEOUT`].
+    #[error("the upload stopped: nothing came for {} s", BODY_IDLE_TIMEOUT.as_secs())]
+    BodyStalled,
     #[error("{}", .0.body_text())]
     MultipartRejection(#[from] MultipartRejection),
     #[error(
         "the server is busy: {capacity} requests are already in progress or waiting; retry in a moment"
     )]
-    Busy { capacity: usize },
+    Busy { capacity: usize, retry_after: u64 },
     /// The model or the server itself failed; the details go to the log, not to the client.
     #[error("{0}")]
     Internal(String),
@@ -51,11 +54,27 @@ impl ServeError {
             Self::MissingFile => StatusCode::PRECONDITION_FAILED,
             Self::UnsupportedExtension => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadField { .. } | Self::BadImage { .. } => StatusCode::BAD_REQUEST,
+            Self::BodyStalled => StatusCode::REQUEST_TIMEOUT,
             Self::Multipart(error) => error.status(),
             Self::MultipartRejection(rejection) => rejection.status(),
             Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+}
+
+impl From<MultipartError> for ServeError {
+    /// The body timeout's error reaches the form as a failed read; it is the client's silence,
+    /// not a broken form.
+    fn from(error: MultipartError) -> ServeError {
+        let mut cause: Option<&(dyn Error + 'static)> = Some(&error);
+        while let Some(error) = cause {
+            if error.is::<TimeoutError>() {
+                return ServeError::BodyStalled;
+            }
+            cause = error.source();
+        }
+        ServeError::Multipart(error)
     }
 }
 
@@ -70,10 +89,10 @@ impl IntoResponse for ServeError {
             other => error_chain(other),
         };
         let mut response = error_response(status, message);
-        if matches!(self, Self::Busy { .. }) {
+        if let Self::Busy { retry_after, .. } = self {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }
@@ -126,8 +145,12 @@ mod tests {
 
     #[test]
     fn the_queue_being_full_says_when_to_retry() {
-        let response = ServeError::Busy { capacity: 3 }.into_response();
+        let response = ServeError::Busy {
+            capacity: 3,
+            retry_after: 7,
+        }
+        .into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
     }
 }

@@ -5,13 +5,16 @@
 //! and timeouts are tower-http layers, and the CPU work runs off the async threads, on a pool of
 //! engine sessions with a bounded admission in front. Uploads are decoded in memory with the
 //! sketch room's loader (the same cleanup and limits as `generate`); nothing is written to disk.
+//! The connections are hyper's, with a header-read timeout (`connections`).
 
+mod connections;
 mod error;
 mod pool;
 mod request;
 mod routes;
 
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -34,6 +37,17 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 const MAX_AUTO_WORKERS: usize = 8;
 /// Most threads inside one session when `--threads 0` splits the cores.
 const MAX_AUTO_THREADS: usize = 4;
+/// Most requests `--queue auto` lets wait: each holds its upload and decoded images (a 512 px
+/// sketch about 0.5 MB, up to 16 MiB plus the images for the largest), so the cap bounds the
+/// memory a burst of large uploads can take, where a fast model would allow thousands.
+const MAX_AUTO_QUEUE: usize = 128;
+/// Share of `--timeout` the last request in a full automatic queue may spend waiting for a
+/// session; the rest is for its upload, decoding and encoding, and a machine slower than at
+/// start.
+const QUEUE_WAIT_SHARE: f64 = 0.5;
+/// Longest a request body may go without sending a byte before it is answered 408 and its
+/// connection closed (`--timeout` still bounds the whole request).
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `sketch2face serve`
 #[derive(Args, Clone, Debug)]
@@ -47,11 +61,14 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub workers: usize,
 
-    /// Requests that may wait for a free session; more are answered 503 with Retry-After
-    #[arg(long, default_value_t = 32, value_name = "N")]
-    pub queue: usize,
+    /// Requests that may wait for a free session; more are answered 503 with Retry-After.
+    /// auto: as many as the sessions can answer within half of --timeout at the speed
+    /// measured at start (at most 128); 0: none wait
+    #[arg(long, default_value = "auto", value_name = "N|auto")]
+    pub queue: QueueArg,
 
-    /// Longest time one request may take, reading its upload included, in seconds
+    /// Longest time one request may take, reading its upload included, in seconds; a client
+    /// that stops sending its request's head or body is cut off after 5 s of silence
     #[arg(long, default_value_t = 30, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
@@ -63,6 +80,49 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// `--queue`: a number of requests, or `auto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueArg {
+    Auto,
+    Requests(usize),
+}
+
+impl FromStr for QueueArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<QueueArg, String> {
+        if text.eq_ignore_ascii_case("auto") {
+            return Ok(QueueArg::Auto);
+        }
+        text.parse()
+            .map(QueueArg::Requests)
+            .map_err(|_| format!("`{text}` is neither a number of requests nor `auto`"))
+    }
+}
+
+/// The automatic queue: as many requests as `sessions` answer in [`QUEUE_WAIT_SHARE`] of
+/// `timeout` at `face_time` each, so the last one admitted still gets its face in time; at
+/// least one per session, at most [`MAX_AUTO_QUEUE`].
+pub fn auto_queue(sessions: usize, timeout: Duration, face_time: Duration) -> usize {
+    // A face timed at under 0.1 ms is a clock artefact, not a speed to divide by.
+    let face = face_time.as_secs_f64().max(1e-4);
+    let per_session = (timeout.as_secs_f64() * QUEUE_WAIT_SHARE / face).floor();
+    let waiting = (sessions as f64 * per_session).min(MAX_AUTO_QUEUE as f64) as usize;
+    waiting.max(sessions)
+}
+
+/// What a client turned away with 503 is told to wait: the time the sessions take to work
+/// through everything admitted, in whole seconds, 1 to `timeout`.
+pub fn retry_after(
+    capacity: usize,
+    sessions: usize,
+    face_time: Duration,
+    timeout: Duration,
+) -> u64 {
+    let drain = face_time.as_secs_f64() * capacity as f64 / sessions.max(1) as f64;
+    (drain.ceil() as u64).clamp(1, timeout.as_secs().max(1))
 }
 
 /// Engine sessions and threads inside each: values given are kept; 0 for the sessions is one per
@@ -94,23 +154,34 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     };
     let pool = EnginePool::start(&args.model.model_path(), &options, workers)?;
     let model = pool.model().clone();
+    let timeout = Duration::from_secs(args.timeout);
+    let queue = match args.queue {
+        QueueArg::Auto => auto_queue(workers, timeout, model.face_time),
+        QueueArg::Requests(queue) => queue,
+    };
     eprintln!(
-        "model {} ({}x{}) on {}: {} of {}",
+        "model {} ({}x{}) on {}: {} of {}, {:.1} ms a face; queue {queue}{}",
         model.info.path.display(),
         model.info.resolution,
         model.info.resolution,
         model.provider,
         counted(workers, "session"),
         counted(threads, "thread"),
+        model.face_time.as_secs_f64() * 1e3,
+        if args.queue == QueueArg::Auto {
+            " (auto)"
+        } else {
+            ""
+        },
     );
 
-    let capacity = workers + args.queue;
+    let capacity = workers + queue;
     let state = AppState::new(
         pool.handle(),
         capacity,
-        info_json(&model, args, workers, threads),
+        retry_after(capacity, workers, model.face_time, timeout),
+        info_json(&model, args, workers, threads, queue),
     );
-    let timeout = Duration::from_secs(args.timeout);
     let app = routes::router(state, timeout, cors);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -130,10 +201,8 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             .local_addr()
             .context("cannot read the bound address")?;
         eprintln!("listening on http://{bound} (Ctrl+C to stop)");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("the server failed")
+        connections::serve(listener, app, shutdown_signal()).await;
+        anyhow::Ok(())
     });
     // Waits for decoding or encoding still running for requests that gave up.
     drop(runtime);
@@ -149,8 +218,8 @@ fn counted(count: usize, noun: &str) -> String {
     format!("{count} {noun}{plural}")
 }
 
-/// Resolves on Ctrl+C or SIGTERM. axum then stops accepting connections and waits for the
-/// requests in flight.
+/// Resolves on Ctrl+C or SIGTERM. The server then stops accepting connections and waits for
+/// the requests in flight.
 async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
@@ -208,6 +277,7 @@ fn info_json(
     args: &ServeArgs,
     workers: usize,
     threads: usize,
+    queue: usize,
 ) -> serde_json::Value {
     let info = &model.info;
     let side = info.resolution;
@@ -219,7 +289,9 @@ fn info_json(
         inputs.push(json!({ "name": HINTS_NAME, "type": "f32", "shape": [1, 4, side, side], "from": "hints" }));
     }
     if info.z_dim > 0 {
-        inputs.push(json!({ "name": Z_NAME, "type": "f32", "shape": [1, info.z_dim], "from": "seed" }));
+        inputs.push(
+            json!({ "name": Z_NAME, "type": "f32", "shape": [1, info.z_dim], "from": "seed" }),
+        );
     }
     let file = info
         .path
@@ -241,12 +313,16 @@ fn info_json(
         "cuda_error": model.cuda_error.as_deref().and_then(|reason| reason.lines().next()),
         "sessions": workers,
         "threads_per_session": threads,
+        "face_ms_at_start": (model.face_time.as_secs_f64() * 1e4).round() / 10.0,
         "limits": {
             "max_body_bytes": MAX_BODY_BYTES,
             "max_image_side": MAX_DIMENSION,
             "max_size": MAX_SIZE,
-            "queue": args.queue,
+            "queue": queue,
+            "queue_auto": args.queue == QueueArg::Auto,
             "timeout_s": args.timeout,
+            "header_timeout_s": connections::HEADER_TIMEOUT.as_secs(),
+            "body_idle_timeout_s": BODY_IDLE_TIMEOUT.as_secs(),
         },
     })
 }
@@ -280,6 +356,41 @@ mod tests {
                 "{workers} {threads} {cores}"
             );
         }
+    }
+
+    #[test]
+    fn the_automatic_queue_holds_what_the_sessions_answer_in_half_the_timeout() {
+        let ms = Duration::from_millis;
+        let timeout = Duration::from_secs(30);
+        // 2 sessions at 100 ms a face answer 150 requests each in 15 s: capped.
+        assert_eq!(auto_queue(2, timeout, ms(100)), MAX_AUTO_QUEUE);
+        // 2 sessions at 1 s: 15 each.
+        assert_eq!(auto_queue(2, timeout, ms(1000)), 30);
+        // A face slower than half the timeout still leaves one place per session.
+        assert_eq!(auto_queue(3, timeout, ms(20_000)), 3);
+        assert_eq!(auto_queue(1, Duration::from_secs(1), ms(250)), 2);
+        // A clock that reads zero does not divide by zero.
+        assert_eq!(auto_queue(2, timeout, Duration::ZERO), MAX_AUTO_QUEUE);
+        // More sessions than the cap still get one place each.
+        assert_eq!(auto_queue(200, timeout, ms(10)), 200);
+    }
+
+    #[test]
+    fn retry_after_is_the_time_to_work_through_the_admitted_requests() {
+        let timeout = Duration::from_secs(30);
+        assert_eq!(retry_after(130, 2, Duration::from_millis(10), timeout), 1);
+        assert_eq!(retry_after(130, 2, Duration::from_millis(50), timeout), 4);
+        assert_eq!(retry_after(130, 2, Duration::from_secs(2), timeout), 30);
+    }
+
+    #[test]
+    fn queue_is_a_number_or_auto() {
+        assert_eq!("auto".parse(), Ok(QueueArg::Auto));
+        assert_eq!("AUTO".parse(), Ok(QueueArg::Auto));
+        assert_eq!("0".parse(), Ok(QueueArg::Requests(0)));
+        assert_eq!("40".parse(), Ok(QueueArg::Requests(40)));
+        let error = "-1".parse::<QueueArg>().unwrap_err();
+        assert!(error.contains("`-1`"), "{error}");
     }
 
     #[test]

@@ -7,11 +7,13 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use crossbeam_channel::{Receiver, Sender};
-use image::RgbImage;
+use image::{GrayImage, Luma, RgbImage};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::oneshot;
 
@@ -20,6 +22,12 @@ use super::request::FaceInput;
 use crate::engine::{Engine, EngineOptions, ModelInfo, Provider};
 use crate::{error_chain, panic_message};
 
+/// Faces each session makes at start, all sessions at once once all are loaded: the first is
+/// discarded (it allocates ONNX Runtime's buffers, or tunes the GPU's kernels), the fastest of
+/// the others is the session's time. The fastest, because a machine busy with something else
+/// for a moment (other programs starting) only ever makes a face slower.
+const TIMED_FACES: usize = 5;
+
 /// What every session of the pool runs: the same model on the same provider.
 #[derive(Clone, Debug)]
 pub struct PoolModel {
@@ -27,6 +35,9 @@ pub struct PoolModel {
     pub provider: Provider,
     /// Why `--device auto` ended on the CPU, when it did.
     pub cuda_error: Option<String>,
+    /// How long one session took for a face at start while every session made faces: the
+    /// slowest session's best time. What the automatic queue is sized from.
+    pub face_time: Duration,
 }
 
 /// A face to paint, the admission it holds, and where to send the face.
@@ -50,8 +61,9 @@ pub struct PoolHandle {
 }
 
 impl EnginePool {
-    /// Loads `workers` sessions of `model`, each on its own thread, all at once; fails with the
-    /// first session's error when any cannot be loaded.
+    /// Loads `workers` sessions of `model`, each on its own thread, all at once, and times a
+    /// few faces on each (which also spares the first clients the sessions' first, slow run);
+    /// fails with the first session's error when any cannot be loaded or make a face.
     pub fn start(
         model: &Path,
         options: &EngineOptions,
@@ -59,15 +71,25 @@ impl EnginePool {
     ) -> anyhow::Result<EnginePool> {
         let (jobs, job_queue) = crossbeam_channel::unbounded::<Job>();
         let (loaded_tx, loaded) = crossbeam_channel::bounded(workers);
+        // The faces are timed once every session is loaded, so no session's loading slows
+        // another's faces; every thread reaches it once, loaded or not.
+        let all_loaded = Arc::new(Barrier::new(workers));
         let mut threads = Vec::with_capacity(workers);
         for index in 0..workers {
             let (model, options) = (model.to_owned(), *options);
             let (job_queue, loaded_tx) = (job_queue.clone(), loaded_tx.clone());
+            let all_loaded = Arc::clone(&all_loaded);
             let thread = std::thread::Builder::new()
                 .name(format!("sketch2face-engine-{index}"))
                 .spawn(move || {
-                    let engine = match load(&model, &options) {
-                        Ok(engine) => engine,
+                    let loaded = load(&model, &options);
+                    all_loaded.wait();
+                    let loaded = loaded.and_then(|mut engine| {
+                        let face_time = time_faces(&mut engine)?;
+                        Ok((engine, face_time))
+                    });
+                    let (engine, face_time) = match loaded {
+                        Ok(loaded) => loaded,
                         Err(error) => {
                             let _ = loaded_tx.send(Err(error));
                             return;
@@ -77,6 +99,7 @@ impl EnginePool {
                         info: engine.info().clone(),
                         provider: engine.provider(),
                         cuda_error: engine.cuda_error().map(str::to_owned),
+                        face_time,
                     }));
                     drop(loaded_tx);
                     run_jobs(engine, &job_queue);
@@ -91,7 +114,8 @@ impl EnginePool {
         for result in loaded.iter() {
             match result {
                 Ok(model) => {
-                    model_loaded.get_or_insert(model);
+                    let slowest = model_loaded.get_or_insert_with(|| model.clone());
+                    slowest.face_time = slowest.face_time.max(model.face_time);
                 }
                 Err(error) => {
                     load_error.get_or_insert(error);
@@ -161,6 +185,24 @@ fn load(model: &Path, options: &EngineOptions) -> anyhow::Result<Engine> {
         .map_err(anyhow::Error::from)
 }
 
+/// The best time of [`TIMED_FACES`] faces after a first one, for a white page four times the
+/// model's side (the example sketches' 512 px for a 128 px model: the engine scales it down).
+fn time_faces(engine: &mut Engine) -> anyhow::Result<Duration> {
+    let side = engine.resolution() * 4;
+    let page = GrayImage::from_pixel(side, side, Luma([255]));
+    let mut best = Duration::MAX;
+    for index in 0..=TIMED_FACES {
+        let started = Instant::now();
+        catch_unwind(AssertUnwindSafe(|| engine.generate(&page)))
+            .map_err(|panic| anyhow!("the model crashed: {}", panic_message(panic.as_ref())))?
+            .context("the model cannot make a face at start")?;
+        if index > 0 {
+            best = best.min(started.elapsed());
+        }
+    }
+    Ok(best)
+}
+
 /// Answers jobs until the queue is closed. A job whose request has gone (timed out, client
 /// away) is skipped: nobody waits for its face.
 fn run_jobs(mut engine: Engine, jobs: &Receiver<Job>) {
@@ -180,8 +222,8 @@ fn run_jobs(mut engine: Engine, jobs: &Receiver<Job>) {
         let face = catch_unwind(AssertUnwindSafe(|| {
             engine.generate_with(&job.input.sketch, &conditions)
         }))
-            .map_err(|panic| format!("the model crashed: {}", panic_message(panic.as_ref())))
-            .and_then(|face| face.map_err(|error| error_chain(&error)));
+        .map_err(|panic| format!("the model crashed: {}", panic_message(panic.as_ref())))
+        .and_then(|face| face.map_err(|error| error_chain(&error)));
         let _ = job.reply.send((face, job.permit));
     }
 }

@@ -1,5 +1,5 @@
 //! The routes (`GET /`, `POST /gen`, `GET /info`) and the layers around them: the log line,
-//! JSON error bodies, CORS, the timeout and the body limit.
+//! JSON error bodies, CORS, the timeouts and the body limit.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,12 +18,12 @@ use image::{ImageEncoder, RgbImage};
 use tokio::sync::Semaphore;
 use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
-use super::MAX_BODY_BYTES;
 use super::error::{ServeError, error_response, too_large_message};
 use super::pool::PoolHandle;
 use super::request::GenRequest;
+use super::{BODY_IDLE_TIMEOUT, MAX_BODY_BYTES};
 use crate::engine;
 use crate::panic_message;
 
@@ -37,17 +37,25 @@ struct Shared {
     /// encoding); when none is left the server answers 503.
     admission: Arc<Semaphore>,
     capacity: usize,
+    /// Seconds a client turned away is told to wait.
+    retry_after: u64,
     /// The body of `GET /info`, made once.
     info: serde_json::Value,
 }
 
 impl AppState {
     /// `capacity` requests may be worked on at once: the engine sessions' and the queue's.
-    pub fn new(pool: PoolHandle, capacity: usize, info: serde_json::Value) -> AppState {
+    pub fn new(
+        pool: PoolHandle,
+        capacity: usize,
+        retry_after: u64,
+        info: serde_json::Value,
+    ) -> AppState {
         AppState(Arc::new(Shared {
             pool,
             admission: Arc::new(Semaphore::new(capacity)),
             capacity,
+            retry_after,
             info,
         }))
     }
@@ -63,6 +71,10 @@ pub fn router(state: AppState, timeout: Duration, cors: Option<CorsLayer>) -> Ro
         // One limit, tower-http's, for every route (axum's own 2 MB one would hit first).
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Reset by every piece of the body that arrives, so only a client that stops sending
+        // is cut off (408, ServeError::BodyStalled), long before `timeout` runs out; hyper then
+        // closes the connection, since the body was not read to its end.
+        .layer(RequestBodyTimeoutLayer::new(BODY_IDLE_TIMEOUT))
         // The timeout covers reading the body too, so a slow client cannot hold a request open.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -104,6 +116,7 @@ async fn generate(
         .try_acquire_owned()
         .map_err(|_| ServeError::Busy {
             capacity: state.0.capacity,
+            retry_after: state.0.retry_after,
         })?;
     let size = request.size;
     let (input, permit) = off_async_threads(move || (request.decode(), permit)).await?;
