@@ -216,7 +216,7 @@ fn ui_people(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
             {
                 out.push(Command::UseLook(checked));
             }
-            if ui.small_button("✕").on_hover_text("Remove the look photo from the drawing").clicked() {
+            if ui.small_button("Remove").on_hover_text("Remove the look photo from the drawing").clicked() {
                 out.push(Command::RemoveLook);
             }
             if ui.add_enabled(!view.reading_look, egui::Button::new("Other look…")).on_hover_text(look_tip).clicked() {
@@ -225,7 +225,7 @@ fn ui_people(ui: &mut Ui, view: &ToolbarView) -> Vec<Command> {
         }
     }
     if let Some(person) = view.person {
-        ui.label(format!("📌 person {person}")).on_hover_text(
+        ui.label(format!("Pinned: person {person}")).on_hover_text(
             "The face keeps this person of the strip while you draw; click another in the strip to change",
         );
         if ui.small_button("Unpin").on_hover_text("Let the drawing choose the person again").clicked() {
