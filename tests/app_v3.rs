@@ -191,3 +191,23 @@ fn a_photo_opened_as_the_sketch_becomes_its_edges_and_is_drawn_over_and_erased_l
     assert!(after < before, "the eraser took the photo's lines away: {before} -> {after} ink pixels");
     assert!(harness.state().drawing().background.is_some(), "the layer stays, erased in part");
 }
+
+/// The app with a look photo and the strip of people, rendered (lavapipe): the picture the
+/// README and the issue show. `SKETCH2FACE_SCREENSHOT=PATH` writes it there.
+#[test]
+fn the_app_with_a_look_and_the_strip_of_people_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = photographic(dir.path());
+    open_drawing(&mut harness);
+    drop_file(&mut harness, &project("tests/data/sketchify/astronaut_face.png"), true);
+    wait_for(&mut harness, "the look", |app| app.has_look_face());
+    wait_for_pipeline_face(&mut harness);
+    wait_for(&mut harness, "the strip", |app| app.variations().1.is_some());
+    assert!(harness.state().variations().1.unwrap().iter().all(|made| made.person.is_some()));
+    let image = harness.render().expect("a wgpu adapter (mesa-vulkan-drivers)");
+    let face = harness.state().layout().face;
+    assert!(image.width() as f32 >= face.max.x && image.height() as f32 >= face.max.y);
+    if let Some(path) = std::env::var_os("SKETCH2FACE_SCREENSHOT") {
+        image.save(&path).unwrap();
+    }
+}

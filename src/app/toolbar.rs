@@ -407,14 +407,20 @@ pub fn ui_status(ui: &mut Ui, view: &StatusView) {
                 info,
                 provider,
                 load_time,
-                ..
+                pipeline,
             } => {
-                ui.label(format!("{} · {} px", model_name(info), info.resolution))
-                    .on_hover_text(format!(
-                        "{}\nloaded in {} ms",
-                        info.path.display(),
-                        load_time.as_millis()
-                    ));
+                let loaded = format!("{}\nloaded in {} ms", info.path.display(), load_time.as_millis());
+                match pipeline {
+                    Ok(()) => ui
+                        .label(format!("face pipeline v3 · {} px", crate::engine::FACE_SIDE))
+                        .on_hover_text(format!(
+                            "Mesh, bank, warp and refine; the generator {} paints until the drawing is a face\n{loaded}",
+                            model_name(info)
+                        )),
+                    Err(_) => ui
+                        .label(format!("{} · {} px", model_name(info), info.resolution))
+                        .on_hover_text(loaded),
+                };
                 ui.separator();
                 ui.label(provider.to_string())
                     .on_hover_text("Execution provider");
