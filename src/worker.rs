@@ -24,17 +24,26 @@ use crossbeam_channel::{Receiver, Sender};
 use image::{GrayImage, RgbImage, RgbaImage};
 
 use crate::engine::{self, EngineOptions, FaceMaker, FaceOrder, Look, MadeFace, ModelInfo, PipelineModels, Provider, Seed};
+use crate::sketch::{Drawing, RasterCache, Stroke};
 use crate::{error_chain, panic_message};
+
+/// The page a face is made from.
+#[derive(Clone, Debug)]
+pub enum Page {
+    /// A sketch, any size (the engine fits it to the model), and colour hints (colour where
+    /// alpha > 0, any size; `None` for none).
+    Image { sketch: GrayImage, hints: Option<RgbaImage> },
+    /// The app's drawing with the stroke being drawn, rasterized here, off the UI thread, at
+    /// `side` px (with its colour hints when `hints`), by the rasterizer the canvas shows.
+    Drawing { drawing: Arc<Drawing>, extra: Option<Stroke>, side: u32, hints: bool },
+}
 
 /// What a face is made from.
 #[derive(Clone, Debug)]
 pub struct Request {
     /// Grows with every request; replies carry it back.
     pub id: u64,
-    /// The sketch, any size (the engine fits it to the model).
-    pub sketch: GrayImage,
-    /// Colour hints (colour where alpha > 0), any size; `None` for none.
-    pub hints: Option<RgbaImage>,
+    pub page: Page,
     /// The look photo, read ([`ToWorker::ReadLook`]): the face's exemplar instead of a bank face.
     pub look: Option<Arc<Look>>,
     /// The bank face the user chose from the strip: the face keeps it while the drawing grows.
@@ -46,10 +55,23 @@ impl Request {
     pub fn sketch(id: u64, sketch: GrayImage) -> Self {
         Self {
             id,
-            sketch,
-            hints: None,
+            page: Page::Image { sketch, hints: None },
             look: None,
             pin: None,
+        }
+    }
+}
+
+impl Page {
+    /// The sketch and hints, rasterized by `cache` when they are a drawing.
+    fn render(self, cache: &mut RasterCache) -> (GrayImage, Option<RgbaImage>) {
+        match self {
+            Page::Image { sketch, hints } => (sketch, hints),
+            Page::Drawing { drawing, extra, side, hints } => {
+                let sketch = cache.render(&drawing, extra.as_ref(), side);
+                let hints = hints.then(|| cache.render_hints(&drawing, extra.as_ref(), side));
+                (sketch, hints)
+            }
         }
     }
 }
@@ -241,6 +263,7 @@ fn worker_main(
     });
 
     let mut queue = Queue::default();
+    let mut cache = RasterCache::default();
     while let Some(job) = queue.next(requests) {
         let start = Instant::now();
         let (id, result) = match job {
@@ -259,22 +282,28 @@ fn worker_main(
                 continue;
             }
             Job::Face(ToWorkerFace { request, seed }) => {
-                let order = FaceOrder { sketch: &request.sketch, hints: request.hints.as_ref(), following: true };
+                let Request { id, page, look, pin } = request;
                 let result = catch_unwind(AssertUnwindSafe(|| {
-                    maker.face(&order, seed, request.pin, request.look.as_deref())
+                    let (sketch, hints) = page.render(&mut cache);
+                    let order = FaceOrder { sketch: &sketch, hints: hints.as_ref(), following: true };
+                    maker.face(&order, seed, pin, look.as_deref())
                 }));
                 let reply = result.map(|made| {
                     made.map(|face| FromWorker::Generated {
-                        id: request.id,
+                        id,
                         face,
                         elapsed: start.elapsed(),
                     })
                 });
-                (request.id, reply)
+                (id, reply)
             }
             Job::Variations { request, seeds } => {
-                let order = FaceOrder { sketch: &request.sketch, hints: request.hints.as_ref(), following: true };
-                let result = catch_unwind(AssertUnwindSafe(|| maker.variations(&order, &seeds)));
+                let page = request.page;
+                let result = catch_unwind(AssertUnwindSafe(|| {
+                    let (sketch, hints) = page.render(&mut cache);
+                    let order = FaceOrder { sketch: &sketch, hints: hints.as_ref(), following: true };
+                    maker.variations(&order, &seeds)
+                }));
                 let reply = result.map(|made| {
                     made.map(|faces| FromWorker::Variations {
                         id: request.id,
@@ -410,7 +439,8 @@ mod tests {
             panic!("a face job")
         };
         assert_eq!((job.request.id, job.seed), (5, Seed(5)));
-        assert_eq!(job.request.sketch.get_pixel(0, 0).0, [5]);
+        let Page::Image { sketch, .. } = &job.request.page else { panic!("an image page") };
+        assert_eq!(sketch.get_pixel(0, 0).0, [5]);
         assert!(rx.is_empty());
     }
 

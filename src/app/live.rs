@@ -18,8 +18,8 @@ use image::RgbImage;
 
 use super::commands::Command;
 use crate::engine::{EngineOptions, Look, MadeFace, ModelInfo, Painter, PipelineModels, Provider, Seed};
-use crate::sketch::{Drawing, RasterCache, Stroke};
-use crate::worker::{FromWorker, Request, Worker};
+use crate::sketch::{Drawing, Stroke};
+use crate::worker::{FromWorker, Page, Request, Worker};
 
 /// Alternatives in the variations strip.
 pub const VARIATIONS: usize = 4;
@@ -173,8 +173,6 @@ pub struct LiveFace {
     model: ModelStatus,
     /// Why the newest face could not be painted by a loaded model (cleared by the next face).
     run_failure: Option<String>,
-    /// The drawing at the model's resolution.
-    cache: RasterCache,
     sent: Option<Sent>,
     /// The newest id given to any request.
     last_id: u64,
@@ -212,7 +210,6 @@ impl LiveFace {
             engine,
             model: ModelStatus::Loading,
             run_failure: None,
-            cache: RasterCache::default(),
             sent: None,
             last_id: 0,
             face_id: 0,
@@ -504,22 +501,19 @@ impl LiveFace {
             .submit_variations(request, self.strip.seeds.clone());
     }
 
-    fn request(
-        &mut self,
-        drawing: &Arc<Drawing>,
-        extra: Option<&Stroke>,
-        resolution: u32,
-        takes_hints: bool,
-    ) -> Request {
-        let sketch = self.cache.render(drawing, extra, resolution);
+    /// The request for `drawing`: the worker rasterizes it, so a pointer event costs the UI
+    /// thread an `Arc` and a copy of the stroke being drawn, whatever the page's size.
+    fn request(&self, drawing: &Arc<Drawing>, extra: Option<&Stroke>, resolution: u32, takes_hints: bool) -> Request {
         let coloured =
             drawing.has_colours() || extra.is_some_and(|s| s.tool == crate::sketch::Tool::Colour);
-        let hints =
-            (takes_hints && coloured).then(|| self.cache.render_hints(drawing, extra, resolution));
         Request {
             id: self.face_id,
-            sketch,
-            hints,
+            page: Page::Drawing {
+                drawing: Arc::clone(drawing),
+                extra: extra.cloned(),
+                side: resolution,
+                hints: takes_hints && coloured,
+            },
             look: None,
             pin: None,
         }
