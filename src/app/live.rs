@@ -12,14 +12,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eframe::egui::{
-    self, Color32, ColorImage, Rect, RichText, Sense, TextureHandle, TextureOptions, Ui, Vec2,
+    self, Color32, ColorImage, TextureHandle, TextureOptions,
 };
 use image::RgbImage;
 
-use super::commands::Command;
-use crate::engine::{EngineOptions, Look, MadeFace, ModelInfo, Painter, PipelineModels, Provider, Seed};
+use crate::engine::{EngineOptions, Look, MadeFace, PipelineModels, Seed};
 use crate::sketch::{Drawing, Stroke};
 use crate::worker::{FromWorker, Page, Request, Worker};
+use view::color_image;
+
+pub use super::model_status::{ModelStatus, model_name};
+pub use super::seeds::SeedSource;
+
+mod view;
 
 /// Alternatives in the variations strip.
 pub const VARIATIONS: usize = 4;
@@ -32,66 +37,6 @@ pub const GENERATING_AFTER: Duration = Duration::from_millis(150);
 pub const PIPELINE_PAGE: u32 = crate::sketch::BACKGROUND_SIZE;
 /// Gap between the faces of the strip, in points.
 const STRIP_GAP: f32 = 6.0;
-
-/// Where the model is.
-#[derive(Clone, Debug)]
-pub enum ModelStatus {
-    Loading,
-    Ready {
-        /// The generator's.
-        info: ModelInfo,
-        provider: Provider,
-        load_time: Duration,
-        /// Face pipeline v3 paints the faces; `Err`: why not (the generator paints them).
-        pipeline: Result<(), String>,
-    },
-    Failed(String),
-}
-
-impl ModelStatus {
-    pub fn info(&self) -> Option<&ModelInfo> {
-        match self {
-            ModelStatus::Ready { info, .. } => Some(info),
-            _ => None,
-        }
-    }
-
-    /// Face pipeline v3 is loaded: faces are photographs of real people, warped and refined.
-    pub fn photographic(&self) -> bool {
-        matches!(self, ModelStatus::Ready { pipeline: Ok(()), .. })
-    }
-
-    /// Why the colour tool cannot be used, or `None` when it can (or the model is not loaded
-    /// yet).
-    pub fn why_no_hints(&self) -> Option<String> {
-        // The pipeline takes hints: they choose the person and steer the refine network.
-        self.info().filter(|info| !info.takes_hints && !self.photographic()).map(|info| {
-            format!(
-                "{} takes no colour hints (a contract {} model without a `hints` input): colours would not change the face",
-                model_name(info),
-                info.contract
-            )
-        })
-    }
-
-    /// Why there are no variations, or `None` when there are (or the model is not loaded yet).
-    pub fn why_no_variations(&self) -> Option<String> {
-        self.info().filter(|info| info.z_dim == 0 && !self.photographic()).map(|info| {
-            format!(
-                "{} has no variation code (no `z` input): it paints one face per drawing",
-                model_name(info)
-            )
-        })
-    }
-}
-
-/// The model file's name.
-pub fn model_name(info: &ModelInfo) -> String {
-    info.path.file_name().map_or_else(
-        || info.path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
 
 /// Who the face is, besides the drawing: the look photo (which wins) or the person pinned from
 /// the strip (a bank face), else the seed's retrieval.
@@ -130,37 +75,6 @@ struct Strip {
     for_drawing: Option<Arc<Drawing>>,
     /// The request in flight: its id and drawing.
     requested: Option<(u64, Arc<Drawing>)>,
-}
-
-/// Random-looking seeds, never 0 (the default face): SplitMix64 from a starting value.
-pub struct SeedSource(u64);
-
-impl SeedSource {
-    pub fn new(start: u64) -> Self {
-        Self(start)
-    }
-
-    /// A start that differs between runs.
-    pub fn random_start() -> u64 {
-        use std::hash::{BuildHasher, Hasher};
-        std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish()
-    }
-
-    pub fn next_seed(&mut self) -> Seed {
-        loop {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut x = self.0;
-            x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            // Short seeds are easier to read and type: 9 digits at most.
-            let seed = (x ^ (x >> 31)) % 1_000_000_000;
-            if seed != 0 {
-                return Seed(seed);
-            }
-        }
-    }
 }
 
 pub struct LiveFace {
@@ -569,150 +483,6 @@ impl LiveFace {
         self.strip.requested = None;
     }
 
-    /// The face, or why there is none; when the model cannot paint, the reason and what can be
-    /// done about it (the returned command).
-    pub fn ui_face(&self, ui: &mut Ui, rect: Rect) -> Option<Command> {
-        let painter = ui.painter_at(rect);
-        let mut asked = None;
-        let generating = self.is_generating() && self.changed_at.elapsed() >= GENERATING_AFTER;
-        if self.face.is_some() {
-            let whole = Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0));
-            painter.image(self.texture.id(), rect, whole, Color32::WHITE);
-        } else {
-            painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
-        }
-        if let Some(caption) = self.caption() {
-            let galley = painter.layout_no_wrap(caption, egui::FontId::proportional(12.0), Color32::WHITE);
-            let corner = Rect::from_min_size(
-                egui::pos2(rect.min.x + 8.0, rect.max.y - galley.size().y - 14.0),
-                galley.size() + Vec2::new(12.0, 6.0),
-            );
-            painter.rect_filled(corner, 4.0, Color32::from_black_alpha(150));
-            painter.galley(corner.min + Vec2::new(6.0, 3.0), galley, Color32::WHITE);
-        }
-        if generating {
-            let corner = Rect::from_min_size(rect.min + Vec2::splat(8.0), Vec2::new(130.0, 22.0));
-            painter.rect_filled(corner, 4.0, Color32::from_black_alpha(150));
-            ui.put(
-                corner,
-                egui::Label::new(RichText::new("generating…").color(Color32::WHITE)),
-            );
-        }
-        let problem = match (&self.model, &self.run_failure) {
-            (ModelStatus::Failed(error), _) => Some(format!(
-                "No face can be painted: the model could not be loaded, or stopped.\n\n{error}"
-            )),
-            (ModelStatus::Ready { .. }, Some(error)) => Some(format!(
-                "The model could not paint this drawing.\n\n{error}"
-            )),
-            _ => None,
-        };
-        if let Some(problem) = problem {
-            if self.face.is_some() {
-                painter.rect_filled(rect, 0.0, Color32::from_black_alpha(200));
-            }
-            let text = format!(
-                "{problem}\n\nYour drawing is safe: keep drawing and save it, try again, or choose another model."
-            );
-            let inner = rect.shrink(24.0);
-            ui.scope_builder(egui::UiBuilder::new().max_rect(inner), |ui| {
-                ui.label(RichText::new(text).color(ui.visuals().error_fg_color));
-                ui.add_space(8.0);
-                ui.horizontal(|ui| {
-                    if ui
-                        .button("Try again")
-                        .on_hover_text(format!("Load {} again", self.model_path.display()))
-                        .clicked()
-                    {
-                        asked = Some(Command::RetryModel);
-                    }
-                    if ui
-                        .button("Choose another model…")
-                        .on_hover_text("Load another sketch2face model (.onnx); the drawing stays")
-                        .clicked()
-                    {
-                        asked = Some(Command::ChooseModel);
-                    }
-                });
-            });
-        } else if self.face.is_none() && !generating {
-            let text = match &self.model {
-                ModelStatus::Loading => "Loading the model…",
-                _ => "Draw a face on the left.",
-            };
-            ui.put(
-                rect.shrink(24.0),
-                egui::Label::new(RichText::new(text).color(ui.visuals().weak_text_color())).wrap(),
-            );
-        }
-        ui.painter().rect_stroke(
-            rect,
-            0.0,
-            ui.visuals().widgets.noninteractive.bg_stroke,
-            egui::StrokeKind::Outside,
-        );
-        asked
-    }
-
-    /// What the face on screen is, when that needs saying: the generator's stand-in while the
-    /// pipeline finds no face in the drawing, or the person it shows.
-    fn caption(&self) -> Option<String> {
-        let made = self.face.as_ref()?;
-        if !self.model.photographic() {
-            return None;
-        }
-        Some(match (made.painter, made.person) {
-            (Painter::Generator, _) => "no face in the drawing yet: the generator's face".to_owned(),
-            (Painter::Pipeline, Some(person)) => format!("person {person} of the bank"),
-            (Painter::Pipeline, None) => "the look photo".to_owned(),
-        })
-    }
-
-    /// The strip of alternatives in `rect` (one row); a click on one returns its seed.
-    pub fn ui_strip(&self, ui: &mut Ui, rect: Rect, drawing: &Arc<Drawing>) -> Option<Seed> {
-        let (seeds, faces) = self.variations(drawing);
-        let side = (rect.width() - STRIP_GAP * (VARIATIONS - 1) as f32) / VARIATIONS as f32;
-        let mut adopted = None;
-        for (i, seed) in seeds.iter().enumerate() {
-            let cell = Rect::from_min_size(
-                rect.min + Vec2::new(i as f32 * (side + STRIP_GAP), 0.0),
-                Vec2::splat(side),
-            );
-            let response = ui
-                .interact(
-                    cell,
-                    ui.make_persistent_id(("variation", i)),
-                    Sense::click(),
-                )
-                .on_hover_text(match faces.and_then(|faces| faces.get(i)).and_then(|face| face.person) {
-                    Some(person) => {
-                        format!("Person {person} of the bank: click to keep this person while you draw")
-                    }
-                    None => format!("Seed {seed}: click to use this face"),
-                });
-            let painter = ui.painter_at(cell);
-            match faces {
-                Some(_) => {
-                    let whole = Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0));
-                    painter.image(self.strip.textures[i].id(), cell, whole, Color32::WHITE);
-                }
-                None => {
-                    painter.rect_filled(cell, 0.0, ui.visuals().extreme_bg_color);
-                }
-            }
-            let stroke = if response.hovered() {
-                ui.visuals().widgets.hovered.bg_stroke
-            } else {
-                ui.visuals().widgets.noninteractive.bg_stroke
-            };
-            ui.painter()
-                .rect_stroke(cell, 0.0, stroke, egui::StrokeKind::Outside);
-            if response.clicked() && faces.is_some() {
-                adopted = Some(*seed);
-            }
-        }
-        adopted
-    }
 }
 
 fn spawn_worker(ctx: &egui::Context, model: &Path, pipeline: Option<PipelineModels>, engine: EngineOptions) -> Worker {
@@ -720,29 +490,4 @@ fn spawn_worker(ctx: &egui::Context, model: &Path, pipeline: Option<PipelineMode
     Worker::spawn(model.to_path_buf(), pipeline, engine, move || {
         notify_ctx.request_repaint();
     })
-}
-
-fn color_image(face: &RgbImage) -> ColorImage {
-    ColorImage::from_rgb(
-        [face.width() as usize, face.height() as usize],
-        face.as_raw(),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seed_sources_repeat_from_the_same_start_and_never_give_the_default() {
-        let mut a = SeedSource::new(7);
-        let mut b = SeedSource::new(7);
-        let seeds: Vec<Seed> = (0..100).map(|_| a.next_seed()).collect();
-        assert_eq!(seeds, (0..100).map(|_| b.next_seed()).collect::<Vec<_>>());
-        assert!(seeds.iter().all(|s| s.0 != 0 && s.0 < 1_000_000_000));
-        let mut distinct = seeds.clone();
-        distinct.sort();
-        distinct.dedup();
-        assert_eq!(distinct.len(), seeds.len());
-    }
 }

@@ -9,9 +9,14 @@
 //! - [`layout`]: where the canvas, the face and the variations strip go;
 //! - [`toolbar`]: the toolbar, the colour row and the status line;
 //! - [`messages`]: the status line's messages, the newest few dozen kept;
-//! - [`document`]: the drawing's history, the seed, the file and unsaved changes;
+//! - [`look`]: the look photo read by the worker, and who the face is (look, pinned person);
+//! - [`document`]: the drawing's history, the seed, the person, the look photo, the file and
+//!   unsaved changes;
+//! - [`live`]: the worker, the face on screen and the variations strip (`live::view` draws
+//!   them);
+//! - [`model_status`]: where the models are and what they can do;
+//! - [`seeds`]: the variation seeds offered;
 //! - [`canvas`]: pointer input to strokes, the sketch and colour textures, the guide;
-//! - [`live`]: the worker, the face on screen and the variations strip;
 //! - [`commands`]: what the user can ask for, and the keyboard shortcuts;
 //! - [`files`]: dialogs, opening and saving on background threads, atomically;
 //! - [`autosave`]: the drawing written after each stroke, restored after a crash;
@@ -26,8 +31,10 @@ pub mod files;
 pub mod layout;
 pub mod live;
 pub mod look;
+pub mod model_status;
 pub mod messages;
 pub mod options;
+pub mod seeds;
 pub mod settings;
 pub mod state;
 pub mod toolbar;
