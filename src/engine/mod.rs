@@ -6,6 +6,7 @@
 //! post-processing as pure functions.
 
 mod contract;
+mod detect;
 mod error;
 mod look;
 mod maker;
@@ -28,6 +29,7 @@ pub use contract::{
     MAX_RESOLUTION, MAX_Z_DIM, OUTPUT_NAME, REFINE_CONTRACT_VERSION, RESOLUTION_KEY, RefineContract, TensorSpec,
     Z_NAME, check_contract, check_refine_contract,
 };
+pub use detect::{DETECT_CONTRACT, FACE_DETECT_MODEL_FILE, FaceDetection, FaceDetector, MIN_FACE_SCORE};
 pub use error::{EngineError, OutputShapeError};
 pub use mesh::{
     CROP_NAME, CROP_SIDE_KEY, FOUND_PRESENCE, FRAMING_BOX_KEY, MESH_CONTRACT, MESH_MODEL_FILE, MeshFinder,
