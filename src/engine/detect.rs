@@ -237,7 +237,7 @@ impl FaceDetector {
 
     /// Runs the network on `batch` views laid out as `[batch, side, side, 3]`: each view's
     /// regressors (`anchors x 16`) and logits (`anchors`).
-    fn run(&mut self, inputs: &[f32], batch: usize) -> Result<Vec<(Vec<f32>, Vec<f32>)>, EngineError> {
+    fn run(&mut self, inputs: &[f32], batch: usize) -> Result<Vec<ViewOutputs>, EngineError> {
         let path = self.path.clone();
         let run_error = |source| EngineError::Run {
             path: path.clone(),
@@ -284,6 +284,9 @@ impl FaceDetector {
     }
 }
 
+/// What the network says about one view: its regressors (anchors x 16) and logits (anchors).
+type ViewOutputs = (Vec<f32>, Vec<f32>);
+
 /// Where one network input came from: a square of the photo, scaled (and padded where the square
 /// reaches past the photo).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -300,7 +303,7 @@ struct View {
 }
 
 impl View {
-    fn to_photo(&self, detection: &FaceDetection) -> FaceDetection {
+    fn to_photo(self, detection: &FaceDetection) -> FaceDetection {
         let map = |[x, y]: [f32; 2]| [self.origin[0] + x * self.scale[0], self.origin[1] + y * self.scale[1]];
         let [x0, y0] = map([detection.bounds[0], detection.bounds[1]]);
         let [x1, y1] = map([detection.bounds[2], detection.bounds[3]]);
@@ -451,7 +454,7 @@ fn decode(
     let mut found = Vec::new();
     for ((values, &logit), &[ax, ay]) in regressors.chunks_exact(REGRESSOR_VALUES).zip(logits).zip(anchors) {
         let score = 1.0 / (1.0 + (-logit.clamp(-score_clip, score_clip)).exp());
-        if !(score >= min_score) || !values.iter().all(|v| v.is_finite()) {
+        if score.is_nan() || score < min_score || !values.iter().all(|v| v.is_finite()) {
             continue;
         }
         let at = |dx: f32, dy: f32| [(dx / box_scale + ax) * side, (dy / box_scale + ay) * side];
