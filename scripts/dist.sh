@@ -4,7 +4,8 @@
 #
 #   sketch2face                 the program, stripped (its symbols go to the .debug file beside the tarball)
 #   libonnxruntime.so[.1.31.1]  ONNX Runtime for the CPU (the program loads it from beside itself)
-#   models/sketch2face.onnx     the default model, and its card models/README.md
+#   models/sketch2face.onnx     the default model (the v2 generator), and the cards models/README.md
+#   models/*-v3.*               face pipeline v3 (photographic faces): mesh, bank, refine, face detector
 #   README.md LICENSE THIRD-PARTY
 #   sketch2face.desktop icons/sketch2face.{png,svg} install.sh
 #
@@ -64,6 +65,7 @@ strip --strip-all -o "$stage/$app" "$binary"
 cp "$runtime_dir/$runtime_file" "$stage/"
 ln -s "$runtime_file" "$stage/libonnxruntime.so"
 cp models/sketch2face.onnx models/README.md "$stage/models/"
+cp models/mesh-v3.onnx models/bank-v3.s2fb models/refine-v3.onnx models/face-detect-v3.onnx "$stage/models/"
 cp README.md LICENSE "$stage/"
 cp packaging/$app.desktop "$stage/"
 cp packaging/install.sh "$stage/"

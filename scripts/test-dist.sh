@@ -56,12 +56,13 @@ ok "$name.tar.gz: $(($(stat -c %s "$tarball") / 1024)) KiB"
 # ---- what it holds ------------------------------------------------------------------------------------
 runtime_file="$(readlink third_party/onnxruntime/libonnxruntime.so)"
 expected="$(printf "$name/%s\n" "" LICENSE README.md THIRD-PARTY icons/ icons/sketch2face.png icons/sketch2face.svg \
-    install.sh libonnxruntime.so "$runtime_file" models/ models/README.md models/sketch2face.onnx sketch2face \
+    install.sh libonnxruntime.so "$runtime_file" models/ models/README.md models/sketch2face.onnx \
+    models/mesh-v3.onnx models/bank-v3.s2fb models/refine-v3.onnx models/face-detect-v3.onnx sketch2face \
     sketch2face.desktop | LC_ALL=C sort)"
 actual="$(tar -tzf "$tarball" | LC_ALL=C sort)"
 [[ "$actual" == "$expected" ]] || fail "the tarball holds other files than expected:
 $(diff <(echo "$expected") <(echo "$actual") || true)"
-ok "the tarball holds exactly the program, the CPU runtime, the model and card, the docs, the desktop entry, the icons and install.sh"
+ok "the tarball holds exactly the program, the CPU runtime, the models (v2 and face pipeline v3) and card, the docs, the desktop entry, the icons and install.sh"
 
 unpacked="$tmp/un packed"
 mkdir -p "$unpacked"
@@ -132,6 +133,14 @@ for face in "${faces[@]}"; do
 done
 ! cmp -s "${faces[0]}" "${faces[1]}" || fail "two different sketches gave the same face"
 ok "generate: ${#faces[@]} faces at 200 px, from a bare environment in another folder"
+
+# Face pipeline v3 from the bundle's own files: a look photo's face on the first sketch.
+cp tests/data/sketchify/astronaut_face.png "$elsewhere/look.png"
+out="$(bare "$exe" generate "${relative[0]}" --look look.png --out looked 2>&1)" || fail "generate --look failed from the bundle: $out"
+grep -qF "mesh model $bundle/models/mesh-v3.onnx" <<< "$out" || fail "generate --look does not use the bundle's mesh model: $out"
+grep -qF "refine model $bundle/models/refine-v3.onnx" <<< "$out" || fail "generate --look does not use the bundle's refine model: $out"
+[[ "$(png_size "$elsewhere/looked/$(basename "${relative[0]}")")" == "256 256" ]] || fail "generate --look wrote no 256 px face: $out"
+ok "generate --look: face pipeline v3 and the face detector from the bundle's models"
 
 if bare "$exe" help serve >/dev/null 2>&1; then
     # exec all the way down, so that $! is the server itself.
