@@ -78,6 +78,7 @@ bench: runtime $(VENV_STAMP) target/bench/reference.onnx  ## benchmarks (release
 	$(CARGO) bench --bench face
 	$(CARGO) bench --bench side_by_side -- --out target/bench/side_by_side.json
 	$(CARGO) bench --bench live -- --out target/bench/live.json
+	$(CARGO) bench --bench live -- --photographic true --out target/bench/live_v3.json
 	$(CARGO) bench --bench serve_load -- --out target/bench/serve_load.json
 	$(PYTHON) scripts/bench_summary.py
 
