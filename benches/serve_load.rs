@@ -5,7 +5,8 @@
 //! cargo bench --bench serve_load -- [--requests 2000] [--concurrency 16] [--model PATH]
 //!                                   [--levels 1,8,40] [--level-requests 400] [--burst 40]
 //!                                   [--stalled 1000] [--stalled-bodies 200]
-//!                                   [--workers N] [--threads N] [--out target/bench/serve_load.json]
+//!                                   [--workers N] [--threads N] [--faces generated|photographic]
+//!                                   [--out target/bench/serve_load.json]
 //! ```
 //!
 //! In order, in one run so all see the same machine:
@@ -88,7 +89,7 @@ fn run() -> anyhow::Result<()> {
     println!("engine, single stream: {engine_before:.1} faces/s");
 
     let mut server_args = vec![];
-    for name in ["workers", "threads"] {
+    for name in ["workers", "threads", "faces"] {
         if let Some(value) = common::arg(name) {
             server_args.extend([format!("--{name}"), value]);
         }
@@ -194,6 +195,7 @@ fn run() -> anyhow::Result<()> {
         "concurrency": concurrency,
         "sketch": SKETCH,
         "server": {
+            "faces": info["faces"]["painter"],
             "sessions": info["sessions"],
             "threads_per_session": info["threads_per_session"],
             "provider": info["provider"],

@@ -26,6 +26,14 @@ pub enum ServeError {
     UnsupportedExtension,
     #[error("form field `{field}` {reason}")]
     BadField { field: &'static str, reason: String },
+    /// The `look` photo decoded, but its face cannot be the look (none, several, too small).
+    #[error("the `look` photo cannot be the look: {0}")]
+    BadLook(String),
+    /// A `look` for a server that paints generated faces.
+    #[error(
+        "the `look` photo needs photographic faces (face pipeline v3), and this server paints generated ones; start it with --faces photographic"
+    )]
+    LookNeedsPhotographic,
     #[error("the `{field}` part is not a usable image")]
     BadImage {
         field: &'static str,
@@ -53,7 +61,10 @@ impl ServeError {
         match self {
             Self::MissingFile => StatusCode::PRECONDITION_FAILED,
             Self::UnsupportedExtension => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::BadField { .. } | Self::BadImage { .. } => StatusCode::BAD_REQUEST,
+            Self::BadField { .. }
+            | Self::BadImage { .. }
+            | Self::BadLook(_)
+            | Self::LookNeedsPhotographic => StatusCode::BAD_REQUEST,
             Self::BodyStalled => StatusCode::REQUEST_TIMEOUT,
             Self::Multipart(error) => error.status(),
             Self::MultipartRejection(rejection) => rejection.status(),

@@ -1,5 +1,7 @@
 //! `sketch2face serve`: the 2017 cgan-face-generator's HTTP API (`GET /` answers `Pong`,
-//! `POST /gen` turns the multipart `file` into a face as PNG), plus `GET /info`.
+//! `POST /gen` turns the multipart `file` into a face as PNG), plus `GET /info`. The faces are
+//! the generator's, or with `--faces photographic` face pipeline v3's, where a `look` photo can
+//! give the face.
 //!
 //! axum on tokio, as axum's own examples do it: handlers return `Result<_, ServeError>`, limits
 //! and timeouts are tower-http layers, and the CPU work runs off the async threads, on a pool of
@@ -19,16 +21,19 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::http::{HeaderValue, Method, header};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::cli::ModelArgs;
-use crate::engine::{CONTRACT_KEY, EngineOptions, HINTS_NAME, INPUT_NAME, OUTPUT_NAME, Z_NAME};
+use crate::engine::{
+    CONTRACT_KEY, EngineOptions, FACE_SIDE, HINTS_NAME, INPUT_NAME, OUTPUT_NAME,
+    PHOTOGRAPHIC_BY_DEFAULT, PipelineModels, Z_NAME,
+};
 use crate::sketch::MAX_DIMENSION;
 use pool::{EnginePool, PoolModel};
 use request::MAX_SIZE;
-use routes::AppState;
+use routes::{AppState, PAINTER_HEADER, PERSON_HEADER};
 
 /// Largest request body: a sketch, its hints and the form around them.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -73,6 +78,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
 
+    /// What paints the faces: the generator (--model), or face pipeline v3 (the shipped mesh
+    /// model, face bank, refine model and face detector: real faces warped onto the drawing,
+    /// and the `look` form field), with the generator for sketches without a face yet
+    #[arg(long, value_enum, default_value_t = Faces::default(), value_name = "FACES")]
+    pub faces: Faces,
+
     /// Let web pages from ORIGIN (e.g. http://localhost:8080, or * for any) call the API;
     /// repeat for several. Without it browsers refuse cross-origin calls
     #[arg(long, value_name = "ORIGIN")]
@@ -80,6 +91,24 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// `--faces`: the app's Faces switch, for the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Faces {
+    Generated,
+    Photographic,
+}
+
+impl Default for Faces {
+    /// As the app: generated faces until face pipeline v3 wins issue 25's rule.
+    fn default() -> Faces {
+        if PHOTOGRAPHIC_BY_DEFAULT {
+            Faces::Photographic
+        } else {
+            Faces::Generated
+        }
+    }
 }
 
 /// `--queue`: a number of requests, or `auto`.
@@ -152,18 +181,37 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         intra_threads: threads,
         ..args.model.options()
     };
-    let pool = EnginePool::start(&args.model.model_path(), &options, workers)?;
+    let pipeline = (args.faces == Faces::Photographic).then(PipelineModels::shipped);
+    let pool = EnginePool::start(
+        &args.model.model_path(),
+        pipeline.as_ref(),
+        &options,
+        workers,
+    )?;
     let model = pool.model().clone();
     let timeout = Duration::from_secs(args.timeout);
     let queue = match args.queue {
         QueueArg::Auto => auto_queue(workers, timeout, model.face_time),
         QueueArg::Requests(queue) => queue,
     };
+    let painter = match &pipeline {
+        Some(models) => format!(
+            "face pipeline v3 ({FACE_SIDE}x{FACE_SIDE}: {}, {}, {}, {}) with the generator {}",
+            models.mesh.display(),
+            models.bank.display(),
+            models.refine.display(),
+            models.detect.display(),
+            model.info.path.display(),
+        ),
+        None => format!(
+            "model {} ({}x{})",
+            model.info.path.display(),
+            model.info.resolution,
+            model.info.resolution
+        ),
+    };
     eprintln!(
-        "model {} ({}x{}) on {}: {} of {}, {:.1} ms a face; queue {queue}{}",
-        model.info.path.display(),
-        model.info.resolution,
-        model.info.resolution,
+        "{painter} on {}: {} of {}, {:.1} ms a face; queue {queue}{}",
         model.provider,
         counted(workers, "session"),
         counted(threads, "thread"),
@@ -180,7 +228,8 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         pool.handle(),
         capacity,
         retry_after(capacity, workers, model.face_time, timeout),
-        info_json(&model, args, workers, threads, queue),
+        model.photographic,
+        info_json(&model, pipeline.as_ref(), args, workers, threads, queue),
     );
     let app = routes::router(state, timeout, cors);
 
@@ -266,7 +315,11 @@ fn cors_layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
         CorsLayer::new()
             .allow_origin(allow_origin)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE]),
+            .allow_headers([header::CONTENT_TYPE])
+            .expose_headers([
+                header::HeaderName::from_static(PAINTER_HEADER),
+                header::HeaderName::from_static(PERSON_HEADER),
+            ]),
     ))
 }
 
@@ -274,6 +327,7 @@ fn cors_layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
 /// server), its inputs and outputs, where it runs and the server's limits.
 fn info_json(
     model: &PoolModel,
+    pipeline: Option<&PipelineModels>,
     args: &ServeArgs,
     workers: usize,
     threads: usize,
@@ -293,10 +347,25 @@ fn info_json(
             json!({ "name": Z_NAME, "type": "f32", "shape": [1, info.z_dim], "from": "seed" }),
         );
     }
-    let file = info
-        .path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned());
+    let file_name = |path: &std::path::Path| {
+        path.file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+    };
+    let file = file_name(&info.path);
+    let faces = match pipeline {
+        Some(models) => json!({
+            "painter": "photographic",
+            "side": FACE_SIDE,
+            "pipeline": {
+                "mesh": file_name(&models.mesh),
+                "bank": file_name(&models.bank),
+                "refine": file_name(&models.refine),
+                "detect": file_name(&models.detect),
+            },
+            "look": true,
+        }),
+        None => json!({ "painter": "generated", "side": side, "look": false }),
+    };
     json!({
         "program": { "name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION") },
         "model": {
@@ -309,6 +378,7 @@ fn info_json(
         "outputs": [
             { "name": OUTPUT_NAME, "type": "f32", "shape": [1, 3, side, side], "range": [-1.0, 1.0] },
         ],
+        "faces": faces,
         "provider": model.provider.to_string(),
         "cuda_error": model.cuda_error.as_deref().and_then(|reason| reason.lines().next()),
         "sessions": workers,

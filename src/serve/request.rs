@@ -6,7 +6,7 @@ use std::path::Path;
 use axum::body::Bytes;
 use axum::extract::Multipart;
 use axum::extract::multipart::Field;
-use image::{GrayImage, RgbaImage};
+use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
 
 use super::error::{ServeError, has_allowed_extension};
 use crate::sketch::{decode_image, decode_sketch};
@@ -31,8 +31,10 @@ pub struct GenRequest {
     pub size: Option<u32>,
     /// `seed`: picks one face among the many a sketch allows (contract v2 models).
     pub seed: Option<u64>,
-    /// `hints`: an RGBA image of colour hints (contract v2 models).
+    /// `hints`: an RGBA image of colour hints (contract v2 models, and face pipeline v3).
     pub hints: Option<Upload>,
+    /// `look`: a photo of one face, whose face becomes the exemplar (face pipeline v3).
+    pub look: Option<Upload>,
 }
 
 /// What the engine is handed: the cleaned-up sketch and the optional inputs.
@@ -41,6 +43,8 @@ pub struct FaceInput {
     pub sketch: GrayImage,
     pub seed: Option<u64>,
     pub hints: Option<RgbaImage>,
+    /// The look photo, decoded; the session finds its face.
+    pub look: Option<RgbImage>,
 }
 
 impl GenRequest {
@@ -52,6 +56,7 @@ impl GenRequest {
         let mut size = None;
         let mut seed = None;
         let mut hints = None;
+        let mut look = None;
         let mut first_error = None;
         while let Some(field) = form.next_field().await? {
             if first_error.is_some() {
@@ -80,6 +85,11 @@ impl GenRequest {
                     let upload = read_upload(field, name).await?;
                     set_once(&mut hints, "hints", upload)
                 }
+                Some("look") => {
+                    let name = field.file_name().unwrap_or("look").to_owned();
+                    let upload = read_upload(field, name).await?;
+                    set_once(&mut look, "look", upload)
+                }
                 _ => Ok(()),
             };
             first_error = read.err();
@@ -92,6 +102,7 @@ impl GenRequest {
             size,
             seed,
             hints,
+            look,
         })
     }
 
@@ -105,21 +116,26 @@ impl GenRequest {
                     source,
                 }
             })?;
-        let hints = self
-            .hints
-            .map(|hints| decode_image(&hints.bytes, Path::new(&hints.name)))
-            .transpose()
-            .map_err(|source| ServeError::BadImage {
-                field: "hints",
-                source,
-            })?
-            .map(|image| image.into_rgba8());
+        let hints = decode_part(self.hints, "hints")?.map(|image| image.into_rgba8());
+        let look = decode_part(self.look, "look")?.map(|image| image.into_rgb8());
         Ok(FaceInput {
             sketch,
             seed: self.seed,
             hints,
+            look,
         })
     }
+}
+
+/// An optional image part decoded with the limits of sketch files; a bad one is named.
+fn decode_part(
+    upload: Option<Upload>,
+    field: &'static str,
+) -> Result<Option<DynamicImage>, ServeError> {
+    upload
+        .map(|upload| decode_image(&upload.bytes, Path::new(&upload.name)))
+        .transpose()
+        .map_err(|source| ServeError::BadImage { field, source })
 }
 
 async fn read_upload(field: Field<'_>, name: String) -> Result<Upload, ServeError> {
@@ -217,6 +233,7 @@ mod tests {
                 name: "hints.png".to_owned(),
                 bytes: Bytes::copy_from_slice(hints),
             }),
+            look: None,
         };
         let input = request(&png).decode().unwrap();
         assert_eq!(input.seed, Some(7));

@@ -24,7 +24,7 @@ use super::error::{ServeError, error_response, too_large_message};
 use super::pool::PoolHandle;
 use super::request::GenRequest;
 use super::{BODY_IDLE_TIMEOUT, MAX_BODY_BYTES};
-use crate::engine;
+use crate::engine::{self, Painter};
 use crate::panic_message;
 
 /// What the handlers share.
@@ -39,6 +39,8 @@ struct Shared {
     capacity: usize,
     /// Seconds a client turned away is told to wait.
     retry_after: u64,
+    /// Whether the sessions have face pipeline v3, which a `look` photo needs.
+    photographic: bool,
     /// The body of `GET /info`, made once.
     info: serde_json::Value,
 }
@@ -49,6 +51,7 @@ impl AppState {
         pool: PoolHandle,
         capacity: usize,
         retry_after: u64,
+        photographic: bool,
         info: serde_json::Value,
     ) -> AppState {
         AppState(Arc::new(Shared {
@@ -56,10 +59,17 @@ impl AppState {
             admission: Arc::new(Semaphore::new(capacity)),
             capacity,
             retry_after,
+            photographic,
             info,
         }))
     }
 }
+
+/// Which network painted the face: `pipeline` (face pipeline v3) or `generator`. A request
+/// with a look photo whose sketch has no face yet gets the generator's face, and says so here.
+pub const PAINTER_HEADER: &str = "sketch2face-painter";
+/// The face bank's person the pipeline warped (absent for the generator and the look photo).
+pub const PERSON_HEADER: &str = "sketch2face-person";
 
 /// The whole API with its layers; `cors` is `None` unless `--cors` was given.
 pub fn router(state: AppState, timeout: Duration, cors: Option<CorsLayer>) -> Router {
@@ -109,6 +119,9 @@ async fn generate(
 ) -> Result<Response, ServeError> {
     // Like the 2017 server, a request that is no form at all has no `file` either.
     let request = GenRequest::read(form?.ok_or(ServeError::MissingFile)?).await?;
+    if request.look.is_some() && !state.0.photographic {
+        return Err(ServeError::LookNeedsPhotographic);
+    }
     let permit = state
         .0
         .admission
@@ -120,23 +133,34 @@ async fn generate(
         })?;
     let size = request.size;
     let (input, permit) = off_async_threads(move || (request.decode(), permit)).await?;
-    let (face, permit) = state.0.pool.generate(input?, permit).await?;
+    let (painted, permit) = state.0.pool.generate(input?, permit).await?;
+    let (painter, person) = (painted.painter, painted.person);
     let png = off_async_threads(move || {
         let _admitted = permit;
         match size {
-            Some(size) => encode_png(&engine::upscale(&face, size)),
-            None => encode_png(&face),
+            Some(size) => encode_png(&engine::upscale(&painted.face, size)),
+            None => encode_png(&painted.face),
         }
     })
     .await??;
-    Ok((
+    let mut response = (
         [
             (header::CONTENT_TYPE, "image/png"),
             (header::CACHE_CONTROL, "no-store"),
         ],
         png,
     )
-        .into_response())
+        .into_response();
+    let headers = response.headers_mut();
+    let painter = match painter {
+        Painter::Pipeline => "pipeline",
+        Painter::Generator => "generator",
+    };
+    headers.insert(PAINTER_HEADER, HeaderValue::from_static(painter));
+    if let Some(person) = person {
+        headers.insert(PERSON_HEADER, HeaderValue::from(person));
+    }
+    Ok(response)
 }
 
 async fn off_async_threads<T: Send + 'static>(
