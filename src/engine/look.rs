@@ -111,3 +111,19 @@ pub fn read_look(
     Ok(Look { image: align_photo(photo, &to_face, side), mesh: reading.mesh.transformed(&by_mesh), presence: reading.presence })
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn face(x: f32, side: f32) -> FaceDetection {
+        FaceDetection { bounds: [x, 0.0, x + side, side], score: 0.9, keypoints: [[0.0; 2]; 6] }
+    }
+
+    #[test]
+    fn a_face_much_smaller_than_the_largest_is_background_and_one_nearly_as_large_is_a_second_face() {
+        assert_eq!(faces_meant(vec![face(0.0, 100.0), face(200.0, 30.0)]).len(), 1);
+        assert_eq!(faces_meant(vec![face(0.0, 100.0), face(200.0, 60.0)]).len(), 2);
+        assert!(faces_meant(Vec::new()).is_empty());
+    }
+}
