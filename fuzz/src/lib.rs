@@ -5,6 +5,10 @@
 #[path = "../../src/imaging.rs"]
 #[allow(dead_code)]
 mod imaging;
+// `sketch::file` makes a photo opened as a sketch into one with it.
+#[path = "../../src/sketchify.rs"]
+#[allow(dead_code)]
+mod sketchify;
 
 pub mod engine;
 pub mod face;
