@@ -21,10 +21,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use image::{GrayImage, RgbImage, RgbaImage};
+use image::{GrayImage, RgbaImage};
 
 use crate::engine::{self, EngineOptions, FaceMaker, FaceOrder, Look, MadeFace, ModelInfo, PipelineModels, Provider, Seed};
-use crate::sketch::{Drawing, RasterCache, Stroke};
+use crate::sketch::{Drawing, LookPhoto, RasterCache, Stroke};
 use crate::{error_chain, panic_message};
 
 /// The page a face is made from.
@@ -84,7 +84,7 @@ pub enum ToWorker {
     /// Paint one face per seed, as one batch (the variations strip).
     Variations { request: Request, seeds: Vec<Seed> },
     /// Read the one face of a photo as the look; answered with [`FromWorker::Look`].
-    ReadLook { id: u64, photo: RgbImage },
+    ReadLook { id: u64, photo: LookPhoto },
     /// A new drawing: the mesh followed and the people held are forgotten.
     NewDrawing,
     /// Stop the thread. Sent by `Drop`.
@@ -179,7 +179,7 @@ impl Worker {
     }
 
     /// Ask for `photo`'s face as the look. Never blocks; never dropped for newer requests.
-    pub fn read_look(&self, id: u64, photo: RgbImage) {
+    pub fn read_look(&self, id: u64, photo: LookPhoto) {
         let _ = self.requests.send(ToWorker::ReadLook { id, photo });
     }
 
@@ -250,10 +250,10 @@ fn worker_main(
             return reply(FromWorker::LoadFailed { error });
         }
     };
-    let pipeline = match (maker.pipeline(), maker.pipeline_error(), pipeline) {
-        (Some(_), _, _) => Ok(()),
-        (None, Some(error), _) => Err(error.to_owned()),
-        (None, None, _) => Err("face pipeline v3 is off: the generator paints every face".to_owned()),
+    let pipeline = match (maker.pipeline(), maker.pipeline_error()) {
+        (Some(_), _) => Ok(()),
+        (None, Some(error)) => Err(error.to_owned()),
+        (None, None) => Err("face pipeline v3 is off: the generator paints every face".to_owned()),
     };
     reply(FromWorker::Ready {
         provider: maker.generator().provider(),
@@ -272,10 +272,15 @@ fn worker_main(
                 continue;
             }
             Job::ReadLook { id, photo } => {
-                let read = catch_unwind(AssertUnwindSafe(|| maker.read_look(&photo)));
+                // The photo is decoded here, off the UI thread, from the bytes the document keeps:
+                // the look read is the look saved.
+                let read = catch_unwind(AssertUnwindSafe(|| {
+                    let photo = photo.decode().map_err(|error| format!("the photo cannot be decoded: {error}"))?;
+                    maker.read_look(&photo).map_err(|error| error_chain(&error))
+                }));
                 let look = match read {
                     Ok(Ok(look)) => Ok(Arc::new(look)),
-                    Ok(Err(error)) => Err(error_chain(&error)),
+                    Ok(Err(error)) => Err(error),
                     Err(panic) => Err(format!("reading the photo crashed: {}", panic_message(panic.as_ref()))),
                 };
                 reply(FromWorker::Look { id, look });
@@ -338,7 +343,7 @@ struct ToWorkerFace {
 #[derive(Debug)]
 enum Job {
     NewDrawing,
-    ReadLook { id: u64, photo: RgbImage },
+    ReadLook { id: u64, photo: LookPhoto },
     Face(ToWorkerFace),
     Variations { request: Request, seeds: Vec<Seed> },
 }
@@ -348,7 +353,7 @@ enum Job {
 #[derive(Debug, Default)]
 struct Queue {
     new_drawing: bool,
-    looks: std::collections::VecDeque<(u64, RgbImage)>,
+    looks: std::collections::VecDeque<(u64, LookPhoto)>,
     face: Option<ToWorkerFace>,
     variations: Option<(Request, Vec<Seed>)>,
 }
@@ -400,6 +405,7 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::RgbImage;
 
     fn gray(v: u8) -> GrayImage {
         GrayImage::from_pixel(4, 4, image::Luma([v]))
@@ -469,8 +475,9 @@ mod tests {
         let (tx, rx) = crossbeam_channel::unbounded();
         let mut queue = Queue::default();
         tx.send(face(1)).unwrap();
-        tx.send(ToWorker::ReadLook { id: 7, photo: RgbImage::new(2, 2) }).unwrap();
-        tx.send(ToWorker::ReadLook { id: 8, photo: RgbImage::new(2, 2) }).unwrap();
+        let photo = LookPhoto::new(&RgbImage::new(2, 2));
+        tx.send(ToWorker::ReadLook { id: 7, photo: photo.clone() }).unwrap();
+        tx.send(ToWorker::ReadLook { id: 8, photo }).unwrap();
         tx.send(ToWorker::NewDrawing).unwrap();
         tx.send(face(2)).unwrap();
         let order: Vec<_> = std::iter::from_fn(|| match rx.is_empty() && queue.face.is_none() && queue.looks.is_empty() {

@@ -16,7 +16,7 @@ use eframe::egui;
 use image::{GrayImage, RgbImage};
 
 use crate::imaging;
-use crate::sketch::{self, Drawing, DrawingDocument, OpenedOra};
+use crate::sketch::{self, Drawing, DrawingDocument, LookPhoto, OpenedOra};
 use crate::{error_chain, panic_message};
 
 /// A saved sketch is rasterized at this size.
@@ -65,10 +65,11 @@ pub enum FileEvent {
         path: PathBuf,
         result: Result<Opened, String>,
     },
-    /// A look photo was read (decoded; its face is found by the worker).
+    /// A look photo was read, made the document's size and encoded (the worker decodes it and
+    /// finds its face).
     LookLoaded {
         path: PathBuf,
-        result: Result<RgbImage, String>,
+        result: Result<LookPhoto, String>,
     },
     /// A drawing, face or sketch was written (`path` is where it went, extension included).
     /// A drawing's event carries what was saved.
@@ -211,7 +212,9 @@ impl Files {
     /// Read a photo for the look.
     pub fn load_look(&mut self, ctx: &egui::Context, path: PathBuf) {
         self.spawn(ctx, "load-look", move || {
-            let result = sketch::load_image_file(&path).map(|photo| photo.into_rgb8()).map_err(|e| error_chain(&e));
+            let result = sketch::load_image_file(&path)
+                .map(|photo| LookPhoto::new(&photo.into_rgb8()))
+                .map_err(|e| error_chain(&e));
             FileEvent::LookLoaded { path, result }
         });
     }

@@ -17,7 +17,7 @@ use eframe::egui::{
 use image::RgbImage;
 
 use crate::engine::{EngineOptions, Look, MadeFace, PipelineModels, Seed};
-use crate::sketch::{Drawing, Stroke};
+use crate::sketch::{Drawing, LookPhoto, Stroke};
 use crate::worker::{FromWorker, Page, Request, Worker};
 use view::color_image;
 
@@ -201,7 +201,7 @@ impl LiveFace {
 
     /// Read `photo`'s face as the look, in the background; the answer comes from
     /// [`LiveFace::take_looks`] with the id returned.
-    pub fn read_look(&mut self, photo: RgbImage) -> u64 {
+    pub fn read_look(&mut self, photo: LookPhoto) -> u64 {
         self.last_id += 1;
         self.worker.read_look(self.last_id, photo);
         self.last_id

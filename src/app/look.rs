@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use image::RgbImage;
-
 use super::document::Document;
 use super::live::{LiveFace, Person};
 use crate::engine::Look;
@@ -14,9 +12,9 @@ use crate::sketch::LookPhoto;
 /// The look photo being read, and what to do with it once read.
 struct Reading {
     id: u64,
-    /// A photo the user just chose (it joins the document once its face is found), or `None`:
-    /// the document's own look, read again (opened, restored).
-    new_photo: Option<(RgbImage, String)>,
+    /// A photo the user just chose (it joins the document once its face is found), and its
+    /// name, or `None`: the document's own look, read again (opened, restored).
+    new_photo: Option<(LookPhoto, String)>,
 }
 
 #[derive(Default)]
@@ -43,23 +41,18 @@ impl LookState {
 
     /// Read `photo` (named `name` in messages) as the new look; it joins the document once its
     /// face is found, and the look before stays until then.
-    pub fn choose(&mut self, live: &mut LiveFace, photo: RgbImage, name: String) {
+    pub fn choose(&mut self, live: &mut LiveFace, photo: LookPhoto, name: String) {
         let id = live.read_look(photo.clone());
         self.reading = Some(Reading { id, new_photo: Some((photo, name)) });
     }
 
     /// The document changed as a whole (opened, restored): read its look photo, if it has one.
-    pub fn document_opened(&mut self, live: &mut LiveFace, document: &Document) -> Option<String> {
+    pub fn document_opened(&mut self, live: &mut LiveFace, document: &Document) {
         self.read = None;
         self.reading = None;
-        let look = document.look()?;
-        match look.decode() {
-            Ok(photo) => {
-                let id = live.read_look(photo);
-                self.reading = Some(Reading { id, new_photo: None });
-                None
-            }
-            Err(error) => Some(format!("The drawing's look photo cannot be read: {error}")),
+        if let Some(look) = document.look() {
+            let id = live.read_look(look.clone());
+            self.reading = Some(Reading { id, new_photo: None });
         }
     }
 
@@ -78,7 +71,7 @@ impl LookState {
             };
             match (result, reading.new_photo) {
                 (Ok(look), Some((photo, name))) => {
-                    document.set_look(Some(LookPhoto::new(&photo)));
+                    document.set_look(Some(photo));
                     self.read = Some(look);
                     messages.push((format!("The face now has the look of {name}. Remove the look to go back to the bank's people."), false));
                 }

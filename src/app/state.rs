@@ -125,9 +125,7 @@ impl SketchApp {
             Ok(OpenedOra::Drawing(restored)) if !restored.drawing.is_blank() || restored.look.is_some() => {
                 self.document.open(restored, None);
                 self.live.new_drawing();
-                if let Some(problem) = self.look.document_opened(&mut self.live, &self.document) {
-                    self.message(problem, true);
-                }
+                self.look.document_opened(&mut self.live, &self.document);
                 self.autosaved_revision = self.document.revision();
                 let undo = commands::with_shortcut(&self.ctx, "Undo", &Command::Undo);
                 self.message(

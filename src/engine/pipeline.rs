@@ -236,8 +236,7 @@ impl FacePipeline {
         let retrievers = match exemplars {
             Exemplars::Look(look) => {
                 let warped = self.warp.warp(&look.image, &look.mesh, &mesh);
-                let face = PipelineFace { face: warped.clone(), warped, bank_face: None, seed: 0 };
-                let faces = self.refined(sketch, hints_image, vec![face])?;
+                let faces = self.refined(sketch, hints_image, vec![(warped, None, 0)])?;
                 return Ok(PipelineOutput::Faces { reading, mesh, faces });
             }
             Exemplars::Bank(retrievers) => retrievers,
@@ -264,36 +263,39 @@ impl FacePipeline {
         let choices = retrievers.choose(self.bank.index(), Some(&query)).map_err(retrieval_error)?;
 
         // 4. Each chosen face warped onto the drawing's mesh.
-        let mut faces = Vec::with_capacity(choices.len());
+        let mut warped = Vec::with_capacity(choices.len());
         for (choice, seed) in choices.iter().zip(retrievers.seeds()) {
             let photo = self.bank.face_image(choice.face).map_err(|source| PipelineError::Bank {
                 path: self.bank_path.clone(),
                 source,
             })?;
-            let warped = self.warp.warp(&photo, &self.bank.mesh(choice.face), &mesh);
-            faces.push(PipelineFace { face: warped.clone(), warped, bank_face: Some(choice.face), seed });
+            warped.push((self.warp.warp(&photo, &self.bank.mesh(choice.face), &mesh), Some(choice.face), seed));
         }
-        let faces = self.refined(sketch, hints_image, faces)?;
+        let faces = self.refined(sketch, hints_image, warped)?;
         Ok(PipelineOutput::Faces { reading, mesh, faces })
     }
 
-    /// The warped faces refined toward the drawing and its hints, all in one run (unchanged
-    /// without a refine network).
+    /// The warped faces (each with its bank face and seed) refined toward the drawing and its
+    /// hints, all in one run; without a refine network, the warped faces themselves.
     fn refined(
         &mut self,
         sketch: &GrayImage,
         hints: Option<&RgbaImage>,
-        mut faces: Vec<PipelineFace>,
+        warped: Vec<(RgbImage, Option<usize>, u64)>,
     ) -> Result<Vec<PipelineFace>, PipelineError> {
-        if let Some(refiner) = self.refiner.as_mut() {
-            let exemplars: Vec<&RgbImage> = faces.iter().map(|face| &face.warped).collect();
-            // The hints image is fitted like the sketch file; the network fits both alike.
-            let refined = refiner.refine(sketch, &exemplars, hints)?;
-            for (face, refined) in faces.iter_mut().zip(refined) {
-                face.face = refined;
+        let faces = match self.refiner.as_mut() {
+            Some(refiner) => {
+                let exemplars: Vec<&RgbImage> = warped.iter().map(|(image, ..)| image).collect();
+                // The hints image is fitted like the sketch file; the network fits both alike.
+                refiner.refine(sketch, &exemplars, hints)?
             }
-        }
-        Ok(faces)
+            None => warped.iter().map(|(image, ..)| image.clone()).collect(),
+        };
+        Ok(faces
+            .into_iter()
+            .zip(warped)
+            .map(|(face, (warped, bank_face, seed))| PipelineFace { face, warped, bank_face, seed })
+            .collect())
     }
 }
 

@@ -144,9 +144,7 @@ impl SketchApp {
                 self.settings.add_recent(&path);
                 self.document.open(opened, Some(path.clone()));
                 self.live.new_drawing();
-                if let Some(problem) = self.look.document_opened(&mut self.live, &self.document) {
-                    self.message(problem, true);
-                }
+                self.look.document_opened(&mut self.live, &self.document);
                 self.message(format!("Opened {}", path.display()), false);
             }
             Err(error) => {
