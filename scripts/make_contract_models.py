@@ -25,6 +25,7 @@ and commit the result; the files are a few hundred bytes each and deterministic.
 | refine_valid.onnx       | nothing (contract 3): sketch, exemplar [N,3,16,16], hints -> face =     |
 |                         | exemplar where the mask is 0, the hint colour where it is 1             |
 | refine_grey_exemplar    | contract 3 with a one-channel `exemplar`                                |
+| refine_toned.onnx       | nothing (contract 3): refine_valid plus the output `toned` = -face      |
 | v1_with_hints.onnx      | a v1 model (contract "1") with a `hints` input: only v2 may have one    |
 | v2_three_channel_hints  | v2 `hints` is [N,3,16,16]                                               |
 | v2_dynamic_z.onnx       | v2 `z` is [N,?]: the code length must be fixed                          |
@@ -138,9 +139,9 @@ def v2_model(name, *, hint_channels=4, z_shape=("N", 8), extra_input=None, versi
     return m
 
 
-def refine_model(name, *, exemplar_channels=3, side=SIDE):
+def refine_model(name, *, exemplar_channels=3, side=SIDE, toned=False):
     """Contract 3 (a refine model): face = exemplar where the hint mask is 0, the hint colour
-    where it is 1; the sketch is taken and unused."""
+    where it is 1; the sketch is taken and unused. `toned`: also the output `toned` = -face."""
     ints = lambda name, values: helper.make_tensor(name, TensorProto.INT64, [len(values)], values)  # noqa: E731
     initializers = [ints("rgb_start", [0]), ints("rgb_end", [3]), ints("mask_start", [3]), ints("mask_end", [4]),
                     ints("channel_axis", [1]), helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])]
@@ -156,12 +157,14 @@ def refine_model(name, *, exemplar_channels=3, side=SIDE):
         helper.make_node("Mul", [exemplar, "unpainted"], ["kept"]),
         helper.make_node("Add", ["kept", "hint_rgb"], ["face"]),
     ]
+    outputs = [helper.make_tensor_value_info("face", TensorProto.FLOAT, ["N", 3, side, side])]
+    if toned:
+        nodes.append(helper.make_node("Neg", ["face"], ["toned"]))
+        outputs.append(helper.make_tensor_value_info("toned", TensorProto.FLOAT, ["N", 3, side, side]))
     inputs = [helper.make_tensor_value_info("sketch", TensorProto.FLOAT, ["N", 1, side, side]),
               helper.make_tensor_value_info("exemplar", TensorProto.FLOAT, ["N", exemplar_channels, side, side]),
               helper.make_tensor_value_info("hints", TensorProto.FLOAT, ["N", 4, side, side])]
-    graph = helper.make_graph(nodes, name, inputs,
-                              [helper.make_tensor_value_info("face", TensorProto.FLOAT, ["N", 3, side, side])],
-                              initializer=initializers)
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializer=initializers)
     m = helper.make_model(graph, producer_name="sketch2face make_contract_models.py",
                           opset_imports=[helper.make_opsetid("", 18)])
     m.ir_version = IR_VERSION
@@ -279,6 +282,7 @@ MODELS = {
     "v2_unknown_input": v2_model("v2_unknown_input", extra_input="style"),
     "refine_valid": refine_model("refine_valid"),
     "refine_grey_exemplar": refine_model("refine_grey_exemplar", exemplar_channels=1),
+    "refine_toned": refine_model("refine_toned", toned=True),
     "huge_resolution": model("huge_resolution", input_shape=("N", 1, 65535, 65535),
                              metadata={"sketch2face.contract": "1", "sketch2face.resolution": "65535"}),
     "external_initializer": with_bias("external_initializer", where="initializer"),

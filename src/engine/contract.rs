@@ -55,6 +55,9 @@ pub const OUTPUT_NAME: &str = "face";
 pub const REFINE_CONTRACT_VERSION: &str = "3";
 /// Name of a refine model's warped-exemplar input (version 3).
 pub const EXEMPLAR_NAME: &str = "exemplar";
+/// Name of a refine model's optional second output (version 3): the face with the colour layout
+/// the drawing and its hints say (`training/tone.py`), for faces from the bank.
+pub const TONED_NAME: &str = "toned";
 
 /// One dimension of a tensor as the model declares it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -317,11 +320,13 @@ pub fn check_contract(
 pub struct RefineContract {
     /// Side of its square inputs and output.
     pub resolution: u32,
+    /// Whether it also gives [`TONED_NAME`].
+    pub toned: bool,
 }
 
 /// Checks a refine model against contract 3: `sketch` [N, 1, H, H], `exemplar` [N, 3, H, H] and
-/// `hints` [N, 4, H, H] in, `face` [N, 3, H, H] out, all f32 with the same N (dynamic or 1) and a
-/// fixed H; a missing input is named in the refusal.
+/// `hints` [N, 4, H, H] in, `face` [N, 3, H, H] out and optionally `toned` [N, 3, H, H] too, all
+/// f32 with the same N (dynamic or 1) and a fixed H; a missing input is named in the refusal.
 pub fn check_refine_contract(
     path: &Path,
     inputs: &[TensorSpec],
@@ -387,26 +392,35 @@ pub fn check_refine_contract(
             ));
         }
     }
-    let output = single(outputs, OUTPUT_NAME)
-        .map_err(|found| refuse("outputs", &format!("exactly one output named `{OUTPUT_NAME}`"), found))?;
-    let output_side_ok = |axis: usize| match &output.dims[axis] {
-        Dim::Fixed(n) => *n == resolution,
-        Dim::Dynamic(_) => true,
-    };
-    if output.element.as_deref() != Some("f32")
-        || output.dims.len() != 4
-        || !matches!(output.dims[0], Dim::Dynamic(_) | Dim::Fixed(1))
-        || output.fixed(1) != Some(3)
-        || !output_side_ok(2)
-        || !output_side_ok(3)
-    {
-        return Err(refuse(
-            &format!("output `{OUTPUT_NAME}`"),
-            &format!("f32 [N, 3, {resolution}, {resolution}]"),
-            output.description.clone(),
-        ));
+    let expected_outputs = format!("the output `{OUTPUT_NAME}`, optionally `{TONED_NAME}`, and no other");
+    let known = |spec: &TensorSpec| spec.name == OUTPUT_NAME || spec.name == TONED_NAME;
+    let repeated = outputs.iter().enumerate().any(|(i, a)| outputs[..i].iter().any(|b| b.name == a.name));
+    if repeated || !outputs.iter().all(known) || !outputs.iter().any(|spec| spec.name == OUTPUT_NAME) {
+        return Err(refuse("outputs", &expected_outputs, describe(outputs)));
     }
-    Ok(RefineContract { resolution: resolution as u32 })
+    for output in outputs {
+        let side_ok = |axis: usize| match &output.dims[axis] {
+            Dim::Fixed(n) => *n == resolution,
+            Dim::Dynamic(_) => true,
+        };
+        if output.element.as_deref() != Some("f32")
+            || output.dims.len() != 4
+            || !matches!(output.dims[0], Dim::Dynamic(_) | Dim::Fixed(1))
+            || output.fixed(1) != Some(3)
+            || !side_ok(2)
+            || !side_ok(3)
+        {
+            return Err(refuse(
+                &format!("output `{}`", output.name),
+                &format!("f32 [N, 3, {resolution}, {resolution}]"),
+                output.description.clone(),
+            ));
+        }
+    }
+    Ok(RefineContract {
+        resolution: resolution as u32,
+        toned: outputs.iter().any(|spec| spec.name == TONED_NAME),
+    })
 }
 
 fn describe(specs: &[TensorSpec]) -> String {
@@ -713,6 +727,17 @@ mod tests {
     }
 
     #[test]
+    fn version_3_may_also_give_the_toned_face() {
+        let toned = TensorSpec::f32(TONED_NAME, &[dyn_n(), Dim::Fixed(3), Dim::Fixed(64), Dim::Fixed(64)]);
+        let check = |outputs: &[TensorSpec]| {
+            check_refine_contract(Path::new("r.onnx"), &refine_inputs(64), outputs, &metadata(Some("3"))).unwrap()
+        };
+        assert_eq!(check(&[good_output(64), toned.clone()]), RefineContract { resolution: 64, toned: true });
+        assert_eq!(check(&[toned, good_output(64)]).toned, true);
+        assert_eq!(check(&[good_output(64)]), RefineContract { resolution: 64, toned: false });
+    }
+
+    #[test]
     fn version_3_refuses_naming_what_is_missing_or_wrong() {
         let out = [good_output(16)];
         for missing in [INPUT_NAME, EXEMPLAR_NAME, HINTS_NAME] {
@@ -731,6 +756,14 @@ mod tests {
         extra.push(z(Dim::Fixed(8)));
         assert!(refine(&extra, &out, Some("3")).unwrap_err().contains("and no other"));
         assert!(refine(&refine_inputs(16), &[good_output(32)], Some("3")).unwrap_err().contains("output `face`"));
+        let err = refine(&refine_inputs(16), &[], Some("3")).unwrap_err();
+        assert!(err.contains("the output `face`") && err.contains("none"), "{err}");
+        let only_toned = [TensorSpec::f32(TONED_NAME, &[dyn_n(), Dim::Fixed(3), Dim::Fixed(16), Dim::Fixed(16)])];
+        assert!(refine(&refine_inputs(16), &only_toned, Some("3")).unwrap_err().contains("the output `face`"));
+        let small_toned = [good_output(16), TensorSpec::f32(TONED_NAME, &[dyn_n(), Dim::Fixed(3), Dim::Fixed(4), Dim::Fixed(4)])];
+        assert!(refine(&refine_inputs(16), &small_toned, Some("3")).unwrap_err().contains("output `toned`"));
+        let stranger = [good_output(16), TensorSpec::f32("mask", &[dyn_n(), Dim::Fixed(1)])];
+        assert!(refine(&refine_inputs(16), &stranger, Some("3")).unwrap_err().contains("and no other"));
         let err = refine(&refine_inputs(16), &out, Some("2")).unwrap_err();
         assert!(err.contains("a generator"), "{err}");
         assert!(refine(&refine_inputs(16), &out, None).unwrap_err().contains("no such entry"));

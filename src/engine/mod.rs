@@ -26,7 +26,7 @@ use std::str::FromStr;
 
 pub use contract::{
     CONTRACT_KEY, CONTRACT_VERSION, CONTRACT_VERSIONS, Contract, EXEMPLAR_NAME, HINTS_NAME, INPUT_NAME,
-    MAX_RESOLUTION, MAX_Z_DIM, OUTPUT_NAME, REFINE_CONTRACT_VERSION, RESOLUTION_KEY, RefineContract, TensorSpec,
+    MAX_RESOLUTION, MAX_Z_DIM, OUTPUT_NAME, REFINE_CONTRACT_VERSION, RESOLUTION_KEY, RefineContract, TONED_NAME, TensorSpec,
     Z_NAME, check_contract, check_refine_contract,
 };
 pub use detect::{DETECT_CONTRACT, FACE_DETECT_MODEL_FILE, FaceDetection, FaceDetector, MIN_FACE_SCORE};
@@ -38,7 +38,7 @@ pub use mesh::{
 pub use look::{Look, LookError};
 pub use maker::{FaceMaker, FaceOrder, MadeFace, PHOTOGRAPHIC_BY_DEFAULT, Painter, PipelineModels};
 pub use pipeline::{BANK_FILE, Exemplars, FACE_SIDE, FacePipeline, PipelineError, PipelineFace, PipelineOutput};
-pub use refine::{REFINE_MODEL_FILE, RefineNetwork};
+pub use refine::{REFINE_MODEL_FILE, RefineNetwork, Refined};
 pub use process::{hints_into, hints_tensor, postprocess, preprocess, preprocess_into};
 /// Moved to [`crate::imaging`] (an image helper, not inference); kept here for callers.
 pub use crate::imaging::upscale;

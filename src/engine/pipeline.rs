@@ -21,7 +21,7 @@ use image::{GrayImage, RgbImage, RgbaImage};
 use super::detect::FaceDetector;
 use super::look::{Look, LookError, read_look};
 use super::mesh::{MeshFinder, MeshNetwork, MeshReading};
-use super::refine::RefineNetwork;
+use super::refine::{RefineNetwork, Refined};
 use super::{EngineError, EngineOptions};
 use crate::face::{
     Bank, BankError, FaceWarp, Mesh, Query, QueryError, Retrievers, Similarity, hint_colours,
@@ -59,7 +59,9 @@ pub enum PipelineError {
 /// One face the pipeline made, and how it was made.
 #[derive(Clone, Debug)]
 pub struct PipelineFace {
-    /// The face: refined when the pipeline has a refine network, else the warped one.
+    /// The face: refined when the pipeline has a refine network, else the warped one. A bank
+    /// face from a refine model with the tone head is the toned one ([`Refined::toned`]); the
+    /// look photo's never is (its colours are the user's choice).
     pub face: RgbImage,
     /// The bank face warped onto the drawing's mesh (the refine network's exemplar).
     pub warped: RgbImage,
@@ -85,6 +87,14 @@ pub enum PipelineOutput {
 pub enum Exemplars<'a> {
     Bank(&'a mut Retrievers),
     Look(&'a Look),
+}
+
+/// Whose coarse colours a refined face keeps: the drawing's (a bank person, whose colours are
+/// chance; the toned face where the model has one) or the exemplar's own (the look photo).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Colours {
+    Drawing,
+    Exemplar,
 }
 
 /// The loaded pipeline: the mesh network, the bank and one retrieval slot per seed. One thread
@@ -236,7 +246,7 @@ impl FacePipeline {
         let retrievers = match exemplars {
             Exemplars::Look(look) => {
                 let warped = self.warp.warp(&look.image, &look.mesh, &mesh);
-                let faces = self.refined(sketch, hints_image, vec![(warped, None, 0)])?;
+                let faces = self.refined(sketch, hints_image, vec![(warped, None, 0)], Colours::Exemplar)?;
                 return Ok(PipelineOutput::Faces { reading, mesh, faces });
             }
             Exemplars::Bank(retrievers) => retrievers,
@@ -271,7 +281,7 @@ impl FacePipeline {
             })?;
             warped.push((self.warp.warp(&photo, &self.bank.mesh(choice.face), &mesh), Some(choice.face), seed));
         }
-        let faces = self.refined(sketch, hints_image, warped)?;
+        let faces = self.refined(sketch, hints_image, warped, Colours::Drawing)?;
         Ok(PipelineOutput::Faces { reading, mesh, faces })
     }
 
@@ -282,12 +292,20 @@ impl FacePipeline {
         sketch: &GrayImage,
         hints: Option<&RgbaImage>,
         warped: Vec<(RgbImage, Option<usize>, u64)>,
+        colours: Colours,
     ) -> Result<Vec<PipelineFace>, PipelineError> {
-        let faces = match self.refiner.as_mut() {
+        let faces: Vec<RgbImage> = match self.refiner.as_mut() {
             Some(refiner) => {
                 let exemplars: Vec<&RgbImage> = warped.iter().map(|(image, ..)| image).collect();
                 // The hints image is fitted like the sketch file; the network fits both alike.
-                refiner.refine(sketch, &exemplars, hints)?
+                let refined = refiner.refine(sketch, &exemplars, hints)?;
+                refined
+                    .into_iter()
+                    .map(|Refined { face, toned }| match (colours, toned) {
+                        (Colours::Drawing, Some(toned)) => toned,
+                        _ => face,
+                    })
+                    .collect()
             }
             None => warped.iter().map(|(image, ..)| image.clone()).collect(),
         };

@@ -10,13 +10,21 @@ use ndarray::{Array4, Axis};
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::contract::{EXEMPLAR_NAME, HINTS_NAME, INPUT_NAME, check_refine_contract};
+use super::contract::{EXEMPLAR_NAME, HINTS_NAME, INPUT_NAME, TONED_NAME, check_refine_contract};
 use super::process::{hints_into, preprocess_into};
-use super::session::{ExternalData, OpenedModel, checked_len, faces_from_outputs};
+use super::session::{ExternalData, OpenedModel, checked_len, faces_from_outputs, images_from_output};
 use super::{EngineError, EngineOptions, Provider};
 
 /// The shipped refine model's file in `models/`.
 pub const REFINE_MODEL_FILE: &str = "refine-v3.onnx";
+
+/// One face refined: as the network made it, and, from a model with the tone head
+/// (`training/tone.py`), with the colour layout the drawing and its hints say.
+#[derive(Clone, Debug)]
+pub struct Refined {
+    pub face: RgbImage,
+    pub toned: Option<RgbImage>,
+}
 
 /// A loaded refine model. One thread owns it (`refine` needs `&mut self`).
 pub struct RefineNetwork {
@@ -26,6 +34,8 @@ pub struct RefineNetwork {
     resolution: u32,
     /// Whether the model takes more than one face per run.
     batched: bool,
+    /// Whether it gives the toned face too.
+    toned: bool,
     metadata: BTreeMap<String, String>,
     sketch: Array4<f32>,
     hints: Array4<f32>,
@@ -45,6 +55,7 @@ impl RefineNetwork {
             provider: opened.provider,
             resolution: contract.resolution,
             batched,
+            toned: contract.toned,
             metadata: opened.metadata,
             sketch: Array4::zeros((1, 1, side, side)),
             hints: Array4::zeros((1, 4, side, side)),
@@ -68,6 +79,11 @@ impl RefineNetwork {
         &self.metadata
     }
 
+    /// Whether its faces come with the toned face ([`Refined::toned`]).
+    pub fn toned(&self) -> bool {
+        self.toned
+    }
+
     /// Each exemplar (a warped face at the model's resolution) refined toward `sketch` (the page
     /// the faces are in, any square size: fitted and resized like a generator's sketch) and its
     /// `hints` (already fitted onto the page; none is all zeros).
@@ -76,7 +92,7 @@ impl RefineNetwork {
         sketch: &GrayImage,
         exemplars: &[&RgbImage],
         hints: Option<&RgbaImage>,
-    ) -> Result<Vec<RgbImage>, EngineError> {
+    ) -> Result<Vec<Refined>, EngineError> {
         let side = self.resolution as usize;
         if let Some(bad) = exemplars.iter().find(|e| e.width() as usize != side || e.height() as usize != side) {
             return Err(EngineError::RefineInput {
@@ -102,7 +118,7 @@ impl RefineNetwork {
         Ok(faces)
     }
 
-    fn run(&mut self, exemplars: &[&RgbImage]) -> Result<Vec<RgbImage>, EngineError> {
+    fn run(&mut self, exemplars: &[&RgbImage]) -> Result<Vec<Refined>, EngineError> {
         let path = self.path.clone();
         let run_error = |source| EngineError::Run { path: path.clone(), source };
         let (batch, side) = (exemplars.len(), self.resolution as usize);
@@ -131,7 +147,12 @@ impl RefineNetwork {
                 HINTS_NAME => TensorRef::from_array_view(hint_batch.as_ref().unwrap_or(&self.hints)).map_err(run_error)?,
             ])
             .map_err(run_error)?;
-        faces_from_outputs(&path, &outputs, batch, side)
+        let faces = faces_from_outputs(&path, &outputs, batch, side)?;
+        let toned = match self.toned {
+            true => images_from_output(&path, &outputs, TONED_NAME, batch, side)?.into_iter().map(Some).collect(),
+            false => vec![None; batch],
+        };
+        Ok(faces.into_iter().zip(toned).map(|(face, toned)| Refined { face, toned }).collect())
     }
 }
 

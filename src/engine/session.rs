@@ -239,13 +239,24 @@ pub(crate) fn faces_from_outputs(
     batch: usize,
     side: usize,
 ) -> Result<Vec<RgbImage>, EngineError> {
+    images_from_output(path, outputs, OUTPUT_NAME, batch, side)
+}
+
+/// The output `name` ([N, 3, side, side] in [-1, 1]) of a run of `batch` faces as RGB images.
+pub(crate) fn images_from_output(
+    path: &Path,
+    outputs: &ort::session::SessionOutputs<'_>,
+    name: &'static str,
+    batch: usize,
+    side: usize,
+) -> Result<Vec<RgbImage>, EngineError> {
     let run_error = |source| EngineError::Run {
         path: path.to_owned(),
         source,
     };
     let face = outputs
-        .get(OUTPUT_NAME)
-        .ok_or_else(|| run_error(ort::Error::new(format!("no output named `{OUTPUT_NAME}`"))))?
+        .get(name)
+        .ok_or_else(|| run_error(ort::Error::new(format!("no output named `{name}`"))))?
         .try_extract_array::<f32>()
         .map_err(run_error)?;
     let found = format!("{:?}", face.shape());
@@ -258,7 +269,7 @@ pub(crate) fn faces_from_outputs(
         .ok()
         .filter(|face| face.shape() == [batch, 3, side, side])
         .ok_or_else(|| OutputShapeError {
-            tensor: OUTPUT_NAME,
+            tensor: name,
             expected: format!("[{batch}, 3, {side}, {side}]"),
             found,
         })

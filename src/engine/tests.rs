@@ -176,18 +176,34 @@ fn a_contract_3_model_refines_exemplars_as_one_batch_with_the_hints() {
     ];
     let plain = refine.refine(&sketch, &[&exemplars[0], &exemplars[1]], None).unwrap();
     assert_eq!(plain.len(), 2);
-    assert_eq!(plain[0], exemplars[0], "no hints: the exemplar comes back");
-    assert_eq!(plain[1], exemplars[1]);
+    assert_eq!(plain[0].face, exemplars[0], "no hints: the exemplar comes back");
+    assert_eq!(plain[1].face, exemplars[1]);
+    assert!(!refine.toned() && plain.iter().all(|r| r.toned.is_none()), "a model without `toned` gives none");
     // Hints painted on the left half of a 32 px page: fitted like the sketch, they reach the model.
     let hints = RgbaImage::from_fn(32, 32, |x, _| if x < 16 { Rgba([0, 255, 0, 255]) } else { Rgba([0, 0, 0, 0]) });
     let hinted = refine.refine(&sketch, &[&exemplars[0], &exemplars[1]], Some(&hints)).unwrap();
-    for face in &hinted {
-        assert_eq!(face.get_pixel(2, 8).0, [0, 255, 0], "hinted pixels take the hint's colour");
+    for refined in &hinted {
+        assert_eq!(refined.face.get_pixel(2, 8).0, [0, 255, 0], "hinted pixels take the hint's colour");
     }
-    assert_eq!(hinted[1].get_pixel(13, 8).0, [10, 90, 250], "unhinted pixels keep the exemplar");
+    assert_eq!(hinted[1].face.get_pixel(13, 8).0, [10, 90, 250], "unhinted pixels keep the exemplar");
     let wrong = image::RgbImage::new(20, 20);
     let error = refine.refine(&sketch, &[&wrong], None).unwrap_err().to_string();
     assert!(error.contains("an exemplar of 20x20 px, the model takes 16x16"), "{error}");
+}
+
+#[test]
+fn a_refine_model_with_the_tone_output_gives_both_faces() {
+    let mut refine = load_refine("refine_toned").unwrap();
+    assert!(refine.toned());
+    let sketch = GrayImage::from_pixel(16, 16, Luma([255]));
+    let exemplar = image::RgbImage::from_pixel(16, 16, image::Rgb([200, 40, 10]));
+    let refined = refine.refine(&sketch, &[&exemplar, &exemplar], None).unwrap();
+    assert_eq!(refined.len(), 2);
+    for one in &refined {
+        assert_eq!(one.face, exemplar);
+        // The fixture's `toned` is -face: 200 -> (200 / 127.5 - 1) negated -> 55.
+        assert_eq!(one.toned.as_ref().expect("a toned face").get_pixel(3, 3).0, [55, 215, 245]);
+    }
 }
 
 #[test]
