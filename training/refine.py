@@ -2,7 +2,7 @@
 
     python -m training.refine exemplars        # bank faces warped onto the photos' meshes (the Rust CLI)
     python -m training.refine train --minutes 70
-    python -m training.refine export --out models/refine-v3.onnx
+    python -m training.refine export --out models/refine-v3.onnx    # with the tone head (training/tone.py)
 
 The task, made so that copying cannot solve it: the target is a photo P; the inputs are a sketch
 of P (every sketch style of training/sketches.py, the 2017 recipe included, often roughened), the
@@ -40,7 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training import augment, hints as hint_sim, sketches
+from training import augment, hints as hint_sim, sketches, tone
 from training.networks import build_discriminator, build_refine, count_parameters
 from training.train import git_commit, save_atomically, to_tensor
 
@@ -414,6 +414,8 @@ def export(args) -> int:
     onnx.save(model, str(tmp))
     tmp.replace(out)
     print(f"exported step {state['step']} -> {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    if args.tone and Path(args.tone).exists():  # the shipped model has the tone head (training/tone.py)
+        tone.attach(argparse.Namespace(refine=str(out), out=str(out), checkpoint=args.tone, strength=args.tone_strength))
     return 0
 
 
@@ -443,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--checkpoint", default=str(checkpoint_path()))
     exp.add_argument("--out", default="models/refine-v3.onnx")
     exp.add_argument("--name", default="refine-v3")
+    exp.add_argument("--tone", default=str(CACHE.parent / "tone" / "ckpt.pt"),
+                     help="the tone head's checkpoint to attach (training/tone.py); none: skipped")
+    exp.add_argument("--tone_strength", type=float, default=tone.DEFAULT_STRENGTH)
     args = parser.parse_args(argv)
     return {"exemplars": make_exemplars, "train": train, "export": export}[args.command](args)
 

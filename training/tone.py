@@ -52,6 +52,7 @@ LAYOUT_SIDE = 16  # its output: the face's 16x16 block means
 CACHE = Path(os.environ.get("SKETCH2FACE_CACHE", Path.home() / ".cache" / "sketch2face")) / "tone"
 SETS = {"celeba": ("training/data/celeba", 0.65), "utk": ("training/data/utkface192", 0.35)}
 DEFAULT_STRENGTH = 0.5
+PAINT_RADIUS = 4  # px at 256: the window a painted stroke's colour is matched over
 HINT_GAIN = 4.0  # the share of a 16x16 block painted, times this, is how far past `strength` it goes
 WIDTHS = (32, 64, 96, 128)
 
@@ -102,7 +103,20 @@ class TonedRefine(nn.Module):
         # A block a quarter painted or more follows its layout fully.
         painted = torch.clamp(HINT_GAIN * blocks(hints[:, 3:4], LAYOUT_SIDE), 0.0, 1.0)
         strength = self.strength + (1.0 - self.strength) * up(painted)
-        return torch.clamp(face + strength * up(layout - blocks(face, LAYOUT_SIDE)), -1.0, 1.0)
+        toned = face + strength * up(layout - blocks(face, LAYOUT_SIDE))
+        return torch.clamp(toned + painted_shift(toned, hints), -1.0, 1.0)
+
+
+def painted_shift(face: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+    """What moves the face's local mean under each painted stroke to the stroke's colour (the
+    texture stays): over a (2 PAINT_RADIUS + 1) px window, the hint colours' mean less the
+    face's mean over the same hinted pixels, applied where the window is painted (fully from
+    half painted, so inside a stroke and at its edge; fading out a few pixels beyond)."""
+    mask, colour = hints[:, 3:4], hints[:, :3] * hints[:, 3:4]
+    pool = lambda x: F.avg_pool2d(x, 2 * PAINT_RADIUS + 1, 1, PAINT_RADIUS, count_include_pad=True)  # noqa: E731
+    covered = pool(mask)
+    share = torch.clamp(covered, min=1e-4)
+    return torch.clamp(2.0 * covered, 0.0, 1.0) * (pool(colour) - pool(face * mask)) / share
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -253,7 +267,7 @@ def train(args) -> int:
         step += 1
         if step % args.val_every == 0:
             score = {"step": step, "minutes": round((elapsed + time.time() - started) / 60, 1),
-                     "train_l1": round(float(loss), 4), "val_l1": round(evaluate(net, val_data), 4)}
+                     "train_l1": round(float(loss.detach()), 4), "val_l1": round(evaluate(net, val_data), 4)}
             history.append(score)
             print("val", json.dumps(score), flush=True)
         if time.time() - last_save > args.save_minutes * 60:

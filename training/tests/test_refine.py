@@ -69,7 +69,7 @@ def test_export_writes_contract_3_and_runs_like_the_network(tmp_path):
     torch.save({"ema": net.state_dict(), "refine_args": refine.DEFAULT_ARGS, "step": 3, "elapsed_s": 60.0,
                 "history": [{"step": 3, "l1": 0.3}], "commit": "test"}, checkpoint)
     out = tmp_path / "refine.onnx"
-    assert refine.main(["export", "--checkpoint", str(checkpoint), "--out", str(out)]) == 0
+    assert refine.main(["export", "--checkpoint", str(checkpoint), "--out", str(out), "--tone", ""]) == 0
     model = onnx.load(str(out))
     metadata = {p.key: p.value for p in model.metadata_props}
     assert metadata["sketch2face.contract"] == "3" and metadata["sketch2face.resolution"] == "256"

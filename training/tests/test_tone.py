@@ -72,7 +72,7 @@ def test_attach_adds_toned_to_a_refine_model_and_attaching_again_replaces_it(tmp
     torch.save({"ema": net.state_dict(), "refine_args": refine.DEFAULT_ARGS, "step": 3, "elapsed_s": 60.0,
                 "history": [], "commit": "test"}, checkpoint)
     model = tmp_path / "refine.onnx"
-    assert refine.main(["export", "--checkpoint", str(checkpoint), "--out", str(model)]) == 0
+    assert refine.main(["export", "--checkpoint", str(checkpoint), "--out", str(model), "--tone", ""]) == 0
     head = tone.ToneNet()
     tone_ckpt = tmp_path / "tone.pt"
     torch.save({"net": head.state_dict(), "step": 5, "elapsed_s": 30.0, "history": [{"val_l1": 0.2}],
