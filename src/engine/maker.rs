@@ -20,8 +20,9 @@ use crate::face::Retrievers;
 
 /// Whether the app paints with face pipeline v3 unless the user says otherwise. The rule of
 /// issue 25 (models/card/V3.md): v3 becomes the default when its evaluation beats v2's on every
-/// line; it does not yet (L1 and PSNR against the photo), so the default stays the generator,
-/// and the photographic faces are one switch away.
+/// line; it does not yet (it wins 14 of 15; the hint ratio, which it loses by being closer to the
+/// photo without hints), so the default stays the generator, and the photographic faces are one
+/// switch away.
 pub const PHOTOGRAPHIC_BY_DEFAULT: bool = false;
 
 /// The pipeline's three files.
