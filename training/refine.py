@@ -419,6 +419,46 @@ def export(args) -> int:
     return 0
 
 
+def recover(args) -> int:
+    """The refine network's weights read back from an exported model, for when the cache is gone:
+    a checkpoint `export` takes (the EMA weights and what the metadata says of the training),
+    not one `train` resumes from (no optimizer, no discriminator)."""
+    import re
+
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(args.model)
+    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in model.graph.initializer}
+    net = build_refine(DEFAULT_ARGS)
+    wanted = net.state_dict()
+    if "stem.0.weight" not in weights:  # exported with the stem at full resolution: fold it back
+        first = next((n for n in model.graph.node if n.op_type == "Conv"), None)
+        if first is None or len(first.input) < 3 or first.input[1] not in weights:
+            raise SystemExit(f"error: {args.model} has no refine stem (no stem.0.weight, no first Conv's weight)")
+        full = weights[first.input[1]]
+        out, channels = full.shape[:2]
+        weights["stem.0.weight"] = full.view(out, channels, 3, 2, 3, 2).permute(0, 1, 3, 5, 2, 4).reshape(
+            out, channels * 4, 3, 3)
+        weights["stem.0.bias"] = weights[first.input[2]]
+    missing = [k for k in wanted if k not in weights or weights[k].shape != wanted[k].shape]
+    if missing:
+        raise SystemExit(f"error: {args.model} is not this refine network: {', '.join(missing[:4])} missing or reshaped")
+    net.load_state_dict({k: weights[k] for k in wanted})
+    meta = {p.key: p.value for p in model.metadata_props}
+    trained = meta.get("sketch2face.trained", "")
+    number = lambda pattern: int(m.group(1)) if (m := re.search(pattern, trained)) else 0  # noqa: E731
+    commit = re.search(r"commit (\w+)", trained)
+    validation = json.loads(meta.get("sketch2face.validation") or "{}")
+    state = {"ema": net.state_dict(), "refine_args": DEFAULT_ARGS, "step": number(r"(\d+) steps"),
+             "elapsed_s": number(r"(\d+) min") * 60, "history": [validation] if validation else [],
+             "commit": commit.group(1) if commit else None, "recovered_from": str(args.model)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    save_atomically(state, Path(args.out))
+    print(f"{args.out}: the refine network of {args.model} ({trained or 'no training metadata'})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -448,8 +488,11 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--tone", default=str(CACHE.parent / "tone" / "ckpt.pt"),
                      help="the tone head's checkpoint to attach (training/tone.py); none: skipped")
     exp.add_argument("--tone_strength", type=float, default=tone.DEFAULT_STRENGTH)
+    rc = commands.add_parser("recover", help="a checkpoint `export` takes, from an exported model")
+    rc.add_argument("--model", default="models/refine-v3.onnx")
+    rc.add_argument("--out", default=str(CACHE / "recovered.pt"))
     args = parser.parse_args(argv)
-    return {"exemplars": make_exemplars, "train": train, "export": export}[args.command](args)
+    return {"exemplars": make_exemplars, "train": train, "export": export, "recover": recover}[args.command](args)
 
 
 if __name__ == "__main__":

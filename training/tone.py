@@ -99,12 +99,32 @@ class TonedRefine(nn.Module):
 
     def forward(self, sketch: torch.Tensor, hints: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
         layout = self.net(blocks(sketch, INPUT_SIDE), blocks(hints, INPUT_SIDE))
-        up = lambda x: F.interpolate(x, size=face.shape[-2:], mode="bilinear", align_corners=False)  # noqa: E731
+        return self.painted(hints, face, layout)
+
+    def painted(self, hints: torch.Tensor, face: torch.Tensor, layout: torch.Tensor) -> torch.Tensor:
+        """`toned` from the layout, for any hints."""
         # A block a quarter painted or more follows its layout fully.
         painted = torch.clamp(HINT_GAIN * blocks(hints[:, 3:4], LAYOUT_SIDE), 0.0, 1.0)
-        strength = self.strength + (1.0 - self.strength) * up(painted)
-        toned = face + strength * up(layout - blocks(face, LAYOUT_SIDE))
+        strength = self.strength + (1.0 - self.strength) * upsampled(painted)
+        toned = face + strength * upsampled(layout - blocks(face, LAYOUT_SIDE))
         return torch.clamp(toned + painted_shift(toned, hints), -1.0, 1.0)
+
+    def unpainted(self, face: torch.Tensor, layout: torch.Tensor) -> torch.Tensor:
+        """`toned` where nothing is painted: `painted` with zero hints, without their work."""
+        return torch.clamp(face + self.strength * upsampled(layout - blocks(face, LAYOUT_SIDE)), -1.0, 1.0)
+
+
+def upsampled(layout: torch.Tensor) -> torch.Tensor:
+    """A 16x16 layout bilinear at the refine model's side."""
+    return F.interpolate(layout, scale_factor=float(SIDE // LAYOUT_SIDE), mode="bilinear", align_corners=False)
+
+
+def window_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """The mean over a (2 radius + 1) px square (zeros beyond the edge count), as a row mean then
+    a column mean: the same numbers as one square pool, at 2 / (2 radius + 1) of its work."""
+    side = 2 * radius + 1
+    rows = F.avg_pool2d(x, (1, side), 1, (0, radius), count_include_pad=True)
+    return F.avg_pool2d(rows, (side, 1), 1, (radius, 0), count_include_pad=True)
 
 
 def painted_shift(face: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
@@ -112,11 +132,11 @@ def painted_shift(face: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
     texture stays): over a (2 PAINT_RADIUS + 1) px window, the hint colours' mean less the
     face's mean over the same hinted pixels, applied where the window is painted (fully from
     half painted, so inside a stroke and at its edge; fading out a few pixels beyond)."""
-    mask, colour = hints[:, 3:4], hints[:, :3] * hints[:, 3:4]
-    pool = lambda x: F.avg_pool2d(x, 2 * PAINT_RADIUS + 1, 1, PAINT_RADIUS, count_include_pad=True)  # noqa: E731
-    covered = pool(mask)
+    mask = hints[:, 3:4]
+    means = window_mean(torch.cat([mask, hints[:, :3] * mask, face * mask], 1), PAINT_RADIUS)  # one pass, 7 channels
+    covered, colour, under = means[:, :1], means[:, 1:4], means[:, 4:]
     share = torch.clamp(covered, min=1e-4)
-    return torch.clamp(2.0 * covered, 0.0, 1.0) * (pool(colour) - pool(face * mask)) / share
+    return torch.clamp(2.0 * covered, 0.0, 1.0) * (colour - under) / share
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -280,8 +300,8 @@ def train(args) -> int:
 # ---- export: the tone head inside the refine model ------------------------------------------------
 
 def attach(args) -> int:
-    """Adds the `toned` output to a refine model (contract 3): the tone head's graph, exported on
-    its own, joined to the refine graph at its inputs `sketch`, `hints` and its output `face`."""
+    """Adds the `toned` output to a refine model (contract 3): the tone head's graph joined to the
+    refine graph at its inputs `sketch`, `hints` and its output `face` (see `head_graph`)."""
     import onnx
 
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
@@ -291,25 +311,13 @@ def attach(args) -> int:
     refine = onnx.load(args.refine)
     drop_tone_head(refine)  # attaching again (another strength, a newer head) replaces it
     opset = next(o.version for o in refine.opset_import if o.domain in ("", "ai.onnx"))
-    tmp_head = Path(args.out).with_suffix(".head.onnx")
-    dummy = (torch.ones(1, 1, SIDE, SIDE), torch.zeros(1, 4, SIDE, SIDE), torch.zeros(1, 3, SIDE, SIDE))
-    torch.onnx.export(head, dummy, str(tmp_head), input_names=["sketch", "hints", "face"], output_names=["toned"],
-                      dynamic_axes={n: {0: "N"} for n in ("sketch", "hints", "face", "toned")},
-                      opset_version=opset, dynamo=False)
-    graph = onnx.load(str(tmp_head)).graph
-    tmp_head.unlink()
-    # Every name of the head's own gets a prefix, but its inputs (the refine graph's) and output.
-    shared = {"sketch", "hints", "face", "toned"}
-    rename = lambda name: name if name in shared or not name else f"tone/{name}"  # noqa: E731
-    for node in graph.node:
-        node.name = rename(node.name)
-        node.input[:] = [rename(n) for n in node.input]
-        node.output[:] = [rename(n) for n in node.output]
-    for init in graph.initializer:
-        init.name = rename(init.name)
-    refine.graph.node.extend(graph.node)
-    refine.graph.initializer.extend(graph.initializer)
-    refine.graph.output.extend([o for o in graph.output if o.name == "toned"])
+    nodes, initializers = head_graph(head, opset, Path(args.out).parent)
+    refine.graph.node.extend(nodes)
+    refine.graph.initializer.extend(initializers)
+    face = next(o for o in refine.graph.output if o.name == "face")
+    toned = refine.graph.output.add()
+    toned.CopyFrom(face)
+    toned.name = "toned"
     history = state["history"][-1] if state["history"] else {}
     for key, value in {"sketch2face.tone_strength": f"{args.strength:g}",
                        "sketch2face.tone": f"{state['step']} steps, {state['elapsed_s'] / 60:.0f} min on the CPU, "
@@ -323,6 +331,116 @@ def attach(args) -> int:
     check_parity(tmp, head)
     tmp.replace(out)
     print(f"{out}: `toned` added (strength {args.strength:g}, {out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+class _Piece(nn.Module):
+    """One step of the head, exported on its own (`head_graph` joins them)."""
+
+    def __init__(self, step, net: ToneNet | None = None):
+        super().__init__()
+        self.step, self.net = step, net  # net: so its weights keep their names (tone/net.*)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.step(*inputs)
+
+
+def head_graph(head: TonedRefine, opset: int, scratch: Path) -> tuple[list, list]:
+    """The tone head as ONNX nodes and weights, every name of its own under `tone/`.
+
+    Nearly every face the app makes while a user draws has no hints, and what hints cost (the
+    stroke colour match at full resolution, the painted share) is most of the head's time, so
+    the graph asks first whether any hint pixel is set and runs that work only then: two `If`
+    nodes, one for the hints the tone network sees (zeros, then, need no pooling) and one for
+    `toned`. Both ways give what `TonedRefine` gives."""
+    import onnx
+    from onnx import helper
+
+    n, side, small, grid = 1, SIDE, INPUT_SIDE, LAYOUT_SIDE
+    image = lambda c, s=side: torch.zeros(n, c, s, s)  # noqa: E731
+    net = head.net
+
+    def piece(step, inputs: dict[str, torch.Tensor], output: str, prefix: str, bind: dict[str, str]):
+        """`step` exported with `inputs` (name: example), its names prefixed, its inputs and its
+        output bound to the joined graph's names."""
+        path = scratch / f".tone-{prefix.strip('/').replace('/', '-')}.onnx"
+        module = _Piece(step, net if step is layout_step else None)
+        names = list(inputs)
+        torch.onnx.export(module, tuple(inputs.values()), str(path), input_names=names, output_names=[output],
+                          dynamic_axes={k: {0: "N"} for k in [*names, output]}, opset_version=opset, dynamo=False)
+        graph = onnx.load(str(path)).graph
+        path.unlink()
+        rename = lambda name: bind.get(name, name if not name else f"{prefix}{name}")  # noqa: E731
+        for node in graph.node:
+            node.name = f"{prefix}{node.name}"
+            node.input[:] = [rename(x) for x in node.input]
+            node.output[:] = [rename(x) for x in node.output]
+        for init in graph.initializer:
+            init.name = rename(init.name)
+        for out in graph.output:
+            out.name = rename(out.name)
+        del graph.input[:]
+        graph.name = prefix.strip("/")
+        return graph
+
+    def layout_step(sketch, hints64):
+        return net(blocks(sketch, small), hints64)
+
+    hints64_if = piece(lambda hints: blocks(hints, small), {"hints": image(4)}, "hints64",
+                       "tone/hints64/painted/", {"hints": "hints", "hints64": "tone/hints64/painted"})
+    hints64_else = piece(lambda sketch: torch.zeros(sketch.shape[0], 4, small, small), {"sketch": image(1)}, "hints64",
+                         "tone/hints64/blank/", {"sketch": "sketch", "hints64": "tone/hints64/blank"})
+    layout = piece(layout_step, {"sketch": image(1), "hints64": image(4, small)}, "layout", "tone/",
+                   {"sketch": "sketch", "hints64": "tone/hints64", "layout": "tone/layout"})
+    toned_if = piece(head.painted, {"hints": image(4), "face": image(3), "layout": image(3, grid)}, "toned",
+                     "tone/toned/painted/", {"hints": "hints", "face": "face", "layout": "tone/layout",
+                                             "toned": "tone/toned/painted"})
+    toned_else = piece(head.unpainted, {"face": image(3), "layout": image(3, grid)}, "toned",
+                       "tone/toned/blank/", {"face": "face", "layout": "tone/layout", "toned": "tone/toned/blank"})
+    # Any hint value set (the mask, or a colour without it: then the general way, still right).
+    any_hint = [
+        helper.make_node("Abs", ["hints"], ["tone/any/abs"], name="tone/any/Abs"),
+        helper.make_node("ReduceMax", ["tone/any/abs"], ["tone/any/max"], name="tone/any/ReduceMax", keepdims=0),
+        helper.make_node("Greater", ["tone/any/max", "tone/any/zero"], ["tone/any"], name="tone/any/Greater"),
+    ]
+    zero = onnx.numpy_helper.from_array(np.zeros((), np.float32), "tone/any/zero")
+    nodes = [*any_hint,
+             helper.make_node("If", ["tone/any"], ["tone/hints64"], name="tone/hints64/If",
+                              then_branch=hints64_if, else_branch=hints64_else),
+             *layout.node,
+             helper.make_node("If", ["tone/any"], ["toned"], name="tone/toned/If",
+                              then_branch=toned_if, else_branch=toned_else)]
+    return nodes, [zero, *layout.initializer]
+
+
+def recover(args) -> int:
+    """The tone network's checkpoint read back from a refine model's attached head (its weights
+    and what the model's metadata says of its training), for when the cache is gone: enough to
+    attach it again (another strength, a newer refine model), not to resume training."""
+    import re
+
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(args.refine)
+    weights = {i.name[len("tone/"):]: torch.from_numpy(numpy_helper.to_array(i).copy())
+               for i in model.graph.initializer if i.name.startswith("tone/net.")}
+    if not weights:
+        raise SystemExit(f"error: {args.refine} has no tone head (no tone/net.* weights)")
+    widths = tuple(int(weights[f"net.enc.{k}.0.weight"].shape[0]) for k in range(4))
+    net = ToneNet(widths)
+    net.load_state_dict({key[len("net."):]: value for key, value in weights.items()})
+    meta = {p.key: p.value for p in model.metadata_props}
+    said = meta.get("sketch2face.tone", "")
+    number = lambda pattern: float(m.group(1)) if (m := re.search(pattern, said)) else 0.0  # noqa: E731
+    commit = re.search(r"commit (\w+)", said)
+    val_l1 = re.search(r"val L1 ([0-9.]+)", said)
+    state = {"net": net.state_dict(), "step": int(number(r"(\d+) steps")), "elapsed_s": number(r"(\d+) min") * 60,
+             "history": [{"val_l1": float(val_l1.group(1))}] if val_l1 else [], "widths": widths,
+             "commit": commit.group(1) if commit else None, "recovered_from": str(args.refine)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    save_atomically(state, Path(args.out))
+    print(f"{args.out}: the tone network of {args.refine} ({said or 'no training metadata'})")
     return 0
 
 
@@ -350,13 +468,15 @@ def check_parity(model: Path, head: TonedRefine) -> None:
     hints = np.zeros((2, 4, SIDE, SIDE), np.float32)
     hints[:, :3, 100:140, 100:140], hints[:, 3, 100:140, 100:140] = 0.3, 1.0
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    face, toned = session.run(["face", "toned"], {"sketch": sketch, "exemplar": exemplar, "hints": hints})
-    with torch.no_grad():
-        expected = head(torch.from_numpy(sketch), torch.from_numpy(hints), torch.from_numpy(face)).numpy()
-    gap = float(np.abs(expected - toned).max())
-    if gap > 1e-4:
-        raise SystemExit(f"error: the joined graph's `toned` differs from PyTorch's by {gap}")
-    print(f"parity: `toned` within {gap:.1e} of PyTorch")
+    gaps = []
+    for case in (hints, np.zeros_like(hints)):  # the graph's two ways: painted and blank
+        face, toned = session.run(["face", "toned"], {"sketch": sketch, "exemplar": exemplar, "hints": case})
+        with torch.no_grad():
+            expected = head(torch.from_numpy(sketch), torch.from_numpy(case), torch.from_numpy(face)).numpy()
+        gaps.append(float(np.abs(expected - toned).max()))
+    if max(gaps) > 1e-4:
+        raise SystemExit(f"error: the joined graph's `toned` differs from PyTorch's by {max(gaps)} (painted, blank: {gaps})")
+    print(f"parity: `toned` within {max(gaps):.1e} of PyTorch, with hints and without")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,8 +501,11 @@ def main(argv: list[str] | None = None) -> int:
     at.add_argument("--out", default="models/refine-v3.onnx")
     at.add_argument("--checkpoint", default=str(checkpoint_path()))
     at.add_argument("--strength", type=float, default=DEFAULT_STRENGTH)
+    rc = commands.add_parser("recover", help="the tone network's checkpoint from a refine model's head")
+    rc.add_argument("--refine", default="models/refine-v3.onnx")
+    rc.add_argument("--out", default=str(CACHE / "ckpt_recovered.pt"))
     args = parser.parse_args(argv)
-    return {"data": make_data, "train": train, "attach": attach}[args.command](args)
+    return {"data": make_data, "train": train, "attach": attach, "recover": recover}[args.command](args)
 
 
 if __name__ == "__main__":

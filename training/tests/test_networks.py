@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from training.networks import (DiscriminatorConfig, GeneratorConfig, build_discriminator, build_generator,
-                               count_parameters, init_weights)
+                               build_refine, count_parameters, init_weights)
 
 
 @pytest.mark.parametrize("resolution, patches", [(128, 14), (256, 30)])
@@ -100,3 +100,13 @@ def test_multiscale_spectral_discriminator_returns_features_per_scale():
     assert outputs[0][-1].shape == (2, 1, 14, 14) and outputs[1][-1].shape == (2, 1, 6, 6)
     assert len(outputs[0]) == 5, "four feature stages and the logits"
     assert any(hasattr(m, "weight_orig") for m in D.modules()), "spectrally normalised"
+
+
+def test_refine_stem_at_full_resolution_is_the_stem_on_the_space_to_depth():
+    net = build_refine({"resolution": 256, "widths": [16, 48, 96, 160, 192]}).eval()
+    x = torch.randn(2, 8, 256, 256, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        packed = net.stem(torch.nn.functional.pixel_unshuffle(x, 2))
+        full = net.stem_at_full_resolution(x)
+    assert full.shape == packed.shape == (2, 16, 128, 128)
+    assert torch.allclose(full, packed, atol=1e-5)

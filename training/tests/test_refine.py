@@ -84,6 +84,20 @@ def test_export_writes_contract_3_and_runs_like_the_network(tmp_path):
         assert face.shape == (batch, 3, 256, 256)
         assert np.abs(face - expected).max() < 1e-4
     assert not list(tmp_path.glob("*.tmp*")), "no temporary file left"
+    assert "Transpose" not in {n.op_type for n in model.graph.node}, "the stem reads the inputs at full resolution"
+
+    # A lost cache: the weights read back from the model export to the same model.
+    recovered = tmp_path / "recovered.pt"
+    assert refine.main(["recover", "--model", str(out), "--out", str(recovered)]) == 0
+    state = torch.load(recovered, weights_only=False)
+    assert state["step"] == 3 and state["elapsed_s"] == 60 and state["history"] == [{"step": 3, "l1": 0.3}]
+    assert all(torch.allclose(state["ema"][k], v) for k, v in net.state_dict().items())
+    again = tmp_path / "again.onnx"
+    assert refine.main(["export", "--checkpoint", str(recovered), "--out", str(again), "--tone", ""]) == 0
+    feed = {k: v.numpy() for k, v in zip(("sketch", "exemplar", "hints"), inputs(6))}
+    first = session.run(None, feed)[0]
+    second = ort.InferenceSession(str(again), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    assert np.abs(first - second).max() < 1e-6
 
 
 def sketch2face_binary() -> Path:

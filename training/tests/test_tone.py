@@ -90,13 +90,27 @@ def test_attach_adds_toned_to_a_refine_model_and_attaching_again_replaces_it(tmp
     g = torch.Generator().manual_seed(2)
     sketch = torch.where(torch.rand(2, 1, 256, 256, generator=g) < 0.05, -1.0, 1.0)
     exemplar = torch.rand(2, 3, 256, 256, generator=g) * 2 - 1
-    hints = torch.zeros(2, 4, 256, 256)
-    face, toned = session.run(["face", "toned"], {"sketch": sketch.numpy(), "exemplar": exemplar.numpy(),
-                                                  "hints": hints.numpy()})
-    with torch.no_grad():
-        expected_face = net.eval()(sketch, exemplar, hints)
-        expected_toned = tone.TonedRefine(head.eval(), 0.25)(sketch, hints, expected_face)
-    assert np.abs(face - expected_face.numpy()).max() < 1e-4
-    assert np.abs(toned - expected_toned.numpy()).max() < 1e-4
-    assert np.abs(toned - face).mean() > 1e-3, "the head moved the colours"
-    assert not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob("*.head*")), "no temporary file left"
+    painted = torch.zeros(2, 4, 256, 256)
+    painted[1, :3, 90:120, 40:200], painted[1, 3, 90:120, 40:200] = -0.6, 1.0  # the second face only
+    toned_by = {}
+    for hints in (torch.zeros(2, 4, 256, 256), painted):  # the graph's two ways: blank and painted
+        face, toned = toned_by[hints is painted] = session.run(["face", "toned"], {"sketch": sketch.numpy(), "exemplar": exemplar.numpy(),
+                                                      "hints": hints.numpy()})
+        with torch.no_grad():
+            expected_face = net.eval()(sketch, exemplar, hints)
+            expected_toned = tone.TonedRefine(head.eval(), 0.25)(sketch, hints, expected_face)
+        assert np.abs(face - expected_face.numpy()).max() < 1e-4
+        assert np.abs(toned - expected_toned.numpy()).max() < 1e-4
+        assert np.abs(toned - face).mean() > 1e-3, "the head moved the colours"
+    stroke = (slice(None), slice(95, 115), slice(60, 180))
+    before, after = (abs(float(toned_by[k][1][1][stroke].mean()) + 0.6) for k in (False, True))
+    assert after < 0.2 * before, f"the stroke's colour: {before:.3f} from it unpainted, {after:.3f} painted"
+    assert np.abs(toned[0] - toned_by[False][1][0]).max() < 1e-5, "a face without hints, either way the batch goes"
+    assert not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob(".tone-*")), "no temporary file left"
+
+    # A lost cache: the tone network read back from the model is the one attached.
+    recovered = tmp_path / "recovered.pt"
+    assert tone.main(["recover", "--refine", str(model), "--out", str(recovered)]) == 0
+    state = torch.load(recovered, weights_only=False)
+    assert state["step"] == 5 and state["history"] == [{"val_l1": 0.2}] and state["commit"] == "test"
+    assert all(torch.equal(state["net"][k], v) for k, v in head.state_dict().items())
