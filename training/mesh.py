@@ -306,6 +306,56 @@ def batch_dynamic(model):
     return model
 
 
+def prelu_as_where(model):
+    """Every PRelu(x, slope) as Where(x < 0, x * slope, x): the same values, bit for bit, and the
+    mesh network 4.7 -> 3.0 ms (2 threads), for ONNX Runtime's PRelu broadcasts its per-channel
+    slope element by element (it took 3.7 of the network's 5.8 ms on one thread, its 45
+    convolutions 1.1). A model without PRelu is left as it is."""
+    from onnx import helper, numpy_helper
+    zero = "prelu_as_where/zero"
+    nodes, changed = [], False
+    for node in model.graph.node:
+        if node.op_type != "PRelu":
+            nodes.append(node)
+            continue
+        (x, slope), (y,), name = node.input, node.output, node.name or node.output[0]
+        nodes += [helper.make_node("Less", [x, zero], [f"{name}/negative"], name=f"{name}/Less"),
+                  helper.make_node("Mul", [x, slope], [f"{name}/sloped"], name=f"{name}/Mul"),
+                  helper.make_node("Where", [f"{name}/negative", f"{name}/sloped", x], [y], name=f"{name}/Where")]
+        changed = True
+    if changed:
+        del model.graph.node[:]
+        model.graph.node.extend(nodes)
+        model.graph.initializer.append(numpy_helper.from_array(np.zeros((), np.float32), zero))
+    return model
+
+
+def speed_up(args) -> int:
+    """`prelu_as_where` on an exported model, in place, checked against it on random crops."""
+    import onnx
+    import onnxruntime as ort
+    path = Path(args.onnx)
+    model = onnx.load(str(path))
+    count = sum(node.op_type == "PRelu" for node in model.graph.node)
+    if not count:
+        print(f"{path}: no PRelu, nothing to do")
+        return 0
+    model = prelu_as_where(model)
+    onnx.checker.check_model(model)
+    temporary = path.with_name(path.name + ".tmp")
+    onnx.save(model, str(temporary))
+    crops = np.random.default_rng(0).random((2, CROP, CROP, 3)).astype(np.float32)
+    before, after = (ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"crop": crops})
+                     for p in (path, temporary))
+    gap = max(float(np.abs(a - b).max()) for a, b in zip(before, after))
+    if gap > 1e-5:
+        temporary.unlink()
+        sys.exit(f"error: the rewritten mesh model differs from {path} by {gap}")
+    os.replace(temporary, path)
+    print(f"{path}: {count} PRelu as Where (largest difference {gap:.1e})")
+    return 0
+
+
 def base(args) -> int:
     """The converted network (`make mesh-base` runs tf2onnx first) with a symbolic batch."""
     import onnx
@@ -357,7 +407,7 @@ def export(args) -> int:
     torch.onnx.export(Contract(), (torch.zeros(1, CROP, CROP, 3),), str(temporary), input_names=["crop"],
                       output_names=["points", "presence"], opset_version=17, dynamo=False,
                       dynamic_axes={"crop": {0: "batch"}, "points": {0: "batch"}, "presence": {0: "batch"}})
-    model = onnx.load(str(temporary))
+    model = prelu_as_where(onnx.load(str(temporary)))
     metadata = {"sketch2face.contract": CONTRACT, "sketch2face.crop_side": str(CROP),
                 "sketch2face.roi_scale": str(ROI_SCALE), "sketch2face.points": str(POINTS),
                 "sketch2face.framing_box": ",".join(f"{v:.4f}" for v in framing_box()),
@@ -545,12 +595,14 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--drawings", help="a folder of hand drawings")
     g.add_argument("--drawing-meshes", help="MediaPipe's meshes of the drawings (training.landmarks --photos)")
     g.add_argument("--out")
+    f = commands.add_parser("speed-up", help="an exported model's PRelu as Where, in place (the same values)")
+    f.add_argument("--onnx", default="models/mesh-v3.onnx")
     c = commands.add_parser("contact-sheet", help="drawings -> meshes -> warped faces, for the card")
     c.add_argument("--binary", default="target/debug/sketch2face")
     c.add_argument("--out", default="models/card/v3_contact_sheet.jpg")
     args = parser.parse_args(argv)
     return {"contact-sheet": contact_sheet, "train": train, "base": base, "export": export, "evaluate": evaluate_oracle,
-            "evaluate-engine": evaluate_engine}[args.command](args)
+            "evaluate-engine": evaluate_engine, "speed-up": speed_up}[args.command](args)
 
 
 if __name__ == "__main__":
