@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use image::GrayImage;
-use ndarray::{Array4, Ix1, Ix3};
+use ndarray::{Array4, Axis, Ix1, Ix3};
 use ort::session::Session;
 use ort::value::TensorRef;
 
@@ -170,11 +170,11 @@ impl MeshNetwork {
         checked_len(&path, CROP_NAME, &[batch, side, side, 3])?;
         let mut input = Array4::<f32>::zeros((batch, side, side, 3));
         for (n, crop) in crops.iter().enumerate() {
-            for (x, y, pixel) in crop.enumerate_pixels() {
-                let value = f32::from(pixel.0[0]) / 255.0;
-                for channel in 0..3 {
-                    input[[n, y as usize, x as usize, channel]] = value;
-                }
+            let mut one = input.index_axis_mut(Axis(0), n);
+            let data = one.as_slice_mut().expect("standard layout");
+            // The gray crop as RGB, NHWC: each pixel three times.
+            for (rgb, &gray) in data.chunks_exact_mut(3).zip(crop.as_raw()) {
+                rgb.fill(f32::from(gray) / 255.0);
             }
         }
         let outputs = self

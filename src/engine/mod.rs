@@ -38,7 +38,7 @@ pub use mesh::{
 pub use look::{Look, LookError};
 pub use maker::{FaceMaker, FaceOrder, MadeFace, PHOTOGRAPHIC_BY_DEFAULT, Painter, PipelineModels};
 pub use pipeline::{BANK_FILE, Exemplars, FACE_SIDE, FacePipeline, PipelineError, PipelineFace, PipelineOutput};
-pub use refine::{REFINE_MODEL_FILE, RefineNetwork, Refined};
+pub use refine::{REFINE_MODEL_FILE, RefineNetwork, Refined, Shown};
 pub use process::{hints_into, hints_tensor, postprocess, preprocess, preprocess_into};
 /// Moved to [`crate::imaging`] (an image helper, not inference); kept here for callers.
 pub use crate::imaging::upscale;

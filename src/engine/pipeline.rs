@@ -21,7 +21,7 @@ use image::{GrayImage, RgbImage, RgbaImage};
 use super::detect::FaceDetector;
 use super::look::{Look, LookError, read_look};
 use super::mesh::{MeshFinder, MeshNetwork, MeshReading};
-use super::refine::{RefineNetwork, Refined};
+use super::refine::{RefineNetwork, Shown};
 use super::{EngineError, EngineOptions};
 use crate::face::{
     Bank, BankError, FaceWarp, Mesh, Query, QueryError, Retrievers, Similarity, hint_colours,
@@ -60,7 +60,7 @@ pub enum PipelineError {
 #[derive(Clone, Debug)]
 pub struct PipelineFace {
     /// The face: refined when the pipeline has a refine network, else the warped one. A bank
-    /// face from a refine model with the tone head is the toned one ([`Refined::toned`]); the
+    /// face from a refine model with the tone head is the toned one ([`crate::engine::Refined::toned`]); the
     /// look photo's never is (its colours are the user's choice).
     pub face: RgbImage,
     /// The bank face warped onto the drawing's mesh (the refine network's exemplar).
@@ -298,14 +298,11 @@ impl FacePipeline {
             Some(refiner) => {
                 let exemplars: Vec<&RgbImage> = warped.iter().map(|(image, ..)| image).collect();
                 // The hints image is fitted like the sketch file; the network fits both alike.
-                let refined = refiner.refine(sketch, &exemplars, hints)?;
-                refined
-                    .into_iter()
-                    .map(|Refined { face, toned }| match (colours, toned) {
-                        (Colours::Drawing, Some(toned)) => toned,
-                        _ => face,
-                    })
-                    .collect()
+                let shown = match colours {
+                    Colours::Drawing => Shown::Toned,
+                    Colours::Exemplar => Shown::Face,
+                };
+                refiner.refine_shown(sketch, &exemplars, hints, shown)?
             }
             None => warped.iter().map(|(image, ..)| image.clone()).collect(),
         };

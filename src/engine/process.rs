@@ -165,13 +165,19 @@ pub fn postprocess(face: ArrayView4<f32>) -> Result<RgbImage, OutputShapeError> 
             found: format!("{:?}", face.shape()),
         });
     }
-    let to_u8 = |v: f32| {
-        if v.is_nan() {
-            0
-        } else {
-            ((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8
+    // Rounded half up by truncation (`round` is a libm call per value here); NaN stays NaN
+    // through `clamp` and `as` makes it 0.
+    let to_u8 = |v: f32| (((v + 1.0) * 127.5).clamp(0.0, 255.0) + 0.5) as u8;
+    if let Some(planes) = face.as_slice() {
+        let plane = h * w;
+        let (red, rest) = planes.split_at(plane);
+        let (green, blue) = rest.split_at(plane);
+        let mut raw = Vec::with_capacity(3 * plane);
+        for ((&r, &g), &b) in red.iter().zip(green).zip(blue) {
+            raw.extend_from_slice(&[to_u8(r), to_u8(g), to_u8(b)]);
         }
-    };
+        return Ok(RgbImage::from_raw(w as u32, h as u32, raw).expect("3 bytes per pixel"));
+    }
     Ok(RgbImage::from_fn(w as u32, h as u32, |x, y| {
         let (x, y) = (x as usize, y as usize);
         Rgb([

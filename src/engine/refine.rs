@@ -10,9 +10,9 @@ use ndarray::{Array4, Axis};
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::contract::{EXEMPLAR_NAME, HINTS_NAME, INPUT_NAME, TONED_NAME, check_refine_contract};
+use super::contract::{EXEMPLAR_NAME, HINTS_NAME, INPUT_NAME, OUTPUT_NAME, TONED_NAME, check_refine_contract};
 use super::process::{hints_into, preprocess_into};
-use super::session::{ExternalData, OpenedModel, checked_len, faces_from_outputs, images_from_output};
+use super::session::{ExternalData, OpenedModel, checked_len, images_from_output};
 use super::{EngineError, EngineOptions, Provider};
 
 /// The shipped refine model's file in `models/`.
@@ -24,6 +24,15 @@ pub const REFINE_MODEL_FILE: &str = "refine-v3.onnx";
 pub struct Refined {
     pub face: RgbImage,
     pub toned: Option<RgbImage>,
+}
+
+/// Which of a refine model's faces a caller shows ([`RefineNetwork::refine_shown`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    /// The network's face (a look photo's: its colours are the user's choice).
+    Face,
+    /// The toned face where the model has the tone head, else the network's face.
+    Toned,
 }
 
 /// A loaded refine model. One thread owns it (`refine` needs `&mut self`).
@@ -93,6 +102,46 @@ impl RefineNetwork {
         exemplars: &[&RgbImage],
         hints: Option<&RgbaImage>,
     ) -> Result<Vec<Refined>, EngineError> {
+        let toned = self.toned;
+        let faces = self.refine_into_images(sketch, exemplars, hints, true, toned)?;
+        Ok(faces
+            .into_iter()
+            .map(|(face, toned)| Refined {
+                face: face.expect("the face was asked for"),
+                toned,
+            })
+            .collect())
+    }
+
+    /// [`RefineNetwork::refine`], only the faces `shown` made into images (each output's
+    /// conversion costs as much as the run's input tensors).
+    pub fn refine_shown(
+        &mut self,
+        sketch: &GrayImage,
+        exemplars: &[&RgbImage],
+        hints: Option<&RgbaImage>,
+        shown: Shown,
+    ) -> Result<Vec<RgbImage>, EngineError> {
+        let toned = shown == Shown::Toned && self.toned;
+        let faces = self.refine_into_images(sketch, exemplars, hints, !toned, toned)?;
+        Ok(faces
+            .into_iter()
+            .map(|(face, toned_face)| match toned {
+                true => toned_face.expect("the toned face was asked for"),
+                false => face.expect("the face was asked for"),
+            })
+            .collect())
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn refine_into_images(
+        &mut self,
+        sketch: &GrayImage,
+        exemplars: &[&RgbImage],
+        hints: Option<&RgbaImage>,
+        face: bool,
+        toned: bool,
+    ) -> Result<Vec<(Option<RgbImage>, Option<RgbImage>)>, EngineError> {
         let side = self.resolution as usize;
         if let Some(bad) = exemplars.iter().find(|e| e.width() as usize != side || e.height() as usize != side) {
             return Err(EngineError::RefineInput {
@@ -113,12 +162,18 @@ impl RefineNetwork {
         let mut faces = Vec::with_capacity(exemplars.len());
         let chunk = if self.batched { exemplars.len().max(1) } else { 1 };
         for group in exemplars.chunks(chunk) {
-            faces.extend(self.run(group)?);
+            faces.extend(self.run(group, face, toned)?);
         }
         Ok(faces)
     }
 
-    fn run(&mut self, exemplars: &[&RgbImage]) -> Result<Vec<Refined>, EngineError> {
+    #[allow(clippy::type_complexity)]
+    fn run(
+        &mut self,
+        exemplars: &[&RgbImage],
+        face: bool,
+        toned: bool,
+    ) -> Result<Vec<(Option<RgbImage>, Option<RgbImage>)>, EngineError> {
         let path = self.path.clone();
         let run_error = |source| EngineError::Run { path: path.clone(), source };
         let (batch, side) = (exemplars.len(), self.resolution as usize);
@@ -147,12 +202,15 @@ impl RefineNetwork {
                 HINTS_NAME => TensorRef::from_array_view(hint_batch.as_ref().unwrap_or(&self.hints)).map_err(run_error)?,
             ])
             .map_err(run_error)?;
-        let faces = faces_from_outputs(&path, &outputs, batch, side)?;
-        let toned = match self.toned {
-            true => images_from_output(&path, &outputs, TONED_NAME, batch, side)?.into_iter().map(Some).collect(),
-            false => vec![None; batch],
+        let images = |wanted: bool, name: &'static str| -> Result<Vec<Option<RgbImage>>, EngineError> {
+            match wanted {
+                true => Ok(images_from_output(&path, &outputs, name, batch, side)?.into_iter().map(Some).collect()),
+                false => Ok(vec![None; batch]),
+            }
         };
-        Ok(faces.into_iter().zip(toned).map(|(face, toned)| Refined { face, toned }).collect())
+        let faces = images(face, OUTPUT_NAME)?;
+        let toned = images(toned && self.toned, TONED_NAME)?;
+        Ok(faces.into_iter().zip(toned).collect())
     }
 }
 

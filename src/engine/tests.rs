@@ -204,6 +204,13 @@ fn a_refine_model_with_the_tone_output_gives_both_faces() {
         // The fixture's `toned` is -face: 200 -> (200 / 127.5 - 1) negated -> 55.
         assert_eq!(one.toned.as_ref().expect("a toned face").get_pixel(3, 3).0, [55, 215, 245]);
     }
+    // Only the face shown made into an image: the same faces.
+    let toned = refine.refine_shown(&sketch, &[&exemplar], None, Shown::Toned).unwrap();
+    assert_eq!(toned, vec![refined[0].toned.clone().unwrap()]);
+    assert_eq!(refine.refine_shown(&sketch, &[&exemplar], None, Shown::Face).unwrap(), vec![exemplar.clone()]);
+    // A model without the tone head shows its face either way.
+    let mut plain = load_refine("refine_valid").unwrap();
+    assert_eq!(plain.refine_shown(&sketch, &[&exemplar], None, Shown::Toned).unwrap(), vec![exemplar]);
 }
 
 #[test]
