@@ -30,6 +30,7 @@ photo's fidelity against how different the variations look; it is in the model's
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -311,7 +312,7 @@ def attach(args) -> int:
     refine = onnx.load(args.refine)
     drop_tone_head(refine)  # attaching again (another strength, a newer head) replaces it
     opset = next(o.version for o in refine.opset_import if o.domain in ("", "ai.onnx"))
-    nodes, initializers = head_graph(head, opset, Path(args.out).parent)
+    nodes, initializers = head_graph(head, opset)
     refine.graph.node.extend(nodes)
     refine.graph.initializer.extend(initializers)
     face = next(o for o in refine.graph.output if o.name == "face")
@@ -345,7 +346,7 @@ class _Piece(nn.Module):
         return self.step(*inputs)
 
 
-def head_graph(head: TonedRefine, opset: int, scratch: Path) -> tuple[list, list]:
+def head_graph(head: TonedRefine, opset: int) -> tuple[list, list]:
     """The tone head as ONNX nodes and weights, every name of its own under `tone/`.
 
     Nearly every face the app makes while a user draws has no hints, and what hints cost (the
@@ -363,13 +364,11 @@ def head_graph(head: TonedRefine, opset: int, scratch: Path) -> tuple[list, list
     def piece(step, inputs: dict[str, torch.Tensor], output: str, prefix: str, bind: dict[str, str]):
         """`step` exported with `inputs` (name: example), its names prefixed, its inputs and its
         output bound to the joined graph's names."""
-        path = scratch / f".tone-{prefix.strip('/').replace('/', '-')}.onnx"
         module = _Piece(step, net if step is layout_step else None)
-        names = list(inputs)
-        torch.onnx.export(module, tuple(inputs.values()), str(path), input_names=names, output_names=[output],
+        names, exported = list(inputs), io.BytesIO()
+        torch.onnx.export(module, tuple(inputs.values()), exported, input_names=names, output_names=[output],
                           dynamic_axes={k: {0: "N"} for k in [*names, output]}, opset_version=opset, dynamo=False)
-        graph = onnx.load(str(path)).graph
-        path.unlink()
+        graph = onnx.load_from_string(exported.getvalue()).graph
         rename = lambda name: bind.get(name, name if not name else f"{prefix}{name}")  # noqa: E731
         for node in graph.node:
             node.name = f"{prefix}{node.name}"
