@@ -115,6 +115,54 @@ pub fn inside_polygon(polygon: &[[f32; 2]], [x, y]: [f32; 2]) -> bool {
     inside
 }
 
+/// Where one pixel row (at height `y`) crosses each region polygon: [`ColourRegions::region_at`]
+/// for a whole row at once. The crossings are the very values [`inside_polygon`] compares `x`
+/// with, so a point's region is the same, found with a sorted search instead of every edge.
+#[derive(Default)]
+struct RowCrossings {
+    y: f32,
+    hair_line_y: f32,
+    skin: Vec<f32>,
+    oval: Vec<f32>,
+    hair_outer: Vec<f32>,
+}
+
+impl RowCrossings {
+    fn at(&mut self, regions: &ColourRegions, y: f32) {
+        self.y = y;
+        self.hair_line_y = regions.hair_line_y;
+        for (crossings, polygon) in [
+            (&mut self.skin, &regions.skin),
+            (&mut self.oval, &regions.oval),
+            (&mut self.hair_outer, &regions.hair_outer),
+        ] {
+            crossings.clear();
+            let Some(&last) = polygon.last() else { continue };
+            let mut b = last;
+            for &a in polygon {
+                if (a[1] > y) != (b[1] > y) {
+                    crossings.push(a[0] + (b[0] - a[0]) * (y - a[1]) / (b[1] - a[1]));
+                }
+                b = a;
+            }
+            crossings.sort_by(f32::total_cmp);
+        }
+    }
+
+    /// The region of the point `(x, self.y)`.
+    fn region_at(&self, x: f32) -> Option<ColourRegion> {
+        // Inside: an odd number of crossings lie right of x (x < crossing).
+        let inside = |crossings: &[f32]| (crossings.len() - crossings.partition_point(|&c| !(x < c))) % 2 == 1;
+        if inside(&self.skin) {
+            Some(ColourRegion::Skin)
+        } else if self.y < self.hair_line_y && inside(&self.hair_outer) && !inside(&self.oval) {
+            Some(ColourRegion::Hair)
+        } else {
+            None
+        }
+    }
+}
+
 /// Colours a user hinted for the face, RGB in 0..1; `None` where they hinted too little.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct HintColours {
@@ -131,13 +179,19 @@ pub fn hint_colours(hints: &RgbaImage, mesh: &Mesh) -> HintColours {
     let [x0, y0, x1, y1] = regions.pixel_bounds(hints.width(), hints.height());
     // [skin, hair]: sums of r, g, b and the count.
     let mut sums = [[0u64; 4]; 2];
+    let mut rows = RowCrossings::default();
     for y in y0..y1 {
+        let row = &hints.as_raw()[(y as usize * hints.width() as usize) * 4..][..hints.width() as usize * 4];
+        if !row[x0 as usize * 4..x1 as usize * 4].chunks_exact(4).any(|pixel| pixel[3] != 0) {
+            continue;
+        }
+        rows.at(&regions, y as f32 + 0.5);
         for x in x0..x1 {
-            let pixel = hints.get_pixel(x, y).0;
+            let pixel = &row[x as usize * 4..x as usize * 4 + 4];
             if pixel[3] == 0 {
                 continue;
             }
-            let slot = match regions.region_of_pixel(x, y) {
+            let slot = match rows.region_at(x as f32 + 0.5) {
                 Some(ColourRegion::Skin) => 0,
                 Some(ColourRegion::Hair) => 1,
                 None => continue,
@@ -288,6 +342,27 @@ mod tests {
         // A mesh far outside the image hints nothing (and scans nothing).
         let away = mesh.transformed(&Similarity { tx: 5000.0, ..Similarity::IDENTITY });
         assert_eq!(hint_colours(&hints, &away), HintColours::default());
+    }
+
+    #[test]
+    fn a_rows_crossings_give_every_pixel_the_region_the_polygons_give_it() {
+        // The astronaut's mesh, and turned (edges at every slope) and moved half out of the image.
+        let mesh = astronaut_mesh();
+        let turned = mesh.transformed(&Similarity { a: 0.9, b: 0.4, tx: -30.0, ty: 20.0 });
+        for mesh in [mesh, turned] {
+            let regions = ColourRegions::new(&mesh);
+            let mut rows = RowCrossings::default();
+            let mut counts = [0usize; 3];
+            for y in 0..128 {
+                rows.at(&regions, y as f32 + 0.5);
+                for x in 0..128 {
+                    let want = regions.region_of_pixel(x, y);
+                    assert_eq!(rows.region_at(x as f32 + 0.5), want, "pixel ({x}, {y})");
+                    counts[match want { Some(ColourRegion::Skin) => 0, Some(ColourRegion::Hair) => 1, None => 2 }] += 1;
+                }
+            }
+            assert!(counts.iter().all(|&c| c > 100), "each region has pixels: {counts:?}");
+        }
     }
 
     #[test]
