@@ -316,29 +316,30 @@ def prelu_as_relu_mix(model):
     from onnx import helper, numpy_helper
     initializers = {i.name: i for i in model.graph.initializer}
     by_name = {node.name: node for node in model.graph.node}
-    activations, replaced = {}, set()  # first node's name -> (x, slope, y, name)
-    for node in model.graph.node:
+    activations, replaced = {}, set()  # first node's index -> (x, slope, y, name)
+    for index, node in enumerate(model.graph.node):
         if node.op_type == "PRelu":
             (x, slope), (y,) = node.input, node.output
-            activations[node.name] = (x, slope, y, node.name or y)
+            if slope in initializers:  # a computed slope stays a PRelu
+                activations[index] = (x, slope, y, node.name or y)
         elif node.op_type == "Less" and node.name.endswith("/Less"):
             base = node.name[:-len("/Less")]
             mul, where = by_name.get(f"{base}/Mul"), by_name.get(f"{base}/Where")
-            if mul is None or where is None:
+            if mul is None or where is None or mul.input[1] not in initializers:
                 continue
             x, slope = mul.input
-            activations[node.name] = (x, slope, where.output[0], base)
+            activations[index] = (x, slope, where.output[0], base)
             replaced |= {mul.name, where.name}
     if not activations:
         return model
     nodes = []
-    for node in model.graph.node:
+    for index, node in enumerate(model.graph.node):
         if node.name in replaced:
             continue
-        if node.name not in activations:
+        if index not in activations:
             nodes.append(node)
             continue
-        x, slope, y, name = activations[node.name]
+        x, slope, y, name = activations[index]
         complement = f"{name}/one_minus_slope"
         model.graph.initializer.append(
             numpy_helper.from_array((1 - numpy_helper.to_array(initializers[slope])).astype(np.float32), complement))
