@@ -65,15 +65,26 @@ impl ColourRegions {
 
     /// The region a point (in the mesh's pixels) lies in.
     pub fn region_at(&self, point: [f32; 2]) -> Option<ColourRegion> {
-        if inside_polygon(&self.skin, point) {
+        self.region_by(point[1], |polygon| inside_polygon(self.polygon(polygon), point))
+    }
+
+    /// The rule, for a point at height `y` with `inside` saying whether it lies inside each
+    /// polygon (asked only as the rule needs it).
+    fn region_by(&self, y: f32, inside: impl Fn(Polygon) -> bool) -> Option<ColourRegion> {
+        if inside(Polygon::Skin) {
             Some(ColourRegion::Skin)
-        } else if point[1] < self.hair_line_y
-            && inside_polygon(&self.hair_outer, point)
-            && !inside_polygon(&self.oval, point)
-        {
+        } else if y < self.hair_line_y && inside(Polygon::HairOuter) && !inside(Polygon::Oval) {
             Some(ColourRegion::Hair)
         } else {
             None
+        }
+    }
+
+    fn polygon(&self, polygon: Polygon) -> &[[f32; 2]] {
+        match polygon {
+            Polygon::Skin => &self.skin,
+            Polygon::Oval => &self.oval,
+            Polygon::HairOuter => &self.hair_outer,
         }
     }
 
@@ -115,28 +126,30 @@ pub fn inside_polygon(polygon: &[[f32; 2]], [x, y]: [f32; 2]) -> bool {
     inside
 }
 
+/// The polygons of [`ColourRegions`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Polygon {
+    Skin,
+    Oval,
+    HairOuter,
+}
+
 /// Where one pixel row (at height `y`) crosses each region polygon: [`ColourRegions::region_at`]
 /// for a whole row at once. The crossings are the very values [`inside_polygon`] compares `x`
 /// with, so a point's region is the same, found with a sorted search instead of every edge.
 #[derive(Default)]
 struct RowCrossings {
     y: f32,
-    hair_line_y: f32,
-    skin: Vec<f32>,
-    oval: Vec<f32>,
-    hair_outer: Vec<f32>,
+    /// Sorted, one list per [`Polygon`] in its order.
+    crossings: [Vec<f32>; 3],
 }
 
 impl RowCrossings {
     fn at(&mut self, regions: &ColourRegions, y: f32) {
         self.y = y;
-        self.hair_line_y = regions.hair_line_y;
-        for (crossings, polygon) in [
-            (&mut self.skin, &regions.skin),
-            (&mut self.oval, &regions.oval),
-            (&mut self.hair_outer, &regions.hair_outer),
-        ] {
+        for (crossings, polygon) in self.crossings.iter_mut().zip([Polygon::Skin, Polygon::Oval, Polygon::HairOuter]) {
             crossings.clear();
+            let polygon = regions.polygon(polygon);
             let Some(&last) = polygon.last() else { continue };
             let mut b = last;
             for &a in polygon {
@@ -149,17 +162,13 @@ impl RowCrossings {
         }
     }
 
-    /// The region of the point `(x, self.y)`.
-    fn region_at(&self, x: f32) -> Option<ColourRegion> {
-        // Inside: an odd number of crossings lie right of x (x < crossing).
-        let inside = |crossings: &[f32]| (crossings.len() - crossings.partition_point(|&c| !(x < c))) % 2 == 1;
-        if inside(&self.skin) {
-            Some(ColourRegion::Skin)
-        } else if self.y < self.hair_line_y && inside(&self.hair_outer) && !inside(&self.oval) {
-            Some(ColourRegion::Hair)
-        } else {
-            None
-        }
+    /// The region of the point `(x, self.y)`; `regions` are the ones [`RowCrossings::at`] read.
+    fn region_at(&self, regions: &ColourRegions, x: f32) -> Option<ColourRegion> {
+        regions.region_by(self.y, |polygon| {
+            // Inside: an odd number of crossings lie right of x (x < crossing).
+            let crossings = &self.crossings[polygon as usize];
+            (crossings.len() - crossings.partition_point(|&c| !(x < c))) % 2 == 1
+        })
     }
 }
 
@@ -191,7 +200,7 @@ pub fn hint_colours(hints: &RgbaImage, mesh: &Mesh) -> HintColours {
             if pixel[3] == 0 {
                 continue;
             }
-            let slot = match rows.region_at(x as f32 + 0.5) {
+            let slot = match rows.region_at(&regions, x as f32 + 0.5) {
                 Some(ColourRegion::Skin) => 0,
                 Some(ColourRegion::Hair) => 1,
                 None => continue,
@@ -357,7 +366,7 @@ mod tests {
                 rows.at(&regions, y as f32 + 0.5);
                 for x in 0..128 {
                     let want = regions.region_of_pixel(x, y);
-                    assert_eq!(rows.region_at(x as f32 + 0.5), want, "pixel ({x}, {y})");
+                    assert_eq!(rows.region_at(&regions, x as f32 + 0.5), want, "pixel ({x}, {y})");
                     counts[match want { Some(ColourRegion::Skin) => 0, Some(ColourRegion::Hair) => 1, None => 2 }] += 1;
                 }
             }
