@@ -390,14 +390,25 @@ fn colour_hints_move_the_refined_face_toward_the_hinted_colour() {
         true => image::Rgba([green[0], green[1], green[2], 255]),
         false => image::Rgba([0, 0, 0, 0]),
     });
-    let (hinted, _) = refined_faces(&mut pipeline, &sketch, Some(&hints)).remove(0);
+    let (hinted, hinted_warped) = refined_faces(&mut pipeline, &sketch, Some(&hints)).remove(0);
     let region = |x: u32, y: u32| painted(f64::from(x) / 256.0, f64::from(y) / 256.0);
     let distance = |face: &image::RgbImage| {
         let (mean, _) = region_colour(face, region);
         mean.iter().zip(green).map(|(m, g)| (m - f64::from(g)).powi(2)).sum::<f64>().sqrt()
     };
     let (before, after) = (distance(&plain), distance(&hinted));
-    assert!(after < 0.7 * before, "the hinted region moved from {before:.1} to {after:.1} levels from the hint's colour");
+    // The painted region's mean is the painted colour (to rounding and the fitting's edges)...
+    assert!(after < 3.0 && before > 30.0, "the hinted region moved from {before:.1} to {after:.1} levels from the hint's colour");
+    // ...and it is no flat patch of paint: the face's shading and detail are kept inside it.
+    let spread = |face: &image::RgbImage| {
+        let values: Vec<f64> = face.enumerate_pixels().filter(|(x, y, _)| region(*x, *y)).map(|(_, _, p)| f64::from(p[1])).collect();
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt()
+    };
+    let (kept, photo) = (spread(&hinted), spread(&hinted_warped));
+    // (The shipped faces: 10.8 levels of the photo's 44.8; paint matched per 9 px window, as until
+    // December, left 5.0.)
+    assert!(kept > 0.2 * photo, "the painted region's detail: {kept:.1} levels, the bank photo's {photo:.1}");
 }
 
 #[test]

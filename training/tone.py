@@ -18,13 +18,15 @@ averaged over 4x4 blocks, inside the exported graph) and gives the face's colour
 photo's 16x16 block means: the layout, not the detail), trained with L1 (the median colour of
 what the drawing could be). The exported refine model then has a second output,
 
-    toned = face + s * bilinear(layout - blocks16(face))   (clamped to [-1, 1])
+    toned = face + bilinear(s * (layout - blocks16(face)))   (clamped to [-1, 1])
 
 the refined face with its coarse colours moved s of the way to the layout: its texture, and at
-s < 1 some of the person's own colouring, stay. s is `strength`, and 1 where hints were painted
-(s = strength + (1 - strength) * min(1, 4 * the share of the 16x16 block painted), bilinear). The app shows `toned` for bank
-faces and `face` for a look photo (whose colours are the user's choice). Strength trades the
-photo's fidelity against how different the variations look; it is in the model's metadata.
+s < 1 some of the person's own colouring, stay. s is `strength`, and 1 in a 16x16 block a
+quarter painted or more (s = strength + (1 - strength) * min(1, 4 * the share painted)). The
+colours painted are then the engine's to match, region by region (src/face/painted.rs). The app
+shows `toned` for bank faces and `face` for a look photo (whose colours are the user's choice).
+Strength trades the photo's fidelity against how different the variations look; it is in the
+model's metadata.
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ LAYOUT_SIDE = 16  # its output: the face's 16x16 block means
 CACHE = Path(os.environ.get("SKETCH2FACE_CACHE", Path.home() / ".cache" / "sketch2face")) / "tone"
 SETS = {"celeba": ("training/data/celeba", 0.65), "utk": ("training/data/utkface192", 0.35)}
 DEFAULT_STRENGTH = 0.5
-PAINT_RADIUS = 4  # px at 256: the window a painted stroke's colour is matched over
 HINT_GAIN = 4.0  # the share of a 16x16 block painted, times this, is how far past `strength` it goes
 WIDTHS = (32, 64, 96, 128)
 
@@ -103,12 +104,13 @@ class TonedRefine(nn.Module):
         return self.painted(hints, face, layout)
 
     def painted(self, hints: torch.Tensor, face: torch.Tensor, layout: torch.Tensor) -> torch.Tensor:
-        """`toned` from the layout, for any hints."""
+        """`toned` from the layout, for any hints. The colour painted in each region is the
+        engine's to match (src/face/painted.rs: a region's mean, its texture kept), which needs
+        the regions, not windows a graph can pool."""
         # A block a quarter painted or more follows its layout fully.
         painted = torch.clamp(HINT_GAIN * blocks(hints[:, 3:4], LAYOUT_SIDE), 0.0, 1.0)
-        strength = self.strength + (1.0 - self.strength) * upsampled(painted)
-        toned = face + strength * upsampled(layout - blocks(face, LAYOUT_SIDE))
-        return torch.clamp(toned + painted_shift(toned, hints), -1.0, 1.0)
+        strength = self.strength + (1.0 - self.strength) * painted
+        return torch.clamp(face + upsampled(strength * (layout - blocks(face, LAYOUT_SIDE))), -1.0, 1.0)
 
     def unpainted(self, face: torch.Tensor, layout: torch.Tensor) -> torch.Tensor:
         """`toned` where nothing is painted: `painted` with zero hints, without their work."""
@@ -118,26 +120,6 @@ class TonedRefine(nn.Module):
 def upsampled(layout: torch.Tensor) -> torch.Tensor:
     """A 16x16 layout bilinear at the refine model's side."""
     return F.interpolate(layout, scale_factor=float(SIDE // LAYOUT_SIDE), mode="bilinear", align_corners=False)
-
-
-def window_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """The mean over a (2 radius + 1) px square (zeros beyond the edge count), as a row mean then
-    a column mean: the same numbers as one square pool, at 2 / (2 radius + 1) of its work."""
-    side = 2 * radius + 1
-    rows = F.avg_pool2d(x, (1, side), 1, (0, radius), count_include_pad=True)
-    return F.avg_pool2d(rows, (side, 1), 1, (radius, 0), count_include_pad=True)
-
-
-def painted_shift(face: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
-    """What moves the face's local mean under each painted stroke to the stroke's colour (the
-    texture stays): over a (2 PAINT_RADIUS + 1) px window, the hint colours' mean less the
-    face's mean over the same hinted pixels, applied where the window is painted (fully from
-    half painted, so inside a stroke and at its edge; fading out a few pixels beyond)."""
-    mask = hints[:, 3:4]
-    means = window_mean(torch.cat([mask, hints[:, :3] * mask, face * mask], 1), PAINT_RADIUS)  # one pass, 7 channels
-    covered, colour, under = means[:, :1], means[:, 1:4], means[:, 4:]
-    share = torch.clamp(covered, min=1e-4)
-    return torch.clamp(2.0 * covered, 0.0, 1.0) * (colour - under) / share
 
 
 # ---- data ----------------------------------------------------------------------------------------

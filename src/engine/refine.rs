@@ -14,12 +14,14 @@ use super::contract::{EXEMPLAR_NAME, HINTS_NAME, INPUT_NAME, OUTPUT_NAME, TONED_
 use super::process::{hints_into, preprocess_into};
 use super::session::{ExternalData, OpenedModel, checked_len, images_from_output};
 use super::{EngineError, EngineOptions, Provider};
+use crate::face::PaintedRegions;
 
 /// The shipped refine model's file in `models/`.
 pub const REFINE_MODEL_FILE: &str = "refine-v3.onnx";
 
 /// One face refined: as the network made it, and, from a model with the tone head
-/// (`training/tone.py`), with the colour layout the drawing and its hints say.
+/// (`training/tone.py`), with the colour layout the drawing and its hints say, each region the
+/// user painted taking the painted colour on average ([`PaintedRegions`]).
 #[derive(Clone, Debug)]
 pub struct Refined {
     pub face: RgbImage,
@@ -163,6 +165,17 @@ impl RefineNetwork {
         let chunk = if self.batched { exemplars.len().max(1) } else { 1 };
         for group in exemplars.chunks(chunk) {
             faces.extend(self.run(group, face, toned)?);
+        }
+        // The toned face follows the drawing's colours, so what the user painted is its
+        // colour there: each painted region's mean, its texture kept.
+        let painted = match hints {
+            Some(_) if toned && self.toned => {
+                PaintedRegions::new(side, self.hints.as_slice().expect("the hints buffer is in standard layout"))
+            }
+            _ => None,
+        };
+        if let Some(regions) = painted {
+            faces.iter_mut().filter_map(|(_, toned)| toned.as_mut()).for_each(|toned| regions.match_colours(toned));
         }
         Ok(faces)
     }

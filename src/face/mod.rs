@@ -9,6 +9,7 @@ mod align;
 mod bank;
 mod colours;
 mod mesh;
+mod painted;
 mod retrieve;
 mod roi;
 mod shape;
@@ -26,5 +27,6 @@ pub use retrieve::{
 pub use roi::{CropBox, INK_LEVEL, ink_bounds};
 pub use warp::{FaceWarp, RING_SCALES, WarpReport};
 pub use align::align_photo;
+pub use painted::{FADE_SCALE, PaintedRegions, SAME_COLOUR};
 pub use bank::{Bank, BankError, BankMetadata, FaceSource};
 pub use shape::{ShapeModel, ShapeModelError};

@@ -102,9 +102,11 @@ def test_attach_adds_toned_to_a_refine_model_and_attaching_again_replaces_it(tmp
         assert np.abs(face - expected_face.numpy()).max() < 1e-4
         assert np.abs(toned - expected_toned.numpy()).max() < 1e-4
         assert np.abs(toned - face).mean() > 1e-3, "the head moved the colours"
-    stroke = (slice(None), slice(95, 115), slice(60, 180))
-    before, after = (abs(float(toned_by[k][1][1][stroke].mean()) + 0.6) for k in (False, True))
-    assert after < 0.2 * before, f"the stroke's colour: {before:.3f} from it unpainted, {after:.3f} painted"
+    # Where painted, the layout wins outright (strength 1, not 0.25); the painted colour itself is
+    # the engine's to match, region by region (src/face/painted.rs).
+    stroke = (slice(None), slice(96, 112), slice(64, 176))
+    moved = {k: float(np.abs(toned_by[k][1][1] - toned_by[k][0][1])[stroke].mean()) for k in (False, True)}
+    assert moved[True] > 2 * moved[False], f"the layout's pull where painted: {moved}"
     assert np.abs(toned[0] - toned_by[False][1][0]).max() < 1e-5, "a face without hints, either way the batch goes"
     assert not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob(".tone-*")), "no temporary file left"
 
