@@ -7,7 +7,9 @@
 //!   drawing;
 //! - `warp`: a bank face warped onto a drawing's mesh at 256 px;
 //! - `retrieve`: shape coefficients and the choice of one face among the bank's;
-//! - `refine`: the refine network on one warped face at 256 px (batch 1, 2 intra-op threads);
+//! - `refine`: the refine network on one warped face at 256 px (batch 1, 2 intra-op threads),
+//!   without hints and with five painted patches (`network_256_hinted`: the painted colours
+//!   matched too); `painted`: those patches' regions found, and one face matched to them;
 //! - `pipeline`: `FacePipeline::run` while following a drawing, one seed: `warped_following`
 //!   (mesh + plausible + retrieval + warp) and `refined_following` (the same + refine: the whole
 //!   pipeline a stroke costs).
@@ -23,7 +25,7 @@ use sketch2face::engine::{
     BANK_FILE, Device, EngineOptions, FacePipeline, MESH_MODEL_FILE, MeshFinder, MeshNetwork, REFINE_MODEL_FILE,
     RefineNetwork, shipped_model_file,
 };
-use sketch2face::face::{Bank, CropBox, FaceWarp, Retriever, Similarity};
+use sketch2face::face::{Bank, CropBox, FaceWarp, PaintedRegions, Retriever, Similarity};
 use sketch2face::sketch::load_sketch_file;
 
 fn cpu() -> EngineOptions {
@@ -84,6 +86,38 @@ fn refine(c: &mut Criterion) {
     };
     let mut refine = RefineNetwork::load(&shipped_model_file(REFINE_MODEL_FILE), &cpu()).unwrap();
     c.bench_function("refine/network_256", |b| b.iter(|| refine.refine(black_box(&sketch), &[&warped], None).unwrap()));
+    let hints = painted_hints(sketch.width());
+    c.bench_function("refine/network_256_hinted", |b| {
+        b.iter(|| refine.refine(black_box(&sketch), &[&warped], Some(&hints)).unwrap())
+    });
+    // What the painted colours cost on their own: the regions of a hint layer, and one face matched.
+    let mut layer = ndarray::Array4::<f32>::zeros((1, 4, 256, 256));
+    sketch2face::engine::hints_into(&hints, &mut layer);
+    let planes = layer.as_slice().unwrap();
+    c.bench_function("painted/regions_256", |b| b.iter(|| PaintedRegions::new(256, black_box(planes)).unwrap()));
+    let regions = PaintedRegions::new(256, planes).unwrap();
+    c.bench_function("painted/match_256", |b| {
+        b.iter_batched_ref(|| warped.clone(), |face| regions.match_colours(face), criterion::BatchSize::SmallInput)
+    });
+}
+
+/// A hint layer the size of the page, as a user paints one: skin on both cheeks and the forehead,
+/// hair across the top, the lips (broad brush patches, five regions).
+fn painted_hints(side: u32) -> image::RgbaImage {
+    let patches: [([f32; 4], [u8; 3]); 5] = [
+        ([0.30, 0.45, 0.42, 0.60], [214, 170, 140]),
+        ([0.58, 0.45, 0.70, 0.60], [214, 170, 140]),
+        ([0.38, 0.22, 0.62, 0.30], [220, 176, 146]),
+        ([0.25, 0.05, 0.75, 0.14], [92, 60, 38]),
+        ([0.44, 0.70, 0.56, 0.74], [170, 70, 70]),
+    ];
+    image::RgbaImage::from_fn(side, side, |x, y| {
+        let (u, v) = (x as f32 / side as f32, y as f32 / side as f32);
+        match patches.iter().find(|([x0, y0, x1, y1], _)| (*x0..*x1).contains(&u) && (*y0..*y1).contains(&v)) {
+            Some((_, [r, g, b])) => image::Rgba([*r, *g, *b, 255]),
+            None => image::Rgba([0, 0, 0, 0]),
+        }
+    })
 }
 
 fn pipeline(c: &mut Criterion) {

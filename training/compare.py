@@ -22,6 +22,10 @@ Lines, per model:
 - sharpness (utk): Laplacian variance of the faces over the photos' (training/quality.py);
 - l1, psnr, ssim (utk): against the photo, at the photo's size;
 - hint_ratio: mean colour error in the hinted pixels with the hints over the error without;
+  beside it the floors the hints set (`floors`): the same error of each painted region (training/hints.py:
+  a stroke's colour is the photo's mean under it, jittered as a user's pick) filled flat with
+  its hint colour, filled flat with the photo's own mean there, and that mean plus the model's
+  detail there;
 - diversity: mean pairwise pixel difference (0..1) of the 4 seeds' faces for one drawing.
 """
 
@@ -110,8 +114,32 @@ class Inputs:
             rgba[..., :3] = np.round((hints[:3].transpose(1, 2, 0) + 1) * 127.5).clip(0, 255).astype(np.uint8)
             rgba[..., 3] = np.where(mask, 255, 0)
             cv2.imwrite(str(hint_path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
-            self.hints.append((sketch_path, hint_path, face, mask))
+            self.hints.append((sketch_path, hint_path, face, mask, painted_regions(rgba)))
         self.variations = drawings + self.sets["utk"]["files"][:25]
+
+
+FLOORS = ("flat_hint_colours", "flat_photo_means", "photo_means_with_its_detail")
+
+
+def painted_regions(rgba: np.ndarray) -> np.ndarray:
+    """Each painted pixel's region (1, 2, ...; 0 unpainted): 4-connected pixels of one colour, as
+    the engine's (src/face/painted.rs) on a hint file whose colours are exact."""
+    labels = np.zeros(rgba.shape[:2], np.int32)
+    painted = rgba[..., 3] > 0
+    for colour in np.unique(rgba[painted][:, :3], axis=0):
+        same = (painted & np.all(rgba[..., :3] == colour, -1)).astype(np.uint8)
+        count, parts = cv2.connectedComponents(same, connectivity=4)
+        labels[parts > 0] = parts[parts > 0] + labels.max()
+    return labels
+
+
+def region_means(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """`image` with each region's pixels replaced by their mean (elsewhere as it was)."""
+    out = image.copy()
+    for region in range(1, labels.max() + 1):
+        where = labels == region
+        out[where] = image[where].mean(0)
+    return out
 
 
 def generate(binary: str, model_args: list[str], files: list[Path], out: Path, extra: list[str] = ()) -> dict[str, dict]:
@@ -329,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     for model in models:
         with_error = without_error = 0.0
         pixels, refused = 0, None
-        for sketch_path, hint_path, photo, mask in inputs.hints:
+        floors = dict.fromkeys(FLOORS, 0.0)
+        for sketch_path, hint_path, photo, mask, regions in inputs.hints:
             out = args.work / model / "hints"
             try:
                 with_hints = generate(args.binary, MODELS[model], [sketch_path], out / "with", ["--hints", str(hint_path)])
@@ -347,11 +376,21 @@ def main(argv: list[str] | None = None) -> int:
                 error = float(np.abs(fake - real)[mask].sum())
                 if acc == "with":
                     with_error += error
+                    fake_with = fake
                 else:
                     without_error += error
+            # What the hints allow: the error of painting each region flat with its hint colour,
+            # with the photo's own mean there (a perfect pick), and that mean plus the model's
+            # own detail there (its face with hints, less its region means).
+            colours = cv2.cvtColor(cv2.imread(str(hint_path), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGB)
+            truth = region_means(real, regions)
+            for name, image in (("flat_hint_colours", colours.astype(np.float32) / 255), ("flat_photo_means", truth),
+                                ("photo_means_with_its_detail", truth + fake_with - region_means(fake_with, regions))):
+                floors[name] += float(np.abs(np.clip(image, 0, 1) - real)[mask].sum())
             pixels += int(mask.sum()) * 3
         report["hints"][model] = ({"with_hints": round(with_error / pixels, 4), "without_hints": round(without_error / pixels, 4),
-                                   "ratio": round(with_error / max(without_error, 1e-9), 3)}
+                                   "ratio": round(with_error / max(without_error, 1e-9), 3),
+                                   "floors": {name: round(value / pixels, 4) for name, value in floors.items()}}
                                   if pixels else {"not_measured": refused})
 
         diffs, failed = [], 0

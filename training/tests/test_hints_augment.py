@@ -93,3 +93,21 @@ def test_grid_score_finds_a_checkerboard():
     grid = np.clip(grid, 0, 255).astype(np.uint8)
     assert quality.grid_score(smooth, smooth) == pytest.approx(1.0)
     assert quality.grid_score(grid, smooth) > 3
+
+
+def test_painted_regions_are_one_colour_connected_as_the_engines():
+    from training.compare import painted_regions, region_means
+
+    rgba = np.zeros((12, 12, 4), np.uint8)
+    rgba[0:4, 0:4] = (200, 30, 30, 255)
+    rgba[0:4, 4:8] = (20, 40, 220, 255)  # touches the red: another region
+    rgba[8:12, 8:12] = (200, 30, 30, 255)  # the same red, apart: another region
+    rgba[5, 5] = (200, 30, 30, 255)  # only a diagonal away from the blue, alone
+    labels = painted_regions(rgba)
+    assert labels.max() == 4 and (labels[rgba[..., 3] == 0] == 0).all()
+    assert len({labels[0, 0], labels[0, 4], labels[8, 8], labels[5, 5]}) == 4
+    assert (labels[0:4, 0:4] == labels[0, 0]).all()
+    image = np.random.default_rng(0).random((12, 12, 3)).astype(np.float32)
+    means = region_means(image, labels)
+    assert np.allclose(means[0:4, 0:4], image[0:4, 0:4].mean((0, 1)))
+    assert np.array_equal(means[6:8, 0:4], image[6:8, 0:4]), "unpainted pixels stay"
