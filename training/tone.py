@@ -105,7 +105,7 @@ class TonedRefine(nn.Module):
 
     def painted(self, hints: torch.Tensor, face: torch.Tensor, layout: torch.Tensor) -> torch.Tensor:
         """`toned` from the layout, for any hints. The colour painted in each region is the
-        engine's to match (src/face/painted.rs: a region's mean, its texture kept), which needs
+        engine's to match (src/face/painted.rs: a region's mean, most of its detail kept), which needs
         the regions, not windows a graph can pool."""
         # A block a quarter painted or more follows its layout fully.
         painted = torch.clamp(HINT_GAIN * blocks(hints[:, 3:4], LAYOUT_SIDE), 0.0, 1.0)
@@ -332,8 +332,7 @@ def head_graph(head: TonedRefine, opset: int) -> tuple[list, list]:
     """The tone head as ONNX nodes and weights, every name of its own under `tone/`.
 
     Nearly every face the app makes while a user draws has no hints, and what hints cost (the
-    stroke colour match at full resolution, the painted share) is most of the head's time, so
-    the graph asks first whether any hint pixel is set and runs that work only then: two `If`
+    hints pooled for the tone network, the painted share) need not be paid then, so the graph asks first whether any hint pixel is set and runs that work only then: two `If`
     nodes, one for the hints the tone network sees (zeros, then, need no pooling) and one for
     `toned`. Both ways give what `TonedRefine` gives."""
     import onnx

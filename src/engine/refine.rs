@@ -167,7 +167,7 @@ impl RefineNetwork {
             faces.extend(self.run(group, face, toned)?);
         }
         // The toned face follows the drawing's colours, so what the user painted is its
-        // colour there: each painted region's mean, its texture kept.
+        // colour there: each painted region's mean, most of its detail kept.
         let painted = match hints {
             Some(_) if toned && self.toned => {
                 PaintedRegions::new(side, self.hints.as_slice().expect("the hints buffer is in standard layout"))
