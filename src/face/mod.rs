@@ -27,6 +27,6 @@ pub use retrieve::{
 pub use roi::{CropBox, INK_LEVEL, ink_bounds};
 pub use warp::{FaceWarp, RING_SCALES, WarpReport};
 pub use align::align_photo;
-pub use painted::{FADE_SCALE, PaintedRegions, SAME_COLOUR};
+pub use painted::{DETAIL_KEPT, FADE_SCALE, PaintedRegions, SAME_COLOUR};
 pub use bank::{Bank, BankError, BankMetadata, FaceSource};
 pub use shape::{ShapeModel, ShapeModelError};

@@ -1,10 +1,11 @@
 //! Painted regions: where a user painted one colour over a face, the face takes that colour
-//! there on average and keeps its own texture.
+//! there on average and keeps most of its own detail.
 //!
 //! A colour hint says "this area is this colour" (the hair is blonde, the cheek is this shade),
 //! not "cover this area in flat paint": a painted region's mean colour becomes the colour painted
-//! there, and most of the face's shading and detail inside it stay. A region is a 4-connected patch of
-//! painted pixels of one colour; touching strokes of different colours are different regions.
+//! there, and most of the face's shading and detail inside it stay. A region is a 4-connected
+//! patch of painted pixels of one colour; touching strokes of different colours are different
+//! regions.
 //! The shift fades out over a few pixels beyond the paint, so a region's edge leaves no seam.
 
 use image::RgbImage;
@@ -15,7 +16,8 @@ pub const SAME_COLOUR: f32 = 4.0;
 /// How much of its own detail a painted region keeps (the rest is the painted colour, flat). The
 /// detail is the bank person's, so only partly the drawn person's: on 40 held-out UTK faces with
 /// simulated hints, keeping 0.5 or 0.75 of it gave the least error in the painted pixels (mean
-/// absolute 0.0668 of full scale; flat paint 0.0712, all of it kept 0.0683); 0.75 keeps more of the photograph.
+/// absolute 0.0668 of full scale; flat paint 0.0712, all of it kept 0.0683); 0.75 keeps more of
+/// the photograph.
 pub const DETAIL_KEPT: f32 = 0.75;
 /// The shift fades out over this fraction of the face's side beyond the paint (4 px at 256).
 pub const FADE_SCALE: f32 = 1.0 / 64.0;
@@ -114,11 +116,11 @@ impl PaintedRegions {
     }
 
     /// `face` (the hint layer's size) with each region's mean colour moved to the colour
-    /// painted there, its texture kept ([`DETAIL_KEPT`] of each pixel's difference from the
-    /// region's mean). Beyond
-    /// the paint the move fades out over [`FADE_SCALE`] of the side: a pixel there moves by the
-    /// mean move of the painted pixels in the square around it, in full while they cover half of
-    /// it or more, less as they cover less. A face of another size is left as it is.
+    /// painted there, most of its detail kept ([`DETAIL_KEPT`] of each pixel's difference from
+    /// the region's mean). Beyond the paint the move fades out over [`FADE_SCALE`] of the side:
+    /// a pixel there moves by the mean move of the painted pixels in the square around it, in
+    /// full while they cover half of it or more, less as they cover less. A face of another size
+    /// is left as it is.
     pub fn match_colours(&self, face: &mut RgbImage) {
         let side = self.side;
         if face.width() as usize != side || face.height() as usize != side {
